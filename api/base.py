@@ -1,0 +1,40 @@
+"""Base API classes: thin views that validate, call one service or selector, serialise."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import IsTenantMember
+
+
+class BaseApi(APIView):
+    def validate(self, serializer_class: type[serializers.Serializer], request: Request) -> Any:
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def paginate(
+        self, queryset: QuerySet, serializer_class: type[serializers.Serializer]
+    ) -> Response:
+        paginator = self.settings.DEFAULT_PAGINATION_CLASS()
+        page = paginator.paginate_queryset(queryset, self.request, view=self)
+        return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class PublicApi(BaseApi):
+    """Endpoints of the public host that anyone may call (signup, plan catalog)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+class TenantApi(BaseApi):
+    """Endpoints of a tenant host: the caller must be a member; the membership is resolved
+    once (request.membership) for every later check."""
+
+    permission_classes = [IsAuthenticated, IsTenantMember]

@@ -1,0 +1,91 @@
+"""One DRF exception handler: every error leaves as the same JSON shape."""
+
+import logging
+from typing import Any
+
+from django.core import exceptions as django_exceptions
+from django.http import Http404
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from saas.errors import ApplicationError
+
+from .errors import error_body
+
+logger = logging.getLogger("api.errors")
+
+_DRF_CODES = {
+    drf.ParseError: "malformed_request",
+    drf.NotAuthenticated: "not_authenticated",
+    drf.AuthenticationFailed: "authentication_failed",
+    drf.PermissionDenied: "permission_denied",
+    drf.NotFound: "not_found",
+    drf.MethodNotAllowed: "method_not_allowed",
+    drf.NotAcceptable: "not_acceptable",
+    drf.UnsupportedMediaType: "unsupported_media_type",
+    drf.Throttled: "rate_limited",
+}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    request = context.get("request")
+    status, body, headers = _describe(exc, request)
+    if status >= 500:
+        logger.exception("unhandled error", extra={"request_id": body["error"]["request_id"]})
+    return Response(body, status=status, headers=headers)
+
+
+def _describe(exc: Exception, request: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
+    if isinstance(exc, ApplicationError):
+        fields = exc.extra.get("fields")
+        rest = {k: v for k, v in exc.extra.items() if k != "fields"}
+        return exc.status_code, error_body(
+            code=exc.code, message=exc.message, request=request, fields=fields, **rest
+        ), {}
+    if isinstance(exc, drf.ValidationError):
+        body = error_body(
+            code="invalid", message="Invalid input.", request=request, fields=_fields(exc.detail)
+        )
+        return 400, body, {}
+    if isinstance(exc, django_exceptions.RequestDataTooBig):
+        return 413, error_body(
+            code="request_too_large", message="Request body too large.", request=request
+        ), {}
+    if isinstance(exc, Http404 | django_exceptions.ObjectDoesNotExist):
+        return 404, error_body(code="not_found", message="Not found.", request=request), {}
+    if isinstance(exc, django_exceptions.PermissionDenied):
+        return 403, error_body(
+            code="permission_denied", message="Permission denied.", request=request
+        ), {}
+    if isinstance(exc, drf.APIException):
+        return _describe_api_exception(exc, request)
+    return 500, error_body(
+        code="server_error", message="Internal server error.", request=request
+    ), {}
+
+
+def _describe_api_exception(
+    exc: drf.APIException, request: Any
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
+    headers: dict[str, str] = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
+    if isinstance(exc, drf.Throttled) and exc.wait is not None:
+        headers["Retry-After"] = str(int(exc.wait) + 1)
+    message = str(exc.detail) if not isinstance(exc.detail, list | dict) else "Request failed."
+    status = exc.status_code
+    return status, error_body(
+        code=code or str(exc.default_code), message=message, request=request
+    ), headers
+
+
+def _fields(detail: Any) -> Any:
+    """DRF's nested ErrorDetail lists -> plain {"field": ["message", ...]}."""
+    if isinstance(detail, dict):
+        return {key: _fields(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        if all(isinstance(item, str) for item in detail):
+            return [str(item) for item in detail]
+        return [_fields(item) for item in detail]
+    return [str(detail)]

@@ -1,0 +1,27 @@
+"""Serializer bases for write bodies: no silent mass assignment, no type coercion."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+
+class StrictSerializer(serializers.Serializer):
+    """Rejects unknown keys and non-string values for string fields.
+
+    DRF would quietly drop unknown keys and turn 123 into "123"; an API that accepts either
+    hides client bugs.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            errors: dict[str, list[str]] = {}
+            for key in sorted(set(data) - set(self.fields)):
+                errors[key] = ["Unknown field."]
+            for name, field in self.fields.items():
+                value = data.get(name)
+                if isinstance(field, serializers.CharField) and value is not None:
+                    if not isinstance(value, str):
+                        errors[name] = ["Must be a string."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)

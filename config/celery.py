@@ -1,0 +1,12 @@
+"""The Celery app. Tasks carry their tenant's schema (tenant-schemas-celery), so a worker runs
+each task inside the schema it was sent from."""
+
+import os
+
+from tenant_schemas_celery.app import CeleryApp
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = CeleryApp("saas")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

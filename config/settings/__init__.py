@@ -1,0 +1,10 @@
+"""Settings, composed from one env-driven module per concern.
+
+Every knob is read from the environment (or `.env`); `.env.example` lists them with defaults.
+"""
+
+from .base import *  # noqa: F403
+from .api import *  # noqa: F403
+from .tenancy import *  # noqa: F403
+from .celery import *  # noqa: F403
+from .stripe import *  # noqa: F403

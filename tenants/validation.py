@@ -1,0 +1,31 @@
+"""What makes a slug acceptable as a subdomain and a schema name."""
+
+import re
+
+from django.conf import settings
+
+from saas.errors import InvalidInput
+
+# DNS label, lower case, 3-40 characters, no leading/trailing hyphen.
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
+
+
+def slug_validate(slug: str) -> str:
+    if not _SLUG.match(slug) or "--" in slug:
+        raise InvalidInput(
+            "Slug must be 3-40 lower-case letters, digits or single hyphens, "
+            "starting and ending with a letter or digit.",
+            code="invalid_slug",
+            extra={"fields": {"slug": ["Not a valid subdomain."]}},
+        )
+    if slug in settings.TENANT_RESERVED_SLUGS:
+        raise InvalidInput(
+            f"The slug {slug!r} is reserved.", code="slug_reserved",
+            extra={"fields": {"slug": ["Reserved."]}},
+        )
+    return slug
+
+
+def schema_name_for(slug: str) -> str:
+    # Slugs have no underscores, so this mapping cannot collide.
+    return "t_" + slug.replace("-", "_")
