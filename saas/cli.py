@@ -38,7 +38,6 @@ def cmd_dev(options: argparse.Namespace) -> int:
     postgres, redis = _services(redis_db=0)
     env = {**os.environ, "DJANGO_ENV": os.environ.get("DJANGO_ENV", "dev"),
            **devservices.environment_for(postgres, redis)}
-    env.setdefault("DEBUG", "true")
     emulator = _start_stripe_emulator(env)
     _manage("migrate_schemas", "--noinput", "-v", "0", env=env)
     _manage("seed_demo", env=env)

@@ -30,7 +30,7 @@ class SignupOutput(serializers.Serializer):
 
 
 class SignupApi(PublicApi):
-    class InputSerializer(StrictSerializer):
+    class SignupInput(StrictSerializer):
         name = serializers.CharField(max_length=100, help_text="Organization name.")
         slug = serializers.CharField(
             max_length=40, help_text="Subdomain: 3-40 lower-case letters, digits, hyphens."
@@ -46,7 +46,7 @@ class SignupApi(PublicApi):
             "Creates the organization (tenant), its domain `<slug>.<BASE_DOMAIN>`, its schema "
             "and its owner in one transaction: on any error nothing is left behind."
         ),
-        request=InputSerializer,
+        request=SignupInput,
         responses={201: SignupOutput, **ERRORS_PUBLIC_WRITE},
         examples=[
             OpenApiExample(
@@ -58,7 +58,7 @@ class SignupApi(PublicApi):
         ],
     )
     def post(self, request: Request) -> Response:
-        data = self.validate(self.InputSerializer, request)
+        data = self.validate(self.SignupInput, request)
         signup = organization_signup(**data)
         body = SignupOutput(
             {"tenant": signup.tenant, "domain": signup.domain, "owner": signup.owner}

@@ -21,7 +21,7 @@ class ProjectOutput(serializers.Serializer):
 
 
 class ProjectListCreateApi(TenantApi):
-    class InputSerializer(StrictSerializer):
+    class ProjectCreateInput(StrictSerializer):
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
 
@@ -35,9 +35,9 @@ class ProjectListCreateApi(TenantApi):
 
     @extend_schema(
         tags=["projects"], summary="Create a project",
-        request=InputSerializer, responses={201: ProjectOutput, **ERRORS_WRITE},
+        request=ProjectCreateInput, responses={201: ProjectOutput, **ERRORS_WRITE},
     )
     def post(self, request: Request) -> Response:
-        data = self.validate(self.InputSerializer, request)
+        data = self.validate(self.ProjectCreateInput, request)
         project = project_create(created_by=request.user, **data)  # type: ignore[arg-type]
         return Response(ProjectOutput(project).data, status=201)

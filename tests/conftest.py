@@ -1,0 +1,149 @@
+"""Shared fixtures. Tests run against a real PostgreSQL (a test database of their own) and a
+real Redis, both found or started by `saas test`."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from django.db import connection
+from psycopg import sql
+from rest_framework.test import APIClient
+
+from accounts.models import Membership, Role, User
+from tenants.models import Tenant
+from tenants.resolution import tenant_cache_invalidate
+from tenants.services import tenant_create, tenant_domain_for
+from tests.factories import PASSWORD, UserFactory
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _fresh_host_cache() -> None:
+    """Tests roll back tenants without committing, so no on-commit invalidation runs: start
+    every test with a new cache generation so no host -> tenant mapping leaks between tests."""
+    tenant_cache_invalidate()
+
+
+@pytest.fixture
+def make_tenant(db: None) -> Callable[..., Tenant]:
+    def make(slug: str, **kwargs: object) -> Tenant:
+        tenant = tenant_create(name=slug.title(), slug=slug, **kwargs)  # type: ignore[arg-type]
+        tenant_cache_invalidate()
+        return tenant
+
+    return make
+
+
+@pytest.fixture
+def make_member(db: None) -> Callable[..., User]:
+    def make(tenant: Tenant, role: str = Role.MEMBER, user: User | None = None) -> User:
+        user = user or UserFactory()
+        Membership.objects.create(user=user, tenant=tenant, role=role)
+        return user
+
+    return make
+
+
+def host_of(tenant: Tenant | None) -> str:
+    return tenant_domain_for(tenant.slug) if tenant else settings.BASE_DOMAIN
+
+
+@pytest.fixture
+def client_for() -> Callable[..., APIClient]:
+    """An API client aimed at a tenant's host (or the public host), optionally logged in."""
+
+    def make(tenant: Tenant | None, user: User | None = None) -> APIClient:
+        client = APIClient(HTTP_HOST=host_of(tenant))
+        if user is not None:
+            client.credentials(HTTP_AUTHORIZATION=_basic(user.email, PASSWORD))
+        return client
+
+    return make
+
+
+def _basic(email: str, password: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()
+
+
+def drop_tenant_schemas() -> None:
+    """Transactional tests commit: remove what they provisioned."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%%'")
+        for (schema,) in cursor.fetchall():
+            cursor.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def committed(transactional_db: None) -> Iterator[None]:
+    """For tests that need real commits (other processes, on-commit hooks)."""
+    yield
+    drop_tenant_schemas()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_database_url() -> str:
+    db = connection.settings_dict
+    host = str(db["HOST"]).replace("/", "%2F")
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{db['USER']}@{host}{port}/{db['NAME']}"
+
+
+def subprocess_env(**overrides: str) -> dict[str, str]:
+    """The environment a child process needs to share this test run's database and Redis."""
+    return {**os.environ, "DATABASE_URL": test_database_url(), **overrides}
+
+
+class RunningServer:
+    def __init__(self, process: subprocess.Popen, port: int):
+        self.process, self.port = process, port
+        self.url = f"http://127.0.0.1:{port}"
+
+    def get(self, path: str, host: str, **kwargs: object) -> requests.Response:
+        return requests.get(self.url + path, headers={"Host": host}, timeout=10, **kwargs)  # type: ignore[arg-type]
+
+    def post(self, path: str, host: str, **kwargs: object) -> requests.Response:
+        return requests.post(self.url + path, headers={"Host": host}, timeout=10, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def start_server() -> Iterator[Callable[..., RunningServer]]:
+    """Runs the real WSGI app under gunicorn in a child process, on a free loopback port."""
+    started: list[subprocess.Popen] = []
+
+    def start(**env: str) -> RunningServer:
+        port = free_port()
+        process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}",
+             "-w", "1", "--log-level", "warning"],
+            cwd=REPO, env=subprocess_env(**env),
+        )
+        started.append(process)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                return RunningServer(process, port)
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(timeout=10)

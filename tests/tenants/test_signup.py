@@ -1,0 +1,168 @@
+"""POST /api/v1/signup/ on the public host: all or nothing."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from accounts.models import Membership, Role, User
+from tenants.models import Domain, Tenant
+
+GOOD = {"name": "Acme Inc.", "slug": "acme", "email": "Owner@Acme.test",
+        "password": "correct-horse-battery"}
+
+
+def schemas() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%%'")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def assert_nothing_left(before_users: int = 0) -> None:
+    assert Tenant.objects.count() == 0
+    assert Domain.objects.count() == 0
+    assert Membership.objects.count() == 0
+    assert User.objects.count() == before_users
+    assert schemas() == set()
+
+
+def test_signup_creates_tenant_domain_schema_and_owner(db, client_for) -> None:
+    response = client_for(None).post("/api/v1/signup/", GOOD, format="json")
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["domain"] == "acme.localhost"
+    assert body["tenant"]["slug"] == "acme" and body["tenant"]["status"] == "active"
+    assert body["owner"]["email"] == "owner@acme.test"
+    tenant = Tenant.objects.get(slug="acme")
+    assert Membership.objects.get(tenant=tenant).role == Role.OWNER
+    assert "t_acme" in schemas()
+    assert "password" not in body["owner"]
+
+
+def test_the_new_owner_can_use_the_new_tenant_host(db, client_for) -> None:
+    client_for(None).post("/api/v1/signup/", GOOD, format="json")
+    from tenants.resolution import tenant_cache_invalidate
+
+    tenant_cache_invalidate()
+    owner_client = client_for(Tenant.objects.get(slug="acme"))
+    owner_client.credentials(HTTP_AUTHORIZATION=_basic("owner@acme.test", GOOD["password"]))
+    assert owner_client.post("/api/v1/projects/", {"name": "First"}, format="json").status_code == 201
+
+
+def _basic(email: str, password: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()
+
+
+BAD_INPUTS = [
+    pytest.param({"slug": "Acme"}, 400, "invalid_slug", id="uppercase-slug"),
+    pytest.param({"slug": "a"}, 400, "invalid_slug", id="too-short"),
+    pytest.param({"slug": "-acme"}, 400, "invalid_slug", id="leading-hyphen"),
+    pytest.param({"slug": "ac--me"}, 400, "invalid_slug", id="double-hyphen"),
+    pytest.param({"slug": "acme_inc"}, 400, "invalid_slug", id="underscore"),
+    pytest.param({"slug": "a" * 41}, 400, "invalid", id="too-long"),
+    pytest.param({"slug": "acme.evil"}, 400, "invalid_slug", id="dot"),
+    pytest.param({"slug": "admin"}, 400, "slug_reserved", id="reserved-admin"),
+    pytest.param({"slug": "www"}, 400, "slug_reserved", id="reserved-www"),
+    pytest.param({"slug": "api"}, 400, "slug_reserved", id="reserved-api"),
+    pytest.param({"password": "password"}, 400, "weak_password", id="common-password"),
+    pytest.param({"password": "123456789012"}, 400, "weak_password", id="numeric-password"),
+    pytest.param({"password": "short"}, 400, "weak_password", id="short-password"),
+    pytest.param({"email": "not-an-email"}, 400, "invalid", id="bad-email"),
+    pytest.param({"name": 42}, 400, "invalid", id="name-not-string"),
+    pytest.param({"slug": ["acme"]}, 400, "invalid", id="slug-list"),
+    pytest.param({"password": None}, 400, "invalid", id="password-null"),
+    pytest.param({"is_staff": True}, 400, "invalid", id="unknown-field"),
+]
+
+
+@pytest.mark.parametrize(("change", "status", "code"), BAD_INPUTS)
+def test_bad_input_is_refused_and_leaves_nothing(db, client_for, change, status, code) -> None:
+    response = client_for(None).post("/api/v1/signup/", {**GOOD, **change}, format="json")
+
+    assert response.status_code == status, response.json()
+    assert response.json()["error"]["code"] == code
+    assert_nothing_left()
+
+
+@pytest.mark.parametrize("missing", ["name", "slug", "email", "password"])
+def test_missing_field_is_named(db, client_for, missing) -> None:
+    body = {k: v for k, v in GOOD.items() if k != missing}
+    response = client_for(None).post("/api/v1/signup/", body, format="json")
+    assert response.status_code == 400
+    assert missing in response.json()["error"]["fields"]
+    assert_nothing_left()
+
+
+@pytest.mark.parametrize(
+    "raw", ["{not json", "[]", '"acme"', "null"], ids=["malformed", "list", "string", "null"]
+)
+def test_non_object_bodies_are_refused(db, client_for, raw) -> None:
+    response = client_for(None).post("/api/v1/signup/", raw, content_type="application/json")
+    assert response.status_code == 400
+    assert "error" in response.json()
+    assert_nothing_left()
+
+
+def test_oversized_body_is_refused_with_413(db, client_for, settings) -> None:
+    body = {**GOOD, "name": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)}
+    response = client_for(None).post("/api/v1/signup/", body, format="json")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
+    assert_nothing_left()
+
+
+def test_taken_slug_is_a_conflict_and_changes_nothing(db, client_for) -> None:
+    client_for(None).post("/api/v1/signup/", GOOD, format="json")
+    again = {**GOOD, "email": "other@acme.test"}
+    response = client_for(None).post("/api/v1/signup/", again, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "slug_taken"
+    assert User.objects.filter(email="other@acme.test").count() == 0
+    assert Tenant.objects.count() == 1
+
+
+def test_taken_email_is_a_conflict_and_changes_nothing(db, client_for) -> None:
+    client_for(None).post("/api/v1/signup/", GOOD, format="json")
+    again = {**GOOD, "slug": "acme-two", "email": "OWNER@acme.test"}
+    response = client_for(None).post("/api/v1/signup/", again, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "email_taken"
+    assert Tenant.objects.count() == 1 and "t_acme_two" not in schemas()
+
+
+def test_failure_after_schema_creation_rolls_everything_back(
+    committed, client_for, monkeypatch
+) -> None:
+    def fail(**kwargs):
+        raise RuntimeError("membership store down")
+
+    monkeypatch.setattr("tenants.services.membership_create", fail)
+    response = client_for(None).post("/api/v1/signup/", GOOD, format="json")
+
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "server_error"
+    assert response.json()["error"]["request_id"]
+    assert_nothing_left()
+
+
+def test_concurrent_signups_for_one_slug_make_one_tenant(committed, client_for) -> None:
+    results: list[int] = []
+
+    def signup(n: int) -> None:
+        body = {**GOOD, "email": f"owner{n}@acme.test"}
+        results.append(client_for(None).post("/api/v1/signup/", body, format="json").status_code)
+        connection.close()
+
+    threads = [threading.Thread(target=signup, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(results) == [201, 409, 409, 409]
+    assert Tenant.objects.filter(slug="acme").count() == 1
+    assert User.objects.count() == 1
+    assert schemas() == {"t_acme"}
