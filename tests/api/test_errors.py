@@ -1,0 +1,113 @@
+"""One error format for every error, on both hosts."""
+
+import pytest
+from rest_framework.test import APIClient
+
+
+def assert_error(response, status: int, code: str | None = None) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    error = response.json()["error"]
+    assert set(error) >= {"code", "message", "request_id"}
+    assert error["request_id"] == response["X-Request-ID"]
+    if code:
+        assert error["code"] == code
+    return error
+
+
+def test_unknown_route_is_json_404_on_both_hosts(db, client_for, make_tenant) -> None:
+    assert_error(client_for(None).get("/api/v1/nope/"), 404, "not_found")
+    assert_error(client_for(make_tenant("acme")).get("/api/v1/nope/"), 404, "not_found")
+
+
+def test_missing_credentials_is_401(db, client_for, make_tenant) -> None:
+    response = client_for(make_tenant("acme")).get("/api/v1/projects/")
+    assert_error(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"]
+
+
+def test_wrong_password_is_401(db, client_for, make_tenant, make_member) -> None:
+    tenant = make_tenant("acme")
+    client = client_for(tenant, make_member(tenant))
+    client.credentials(HTTP_AUTHORIZATION="Basic bm9ib2R5Ondyb25n")
+    assert_error(client.get("/api/v1/projects/"), 401, "authentication_failed")
+
+
+def test_non_member_is_403(db, client_for, make_tenant, make_member) -> None:
+    acme, beta = make_tenant("acme"), make_tenant("beta")
+    outsider = make_member(beta)
+    assert_error(client_for(acme, outsider).get("/api/v1/projects/"), 403, "permission_denied")
+
+
+def test_wrong_method_is_405_with_allow(db, client_for) -> None:
+    response = client_for(None).get("/api/v1/signup/")
+    assert_error(response, 405, "method_not_allowed")
+    assert "POST" in response["Allow"]
+
+
+def test_validation_errors_name_each_field(db, client_for, make_tenant, make_member) -> None:
+    tenant = make_tenant("acme")
+    response = client_for(tenant, make_member(tenant)).post(
+        "/api/v1/projects/", {"name": "", "description": 7}, format="json"
+    )
+    error = assert_error(response, 400, "invalid")
+    assert set(error["fields"]) == {"description"}  # type errors are reported first
+    response = client_for(tenant, make_member(tenant)).post(
+        "/api/v1/projects/", {"name": ""}, format="json"
+    )
+    assert set(assert_error(response, 400, "invalid")["fields"]) == {"name"}
+
+
+def test_unsupported_media_type_is_415(db, client_for) -> None:
+    response = client_for(None).post("/api/v1/signup/", "name=x", content_type="text/plain")
+    assert_error(response, 415, "unsupported_media_type")
+
+
+def test_body_without_content_length_is_not_read(db, make_tenant, settings) -> None:
+    """A chunked body carries no Content-Length; Django reads none of it (so no limit can be
+    bypassed that way) and the request fails as an empty body: 4xx, never 500."""
+    from django.test import RequestFactory
+
+    from config.wsgi import application
+
+    factory = RequestFactory()
+    request = factory.post("/api/v1/signup/", data="{" + " " * 2_000_000 + "}",
+                           content_type="application/json")
+    request.META.pop("CONTENT_LENGTH", None)
+    request.META["HTTP_HOST"] = "localhost"
+    environ = request.META
+    captured = {}
+
+    def start_response(status, headers, exc_info=None):
+        captured["status"] = status
+
+    body = b"".join(application(environ, start_response))
+    assert captured["status"].startswith("400"), captured
+    assert b'"This field is required."' in body  # the body was not seen at all
+
+
+@pytest.mark.parametrize("path", ["/boom/", "/plain-boom/"])
+def test_server_error_is_500_with_request_id_and_no_traceback(
+    db, make_tenant, settings, path
+) -> None:
+    settings.TENANT_URLCONF = "tests.api.urls_boom"
+    client = APIClient(HTTP_HOST="acme.localhost", raise_request_exception=False)
+    make_tenant("acme")
+
+    response = client.get(path, HTTP_X_REQUEST_ID="req-12345678")
+
+    error = assert_error(response, 500, "server_error")
+    assert error["request_id"] == "req-12345678"
+    assert b"hunter2" not in response.content and b"Traceback" not in response.content
+    assert b"internals" not in response.content
+
+
+def test_unsafe_request_ids_are_replaced(db, client_for) -> None:
+    response = client_for(None).get("/api/v1/nope/", HTTP_X_REQUEST_ID="<script>")
+    assert response["X-Request-ID"] != "<script>"
+    assert len(response["X-Request-ID"]) == 32
+
+
+def test_disallowed_host_is_json_400(db) -> None:
+    response = APIClient(HTTP_HOST="evil.example.com").get("/api/v1/projects/")
+    assert_error(response, 400, "invalid_host")

@@ -1,0 +1,21 @@
+"""A tenant URLconf with a view that fails, to see what a 500 looks like."""
+
+from django.urls import path
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
+
+from config.urls_tenants import handler404, handler500, urlpatterns as tenant_urlpatterns  # noqa: F401
+
+
+class Boom(APIView):
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        raise RuntimeError("secret internals: password=hunter2")
+
+
+def plain_boom(request):
+    raise RuntimeError("secret internals outside DRF")
+
+
+urlpatterns = [*tenant_urlpatterns, path("boom/", Boom.as_view()), path("plain-boom/", plain_boom)]
