@@ -2,6 +2,7 @@
 
     saas dev              web + worker + beat (+ the offline Stripe when no STRIPE_SECRET_KEY)
     saas test [ARGS]      the test suite (pytest ARGS) against a PostgreSQL and Redis of its own
+    saas bench            the benchmarks in bench/, on a database of their own
     saas stripe-emulator  the offline Stripe on its own
 """
 
@@ -113,6 +114,17 @@ def cmd_test(pytest_args: Sequence[str]) -> int:
     return subprocess.run(command, cwd=REPO, env=env, check=False).returncode  # noqa: S603
 
 
+def cmd_bench(args: Sequence[str]) -> int:
+    postgres = devservices.resolve_postgres(database="saas_bench")
+    redis = devservices.resolve_redis(db=2)
+    _print(postgres.describe())
+    _print(redis.describe())
+    env = {**os.environ, **devservices.environment_for(postgres, redis),
+           "DJANGO_ENV": "dev", "CACHE_KEY_PREFIX": "saas-bench"}
+    command = [sys.executable, "-m", "bench.run", *args]
+    return subprocess.run(command, cwd=REPO, env=env, check=False).returncode  # noqa: S603
+
+
 def cmd_stripe_emulator(argv: Sequence[str]) -> int:
     from .stripe_emulator.cli import main as emulator_main
 
@@ -123,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["test"]:
         return cmd_test(argv[1:])
+    if argv[:1] == ["bench"]:
+        return cmd_bench(argv[1:])
     if argv[:1] == ["stripe-emulator"]:
         return cmd_stripe_emulator(argv[1:])
     parser = argparse.ArgumentParser(prog="saas", description=__doc__,
@@ -133,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     dev.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     dev.add_argument("--no-worker", action="store_true", help="skip the Celery worker/beat")
     commands.add_parser("test", help="run the test suite (extra args go to pytest)")
+    commands.add_parser("bench", help="run the benchmarks in bench/ on a database of their own")
     commands.add_parser("stripe-emulator", help="run the offline Stripe alone (--help)")
     options = parser.parse_args(argv)
     return cmd_dev(options)

@@ -1,0 +1,89 @@
+"""Tenant provisioning: template clone vs django-tenants' default (CREATE SCHEMA + migrate).
+
+Both paths run side by side in one process against the same database, in alternating blocks
+(clone, migrate, clone, migrate) so neither gets the growing catalog or a warm cache for
+free. Each block starts with one unrecorded warm-up: the migrate path closes the database
+connection after every tenant, and a new PostgreSQL backend's cold catalog cache would
+otherwise be charged to whichever path ran next.
+"""
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+
+from django.db import connection, transaction
+from psycopg import sql
+
+from tenants.models import Domain, Tenant, TenantStatus
+from tenants.services import tenant_create
+
+N = 20
+BLOCKS = 2
+
+
+def _percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def provision_by_clone(slug: str) -> None:
+    tenant_create(name=slug, slug=slug)
+
+
+def provision_by_migrations(slug: str) -> None:
+    """What django-tenants does on Tenant.save() with auto_create_schema: every migration."""
+    schema = "t_" + slug.replace("-", "_")
+    with transaction.atomic():
+        tenant = Tenant.objects.create(
+            name=slug, slug=slug, schema_name=schema, status=TenantStatus.ACTIVE
+        )
+        Domain.objects.create(domain=f"{slug}.bench", tenant=tenant)
+    tenant.create_schema(check_if_exists=True, sync_schema=True, verbosity=0)
+
+
+def _drop(prefix: str) -> None:
+    connection.set_schema_to_public()
+    tenants = Tenant.objects.filter(slug__startswith=prefix)
+    with connection.cursor() as cursor:
+        for schema in tenants.values_list("schema_name", flat=True):
+            cursor.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    tenants.delete()
+
+
+def _timed(fn: Callable[[str], None], slug: str) -> float:
+    # django-tenants' migrate path closes the connection when it is done; open it again
+    # outside the timed region so each sample starts as a web process would: connected.
+    connection.ensure_connection()
+    started = time.perf_counter()
+    fn(slug)
+    return (time.perf_counter() - started) * 1000
+
+
+def run() -> list[dict]:
+    _drop("bench-")
+    paths = {"clone": provision_by_clone, "migrate": provision_by_migrations}
+    samples: dict[str, list[float]] = {name: [] for name in paths}
+    per_block = N // BLOCKS
+    try:
+        for block in range(BLOCKS):
+            for name, fn in paths.items():
+                _timed(fn, f"bench-{name}-warm{block}")
+                for i in range(per_block):
+                    samples[name].append(_timed(fn, f"bench-{name}-{block}-{i}"))
+    finally:
+        _drop("bench-")
+    figures = [
+        {"bench": "tenant_provisioning", "path": name, "n": N,
+         "p50_ms": round(statistics.median(values), 1),
+         "p95_ms": round(_percentile(values, 0.95), 1)}
+        for name, values in samples.items()
+    ]
+    clone, migrate = figures
+    figures.append({
+        "bench": "tenant_provisioning", "ratio": "migrate_p50/clone_p50",
+        "value": round(migrate["p50_ms"] / clone["p50_ms"], 1),
+    })
+    return figures
+
+
