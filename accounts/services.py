@@ -16,11 +16,16 @@ def user_create(*, email: str, password: str, full_name: str = "") -> User:
         validate_password(password, user=candidate)
     except DjangoValidationError as exc:
         raise InvalidInput(
-            "Password is too weak.", code="weak_password", extra={"fields": {"password": exc.messages}}
+            "Password is too weak.",
+            code="weak_password",
+            extra={"fields": {"password": exc.messages}},
         ) from exc
     if User.objects.filter(email__iexact=email).exists():
-        raise Conflict("A user with this email already exists.", code="email_taken",
-                       extra={"fields": {"email": ["Already registered."]}})
+        raise Conflict(
+            "A user with this email already exists.",
+            code="email_taken",
+            extra={"fields": {"email": ["Already registered."]}},
+        )
     with transaction.atomic():
         return User.objects.create_user(email=email, password=password, full_name=full_name)
 

@@ -39,29 +39,39 @@ def _describe(exc: Exception, request: Any) -> tuple[int, dict[str, Any], dict[s
     if isinstance(exc, ApplicationError):
         fields = exc.extra.get("fields")
         rest = {k: v for k, v in exc.extra.items() if k != "fields"}
-        return exc.status_code, error_body(
-            code=exc.code, message=exc.message, request=request, fields=fields, **rest
-        ), {}
+        return (
+            exc.status_code,
+            error_body(code=exc.code, message=exc.message, request=request, fields=fields, **rest),
+            {},
+        )
     if isinstance(exc, drf.ValidationError):
         body = error_body(
             code="invalid", message="Invalid input.", request=request, fields=_fields(exc.detail)
         )
         return 400, body, {}
     if isinstance(exc, django_exceptions.RequestDataTooBig):
-        return 413, error_body(
-            code="request_too_large", message="Request body too large.", request=request
-        ), {}
+        return (
+            413,
+            error_body(
+                code="request_too_large", message="Request body too large.", request=request
+            ),
+            {},
+        )
     if isinstance(exc, Http404 | django_exceptions.ObjectDoesNotExist):
         return 404, error_body(code="not_found", message="Not found.", request=request), {}
     if isinstance(exc, django_exceptions.PermissionDenied):
-        return 403, error_body(
-            code="permission_denied", message="Permission denied.", request=request
-        ), {}
+        return (
+            403,
+            error_body(code="permission_denied", message="Permission denied.", request=request),
+            {},
+        )
     if isinstance(exc, drf.APIException):
         return _describe_api_exception(exc, request)
-    return 500, error_body(
-        code="server_error", message="Internal server error.", request=request
-    ), {}
+    return (
+        500,
+        error_body(code="server_error", message="Internal server error.", request=request),
+        {},
+    )
 
 
 def _describe_api_exception(
@@ -71,13 +81,16 @@ def _describe_api_exception(
     headers: dict[str, str] = {}
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
-    if isinstance(exc, drf.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(int(exc.wait) + 1)
+    wait = getattr(exc, "wait", None)
+    if isinstance(exc, drf.Throttled) and wait is not None:
+        headers["Retry-After"] = str(int(wait) + 1)
     message = str(exc.detail) if not isinstance(exc.detail, list | dict) else "Request failed."
     status = exc.status_code
-    return status, error_body(
-        code=code or str(exc.default_code), message=message, request=request
-    ), headers
+    return (
+        status,
+        error_body(code=code or str(exc.default_code), message=message, request=request),
+        headers,
+    )
 
 
 def _fields(detail: Any) -> Any:

@@ -43,12 +43,16 @@ class BodySizeLimitMiddleware:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return error_response(
-                status=400, code="malformed_request", message="Bad Content-Length.",
+                status=400,
+                code="malformed_request",
+                message="Bad Content-Length.",
                 request=request,
             )
         if limit is not None and declared > limit:
             return error_response(
-                status=413, code="request_too_large",
-                message=f"Request body too large (limit {limit} bytes).", request=request,
+                status=413,
+                code="request_too_large",
+                message=f"Request body too large (limit {limit} bytes).",
+                request=request,
             )
         return self.get_response(request)

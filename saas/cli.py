@@ -1,9 +1,9 @@
 """The `saas` command: the dev stack and the test run, with their services found or started.
 
-    saas dev              web + worker + beat (+ the offline Stripe when no STRIPE_SECRET_KEY)
-    saas test [ARGS]      the test suite (pytest ARGS) against a PostgreSQL and Redis of its own
-    saas bench            the benchmarks in bench/, on a database of their own
-    saas stripe-emulator  the offline Stripe on its own
+saas dev              web + worker + beat (+ the offline Stripe when no STRIPE_SECRET_KEY)
+saas test [ARGS]      the test suite (pytest ARGS) against a PostgreSQL and Redis of its own
+saas bench            the benchmarks in bench/, on a database of their own
+saas stripe-emulator  the offline Stripe on its own
 """
 
 import argparse
@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from . import devservices
 from .devservices import REPO
@@ -32,13 +33,16 @@ def _services(*, redis_db: int) -> tuple[devservices.Service, devservices.Servic
 
 
 def _manage(*args: str, env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, str(REPO / "manage.py"), *args], env=env, check=True)
+    subprocess.run([sys.executable, str(REPO / "manage.py"), *args], env=env, check=True)  # noqa: S603
 
 
 def cmd_dev(options: argparse.Namespace) -> int:
     postgres, redis = _services(redis_db=0)
-    env = {**os.environ, "DJANGO_ENV": os.environ.get("DJANGO_ENV", "dev"),
-           **devservices.environment_for(postgres, redis)}
+    env = {
+        **os.environ,
+        "DJANGO_ENV": os.environ.get("DJANGO_ENV", "dev"),
+        **devservices.environment_for(postgres, redis),
+    }
     emulator = _start_stripe_emulator(env)
     _manage("migrate_schemas", "--noinput", "-v", "0", env=env)
     _manage("seed_demo", env=env)
@@ -46,17 +50,46 @@ def cmd_dev(options: argparse.Namespace) -> int:
     port = options.port
     processes = [
         subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"0.0.0.0:{port}",
-             "-w", str(options.workers), "--access-logfile", "-", "--timeout", "60"],
-            cwd=REPO, env=env,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "-b",
+                f"0.0.0.0:{port}",
+                "-w",
+                str(options.workers),
+                "--access-logfile",
+                "-",
+                "--timeout",
+                "60",
+            ],
+            cwd=REPO,
+            env=env,
         ),
     ]
     if not options.no_worker:
-        processes.append(subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-B", "-l", "info",
-             "--concurrency", "2", "-s", str(devservices.DATA_DIR / "celerybeat-schedule")],
-            cwd=REPO, env=env,
-        ))
+        processes.append(
+            subprocess.Popen(  # noqa: S603
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "-B",
+                    "-l",
+                    "info",
+                    "--concurrency",
+                    "2",
+                    "-s",
+                    str(devservices.DATA_DIR / "celerybeat-schedule"),
+                ],
+                cwd=REPO,
+                env=env,
+            )
+        )
     _print(f"API (public):   http://{base}:{port}/api/v1/signup/")
     _print(f"API (tenant):   http://demo.{base}:{port}/api/v1/projects/  (demo@example.com)")
     _print(f"OpenAPI docs:   http://{base}:{port}/api/docs/  ·  /api/redoc/  ·  /api/schema/")
@@ -66,7 +99,7 @@ def cmd_dev(options: argparse.Namespace) -> int:
     return _wait(processes)
 
 
-def _start_stripe_emulator(env: dict[str, str]):  # type: ignore[no-untyped-def]
+def _start_stripe_emulator(env: dict[str, str]) -> Any:
     if env.get("STRIPE_SECRET_KEY"):
         return None
     try:
@@ -77,7 +110,7 @@ def _start_stripe_emulator(env: dict[str, str]):  # type: ignore[no-untyped-def]
     state = devservices.DATA_DIR / "stripe-emulator.json"
     emulator = EmulatorServer(port=0, state_file=str(state)).start()
     env["STRIPE_API_BASE"] = emulator.url
-    env["STRIPE_SECRET_KEY"] = "sk_test_emulator"
+    env["STRIPE_SECRET_KEY"] = "sk_test_emulator"  # noqa: S105 - the emulator accepts any key
     return emulator
 
 
@@ -107,9 +140,13 @@ def cmd_test(pytest_args: Sequence[str]) -> int:
     # A test database of its own per checkout, so two clones can test side by side and
     # nothing of the dev database is ever touched.
     tag = hashlib.sha1(str(REPO).encode(), usedforsecurity=False).hexdigest()[:8]
-    env = {**os.environ, **devservices.environment_for(postgres, redis),
-           "DJANGO_ENV": "test", "TEST_DATABASE_NAME": f"test_saas_{tag}",
-           "CACHE_KEY_PREFIX": f"saas-test-{tag}"}
+    env = {
+        **os.environ,
+        **devservices.environment_for(postgres, redis),
+        "DJANGO_ENV": "test",
+        "TEST_DATABASE_NAME": f"test_saas_{tag}",
+        "CACHE_KEY_PREFIX": f"saas-test-{tag}",
+    }
     command = [sys.executable, "-m", "pytest", *pytest_args]
     return subprocess.run(command, cwd=REPO, env=env, check=False).returncode  # noqa: S603
 
@@ -119,8 +156,12 @@ def cmd_bench(args: Sequence[str]) -> int:
     redis = devservices.resolve_redis(db=2)
     _print(postgres.describe())
     _print(redis.describe())
-    env = {**os.environ, **devservices.environment_for(postgres, redis),
-           "DJANGO_ENV": "dev", "CACHE_KEY_PREFIX": "saas-bench"}
+    env = {
+        **os.environ,
+        **devservices.environment_for(postgres, redis),
+        "DJANGO_ENV": "dev",
+        "CACHE_KEY_PREFIX": "saas-bench",
+    }
     command = [sys.executable, "-m", "bench.run", *args]
     return subprocess.run(command, cwd=REPO, env=env, check=False).returncode  # noqa: S603
 
@@ -139,8 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_bench(argv[1:])
     if argv[:1] == ["stripe-emulator"]:
         return cmd_stripe_emulator(argv[1:])
-    parser = argparse.ArgumentParser(prog="saas", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="saas", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     dev = commands.add_parser("dev", help="run web, worker and beat with their services")
     dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))

@@ -98,7 +98,7 @@ def _embedded_redis(db: int) -> Service:
 def celery_broker_url(redis_url: str) -> str:
     """Celery's Redis transport spells Unix sockets its own way."""
     if redis_url.startswith("unix://"):
-        path, _, query = redis_url[len("unix://"):].partition("?")
+        path, _, query = redis_url[len("unix://") :].partition("?")
         db = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("db", "0")
         return f"redis+socket://{path}?virtual_host={db}"
     return redis_url

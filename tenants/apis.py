@@ -41,7 +41,8 @@ class SignupApi(PublicApi):
         )
 
     @extend_schema(
-        tags=["signup"], summary="Create an organization",
+        tags=["signup"],
+        summary="Create an organization",
         description=(
             "Creates the organization (tenant), its domain `<slug>.<BASE_DOMAIN>`, its schema "
             "and its owner in one transaction: on any error nothing is left behind."
@@ -51,8 +52,12 @@ class SignupApi(PublicApi):
         examples=[
             OpenApiExample(
                 "Signup",
-                value={"name": "Acme", "slug": "acme", "email": "owner@acme.test",
-                       "password": "correct-horse-battery"},
+                value={
+                    "name": "Acme",
+                    "slug": "acme",
+                    "email": "owner@acme.test",
+                    "password": "correct-horse-battery",
+                },
                 request_only=True,
             )
         ],

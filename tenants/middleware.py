@@ -5,12 +5,12 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.urls import set_urlconf
 
 from api.errors import error_response
 
+from .db import schema_activate, schema_activate_public
 from .models import READABLE_STATUSES, WRITABLE_STATUSES, TenantStatus
 from .resolution import tenant_for_host
 
@@ -39,22 +39,24 @@ class TenantResolutionMiddleware:
         tenant = tenant_for_host(host)
         if tenant is None or tenant.status in (TenantStatus.ARCHIVED, TenantStatus.PROVISIONING):
             return error_response(
-                status=404, code="tenant_not_found",
-                message="No organization is served at this host.", request=request,
+                status=404,
+                code="tenant_not_found",
+                message="No organization is served at this host.",
+                request=request,
             )
         refusal = self._refuse_for_status(request, tenant.status)
         if refusal is not None:
             return refusal
-        connection.set_tenant(tenant)
+        schema_activate(tenant)
         request.tenant = tenant  # type: ignore[attr-defined]
-        request.urlconf = settings.TENANT_URLCONF  # type: ignore[attr-defined]
+        request.urlconf = settings.TENANT_URLCONF
         set_urlconf(settings.TENANT_URLCONF)
         return self.get_response(request)
 
     def _serve_public(self, request: HttpRequest) -> HttpResponse:
-        connection.set_schema_to_public()
+        schema_activate_public()
         request.tenant = None  # type: ignore[attr-defined]
-        request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
+        request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
         set_urlconf(settings.PUBLIC_SCHEMA_URLCONF)
         return self.get_response(request)
 
@@ -62,12 +64,16 @@ class TenantResolutionMiddleware:
     def _refuse_for_status(request: HttpRequest, status: str) -> HttpResponse | None:
         if status not in READABLE_STATUSES:
             return error_response(
-                status=403, code="tenant_suspended",
-                message="This organization is suspended.", request=request,
+                status=403,
+                code="tenant_suspended",
+                message="This organization is suspended.",
+                request=request,
             )
         if request.method not in _SAFE_METHODS and status not in WRITABLE_STATUSES:
             return error_response(
-                status=403, code="tenant_read_only",
-                message="This organization is read-only.", request=request,
+                status=403,
+                code="tenant_read_only",
+                message="This organization is read-only.",
+                request=request,
             )
         return None

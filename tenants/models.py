@@ -1,5 +1,7 @@
 """Tenants (organisations) and the hosts that reach them. Both live in the public schema."""
 
+from typing import Any
+
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
@@ -19,20 +21,28 @@ class TenantStatus(models.TextChoices):
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     TenantStatus.PROVISIONING: frozenset({TenantStatus.TRIALING, TenantStatus.ACTIVE}),
     TenantStatus.TRIALING: frozenset(
-        {TenantStatus.ACTIVE, TenantStatus.PAST_DUE, TenantStatus.READ_ONLY,
-         TenantStatus.SUSPENDED, TenantStatus.ARCHIVED}
+        {
+            TenantStatus.ACTIVE,
+            TenantStatus.PAST_DUE,
+            TenantStatus.READ_ONLY,
+            TenantStatus.SUSPENDED,
+            TenantStatus.ARCHIVED,
+        }
     ),
     TenantStatus.ACTIVE: frozenset(
-        {TenantStatus.TRIALING, TenantStatus.PAST_DUE, TenantStatus.READ_ONLY,
-         TenantStatus.SUSPENDED, TenantStatus.ARCHIVED}
+        {
+            TenantStatus.TRIALING,
+            TenantStatus.PAST_DUE,
+            TenantStatus.READ_ONLY,
+            TenantStatus.SUSPENDED,
+            TenantStatus.ARCHIVED,
+        }
     ),
     TenantStatus.PAST_DUE: frozenset(
-        {TenantStatus.ACTIVE, TenantStatus.READ_ONLY, TenantStatus.SUSPENDED,
-         TenantStatus.ARCHIVED}
+        {TenantStatus.ACTIVE, TenantStatus.READ_ONLY, TenantStatus.SUSPENDED, TenantStatus.ARCHIVED}
     ),
     TenantStatus.READ_ONLY: frozenset(
-        {TenantStatus.ACTIVE, TenantStatus.PAST_DUE, TenantStatus.SUSPENDED,
-         TenantStatus.ARCHIVED}
+        {TenantStatus.ACTIVE, TenantStatus.PAST_DUE, TenantStatus.SUSPENDED, TenantStatus.ARCHIVED}
     ),
     TenantStatus.SUSPENDED: frozenset(
         {TenantStatus.ACTIVE, TenantStatus.READ_ONLY, TenantStatus.ARCHIVED}
@@ -72,8 +82,8 @@ class Tenant(TenantMixin):
 class Domain(DomainMixin):
     created_at = models.DateTimeField(auto_now_add=True)
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        self.domain = self.domain.lower()
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.domain: str = str(self.domain).lower()
         super().save(*args, **kwargs)
 
     def __str__(self) -> str:

@@ -16,6 +16,8 @@ from django.db import connection
 from django_tenants.utils import schema_exists
 from psycopg import sql
 
+from .db import schema_activate_public, search_path_reset
+
 _TABLES_SQL = """
 SELECT c.relname, c.relkind
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -70,15 +72,18 @@ def template_schema_name() -> str:
     name = settings.TENANT_TEMPLATE_SCHEMA
     # Unquoted identifiers only: the FK rewrite below matches the template's rendered name.
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
-        raise TemplateNotClonable(f"TENANT_TEMPLATE_SCHEMA {name!r} must be a lower-case identifier")
+        raise TemplateNotClonable(
+            f"TENANT_TEMPLATE_SCHEMA {name!r} must be a lower-case identifier"
+        )
     return name
 
 
 def template_state(template: str) -> tuple[int, str]:
     with connection.cursor() as cursor:
         cursor.execute(
-            sql.SQL("SELECT count(*), coalesce(max(applied)::text, '') FROM {}.django_migrations")
-            .format(sql.Identifier(template))
+            sql.SQL(
+                "SELECT count(*), coalesce(max(applied)::text, '') FROM {}.django_migrations"
+            ).format(sql.Identifier(template))
         )
         count, latest = cursor.fetchone()
     return int(count), str(latest)
@@ -102,10 +107,12 @@ def _build_plan(template: str, state: tuple[int, str]) -> _ClonePlan:
         cursor.execute(_INDEXES_SQL, [template])
         indexes = tuple(row[0] for row in cursor.fetchall())
         cursor.execute("RESET search_path")
-    connection.search_path_set_schemas = None  # type: ignore[attr-defined]
+    search_path_reset()
     return _ClonePlan(
-        state=state, tables=tuple(name for name, _ in relations),
-        constraints=constraints, indexes=indexes,
+        state=state,
+        tables=tuple(name for name, _ in relations),
+        constraints=constraints,
+        indexes=indexes,
     )
 
 
@@ -126,19 +133,22 @@ def _clone_statements(plan: _ClonePlan, template: str, target: str) -> sql.Compo
     for table in plan.tables:
         t = sql.Identifier(table)
         parts.append(
-            sql.SQL("CREATE TABLE {}.{} (LIKE {}.{} INCLUDING ALL EXCLUDING INDEXES)")
-            .format(dst, t, src, t)
+            sql.SQL("CREATE TABLE {}.{} (LIKE {}.{} INCLUDING ALL EXCLUDING INDEXES)").format(
+                dst, t, src, t
+            )
         )
     for table, name, definition in plan.constraints:
         parts.append(
-            sql.SQL("ALTER TABLE {}.{} ADD CONSTRAINT {} ")
-            .format(dst, sql.Identifier(table), sql.Identifier(name))
+            sql.SQL("ALTER TABLE {}.{} ADD CONSTRAINT {} ").format(
+                dst, sql.Identifier(table), sql.Identifier(name)
+            )
             + sql.SQL(_retarget(definition, template, target))
         )
     parts.extend(sql.SQL(_retarget(index, template, target)) for index in plan.indexes)
     parts.append(
-        sql.SQL("INSERT INTO {dst}.django_migrations SELECT * FROM {src}.django_migrations")
-        .format(dst=dst, src=src)
+        sql.SQL("INSERT INTO {dst}.django_migrations SELECT * FROM {src}.django_migrations").format(
+            dst=dst, src=src
+        )
     )
     parts.append(
         sql.SQL(
@@ -176,8 +186,11 @@ def template_schema_sync(*, verbosity: int = 1) -> None:
         with connection.cursor() as cursor:
             cursor.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(template)))
     call_command(
-        "migrate_schemas", tenant=True, schema_name=template, interactive=False,
+        "migrate_schemas",
+        tenant=True,
+        schema_name=template,
+        interactive=False,
         verbosity=verbosity,
     )
-    connection.set_schema_to_public()
+    schema_activate_public()
     _plan_cache.pop(template, None)

@@ -3,13 +3,14 @@
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.services import membership_create, user_create
 from saas.errors import Conflict, InvalidInput
 
+from .db import schema_activate_public
 from .models import ALLOWED_TRANSITIONS, Domain, Tenant, TenantStatus
 from .provisioning import schema_clone_from_template
 from .validation import schema_name_for, slug_validate
@@ -24,19 +25,23 @@ def tenant_create(*, name: str, slug: str, initial_status: str = TenantStatus.AC
     """Tenant row, its domain and its schema, all in one transaction: all or nothing."""
     slug = slug_validate(slug)
     if Tenant.objects.filter(slug=slug).exists():
-        raise Conflict("This slug is taken.", code="slug_taken",
-                       extra={"fields": {"slug": ["Already taken."]}})
-    connection.set_schema_to_public()
+        raise Conflict(
+            "This slug is taken.", code="slug_taken", extra={"fields": {"slug": ["Already taken."]}}
+        )
+    schema_activate_public()
     try:
         with transaction.atomic():
             tenant = Tenant.objects.create(
-                name=name, slug=slug, schema_name=schema_name_for(slug),
+                name=name,
+                slug=slug,
+                schema_name=schema_name_for(slug),
                 status=TenantStatus.PROVISIONING,
             )
             Domain.objects.create(domain=tenant_domain_for(slug), tenant=tenant, is_primary=True)
     except IntegrityError as exc:  # a concurrent signup won the race for this slug
-        raise Conflict("This slug is taken.", code="slug_taken",
-                       extra={"fields": {"slug": ["Already taken."]}}) from exc
+        raise Conflict(
+            "This slug is taken.", code="slug_taken", extra={"fields": {"slug": ["Already taken."]}}
+        ) from exc
     schema_clone_from_template(schema_name=tenant.schema_name)
     return tenant_set_status(tenant=tenant, status=initial_status)
 

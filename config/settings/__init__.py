@@ -3,8 +3,8 @@
 Every knob is read from the environment (or `.env`); `.env.example` lists them with defaults.
 """
 
-from .base import *  # noqa: F403
 from .api import *  # noqa: F403
-from .tenancy import *  # noqa: F403
+from .base import *  # noqa: F403
 from .celery import *  # noqa: F403
 from .stripe import *  # noqa: F403
+from .tenancy import *  # noqa: F403

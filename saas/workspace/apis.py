@@ -26,7 +26,8 @@ class ProjectListCreateApi(TenantApi):
         description = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
 
     @extend_schema(
-        tags=["projects"], summary="List projects",
+        tags=["projects"],
+        summary="List projects",
         description="Projects of the organization whose host is called, newest first.",
         responses={200: ProjectOutput(many=True), **ERRORS_READ},
     )
@@ -34,8 +35,10 @@ class ProjectListCreateApi(TenantApi):
         return self.paginate(project_list(), ProjectOutput)
 
     @extend_schema(
-        tags=["projects"], summary="Create a project",
-        request=ProjectCreateInput, responses={201: ProjectOutput, **ERRORS_WRITE},
+        tags=["projects"],
+        summary="Create a project",
+        request=ProjectCreateInput,
+        responses={201: ProjectOutput, **ERRORS_WRITE},
     )
     def post(self, request: Request) -> Response:
         data = self.validate(self.ProjectCreateInput, request)

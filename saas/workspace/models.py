@@ -12,7 +12,10 @@ class Project(models.Model):
     # user must not touch (or lock) every tenant schema, and Django's delete collector would
     # look for this table in the public schema. Readers treat a missing user as "deleted".
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -71,8 +71,9 @@ def test_body_without_content_length_is_not_read(db, make_tenant, settings) -> N
     from config.wsgi import application
 
     factory = RequestFactory()
-    request = factory.post("/api/v1/signup/", data="{" + " " * 2_000_000 + "}",
-                           content_type="application/json")
+    request = factory.post(
+        "/api/v1/signup/", data="{" + " " * 2_000_000 + "}", content_type="application/json"
+    )
     request.META.pop("CONTENT_LENGTH", None)
     request.META["HTTP_HOST"] = "localhost"
     environ = request.META
@@ -98,7 +99,8 @@ def test_server_error_is_500_with_request_id_and_no_traceback(
 
     error = assert_error(response, 500, "server_error")
     assert error["request_id"] == "req-12345678"
-    assert b"hunter2" not in response.content and b"Traceback" not in response.content
+    assert b"hunter2" not in response.content
+    assert b"Traceback" not in response.content
     assert b"internals" not in response.content
 
 

@@ -4,7 +4,8 @@ from django.urls import path
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
-from config.urls_tenants import handler404, handler500, urlpatterns as tenant_urlpatterns  # noqa: F401
+from config.urls_tenants import handler404, handler500  # noqa: F401
+from config.urls_tenants import urlpatterns as tenant_urlpatterns
 
 
 class Boom(APIView):

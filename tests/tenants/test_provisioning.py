@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.db import connection
 from psycopg import sql
 
+from tenants.db import schema_activate_public, search_path_reset
 from tenants.models import Domain, Tenant, TenantStatus
 from tenants.provisioning import schema_clone_from_template, template_schema_sync
 from tenants.services import tenant_create
@@ -16,7 +17,7 @@ _CATALOG = {
                          is_identity, character_maximum_length
                     FROM information_schema.columns WHERE table_schema = %s""",
     "indexes": "SELECT tablename, indexname, regexp_replace(indexdef, ' ON [a-z_]+\\.', ' ON ') "
-               "FROM pg_indexes WHERE schemaname = %s",
+    "FROM pg_indexes WHERE schemaname = %s",
     "constraints": """SELECT rel.relname, con.conname, con.contype,
                              regexp_replace(pg_get_constraintdef(con.oid), '[a-z_]+\\.', '')
                         FROM pg_constraint con JOIN pg_class rel ON rel.oid = con.conrelid
@@ -37,7 +38,7 @@ def catalog(schema: str) -> dict[str, set[tuple]]:
                 cursor.execute(query, [schema])
             result[name] = set(cursor.fetchall())
         cursor.execute("RESET search_path")
-    connection.search_path_set_schemas = None
+    search_path_reset()
     return result
 
 
@@ -57,9 +58,10 @@ def test_cloned_schema_matches_a_schema_built_by_migrations(committed: None) -> 
     later migrations that refer to an index by name work on cloned tenants too."""
     with connection.cursor() as cursor:
         cursor.execute("CREATE SCHEMA t_migrated")
-    call_command("migrate_schemas", schema_name="t_migrated", tenant=True, verbosity=0,
-                 interactive=False)
-    connection.set_schema_to_public()
+    call_command(
+        "migrate_schemas", schema_name="t_migrated", tenant=True, verbosity=0, interactive=False
+    )
+    schema_activate_public()
     schema_clone_from_template(schema_name="t_cloned")
 
     migrated, cloned = catalog("t_migrated"), catalog("t_cloned")
@@ -70,8 +72,14 @@ def test_cloned_schema_matches_a_schema_built_by_migrations(committed: None) -> 
 
 def test_a_cloned_tenant_can_be_migrated_further(committed: None) -> None:
     tenant = tenant_create(name="Acme", slug="acme")
-    call_command("migrate_schemas", schema_name=tenant.schema_name, tenant=True, verbosity=0,
-                 interactive=False, check_unapplied=True)
+    call_command(
+        "migrate_schemas",
+        schema_name=tenant.schema_name,
+        tenant=True,
+        verbosity=0,
+        interactive=False,
+        check_unapplied=True,
+    )
 
 
 def test_failed_provisioning_leaves_no_schema_or_rows(committed: None, monkeypatch) -> None:
@@ -91,9 +99,7 @@ def test_failed_provisioning_leaves_no_schema_or_rows(committed: None, monkeypat
         assert cursor.fetchone() is None
 
 
-def test_migrate_schemas_creates_and_migrates_a_missing_template(
-    committed: None, settings
-) -> None:
+def test_migrate_schemas_creates_and_migrates_a_missing_template(committed: None, settings) -> None:
     settings.TENANT_TEMPLATE_SCHEMA = "_template_fresh"
     try:
         template_schema_sync(verbosity=0)

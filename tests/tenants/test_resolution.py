@@ -92,8 +92,8 @@ def test_resolution_falls_back_to_the_database_without_redis(
 def test_lifecycle_status_controls_reads_and_writes(
     db, client_for, make_tenant, make_member
 ) -> None:
-    from tenants.services import tenant_set_status
     from tenants.resolution import tenant_cache_invalidate
+    from tenants.services import tenant_set_status
 
     tenant = make_tenant("acme")
     client = client_for(tenant, make_member(tenant))

@@ -8,8 +8,12 @@ from django.db import connection
 from accounts.models import Membership, Role, User
 from tenants.models import Domain, Tenant
 
-GOOD = {"name": "Acme Inc.", "slug": "acme", "email": "Owner@Acme.test",
-        "password": "correct-horse-battery"}
+GOOD = {
+    "name": "Acme Inc.",
+    "slug": "acme",
+    "email": "Owner@Acme.test",
+    "password": "correct-horse-battery",
+}
 
 
 def schemas() -> set[str]:
@@ -32,7 +36,8 @@ def test_signup_creates_tenant_domain_schema_and_owner(db, client_for) -> None:
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["domain"] == "acme.localhost"
-    assert body["tenant"]["slug"] == "acme" and body["tenant"]["status"] == "active"
+    assert body["tenant"]["slug"] == "acme"
+    assert body["tenant"]["status"] == "active"
     assert body["owner"]["email"] == "owner@acme.test"
     tenant = Tenant.objects.get(slug="acme")
     assert Membership.objects.get(tenant=tenant).role == Role.OWNER
@@ -47,7 +52,9 @@ def test_the_new_owner_can_use_the_new_tenant_host(db, client_for) -> None:
     tenant_cache_invalidate()
     owner_client = client_for(Tenant.objects.get(slug="acme"))
     owner_client.credentials(HTTP_AUTHORIZATION=_basic("owner@acme.test", GOOD["password"]))
-    assert owner_client.post("/api/v1/projects/", {"name": "First"}, format="json").status_code == 201
+    assert (
+        owner_client.post("/api/v1/projects/", {"name": "First"}, format="json").status_code == 201
+    )
 
 
 def _basic(email: str, password: str) -> str:
@@ -130,7 +137,8 @@ def test_taken_email_is_a_conflict_and_changes_nothing(db, client_for) -> None:
     response = client_for(None).post("/api/v1/signup/", again, format="json")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "email_taken"
-    assert Tenant.objects.count() == 1 and "t_acme_two" not in schemas()
+    assert Tenant.objects.count() == 1
+    assert "t_acme_two" not in schemas()
 
 
 def test_failure_after_schema_creation_rolls_everything_back(

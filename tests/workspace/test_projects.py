@@ -15,8 +15,9 @@ def test_tenants_see_only_their_own_projects_over_http(
     as_alice = HTTPBasicAuth(alice.email, PASSWORD)
     as_bob = HTTPBasicAuth(bob.email, PASSWORD)
 
-    created = server.post("/api/v1/projects/", "acme.localhost", json={"name": "Rocket"},
-                          auth=as_alice)
+    created = server.post(
+        "/api/v1/projects/", "acme.localhost", json={"name": "Rocket"}, auth=as_alice
+    )
     assert created.status_code == 201, created.text
     server.post("/api/v1/projects/", "beta.localhost", json={"name": "Balloon"}, auth=as_bob)
 
@@ -27,8 +28,7 @@ def test_tenants_see_only_their_own_projects_over_http(
 
     # Alice's credentials do not open Beta's host, for reading or writing.
     assert server.get("/api/v1/projects/", "beta.localhost", auth=as_alice).status_code == 403
-    refused = server.post("/api/v1/projects/", "beta.localhost", json={"name": "x"},
-                          auth=as_alice)
+    refused = server.post("/api/v1/projects/", "beta.localhost", json={"name": "x"}, auth=as_alice)
     assert refused.status_code == 403
     with beta:
         assert list(Project.objects.values_list("name", flat=True)) == ["Balloon"]
@@ -53,7 +53,8 @@ def test_create_records_the_creator_and_ignores_nothing_silently(
     assert response.status_code == 201
     assert response.json()["created_by"] == user.pk
 
-    forged = client.post("/api/v1/projects/", {"name": "B", "created_by": 999, "id": 5},
-                         format="json")
+    forged = client.post(
+        "/api/v1/projects/", {"name": "B", "created_by": 999, "id": 5}, format="json"
+    )
     assert forged.status_code == 400
     assert set(forged.json()["error"]["fields"]) == {"created_by", "id"}
