@@ -1,0 +1,19 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_ENV=production
+WORKDIR /app
+
+COPY pyproject.toml constraints.txt README.md ./
+COPY config ./config
+COPY tenants ./tenants
+COPY accounts ./accounts
+COPY saas ./saas
+COPY api ./api
+COPY manage.py ./
+RUN pip install --no-cache-dir -c constraints.txt . \
+ && SECRET_KEY=build-only JWT_SIGNING_KEY=build-only-signing-key-0123456789abcdef \
+    python manage.py collectstatic --noinput \
+ && useradd --create-home app
+USER app
+EXPOSE 8000
+CMD ["gunicorn", "config.wsgi", "-b", "0.0.0.0:8000", "-w", "4", "--access-logfile", "-"]
