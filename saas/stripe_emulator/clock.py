@@ -1,0 +1,154 @@
+"""Simulated time: advancing a test clock runs every billing step that falls due, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from . import billing_engine as be
+from .errors import invalid
+from .store import Obj, Store
+
+Action = Callable[[int], None]
+
+
+def advance(st: Store, clock: Obj, target: int) -> Obj:
+    if target <= clock["frozen_time"]:
+        raise invalid("frozen_time", "The frozen_time must be after the clock's current time.")
+    clock["status"] = "advancing"
+    st.emit("test_helpers.test_clock.advancing", clock)
+    for _ in range(10_000):  # a bound, in case some step failed to move its own deadline
+        pending = [d for d in due(st, clock["id"]) if d[0] <= target]
+        if not pending:
+            break
+        when, _, action = min(pending, key=lambda d: (d[0], d[1]))
+        clock["frozen_time"] = max(clock["frozen_time"], when)
+        action(clock["frozen_time"])
+    clock.update(frozen_time=target, status="ready")
+    st.emit("test_helpers.test_clock.ready", clock)
+    return clock
+
+
+def due(st: Store, clock_id: str) -> list[tuple[int, int, Action]]:
+    """(time, tie-break order, action) for every step pending on the clock's customers."""
+    steps: list[tuple[int, int, Action]] = []
+    customers = {c["id"] for c in st.all("customer", test_clock=clock_id)}
+    cfg = st.config
+    for sub in st.all("subscription"):
+        if sub["customer"] not in customers:
+            continue
+        flags = st.internal_of(sub["id"])
+        end = sub["items"]["data"][0]["current_period_end"]
+        start = sub["items"]["data"][0]["current_period_start"]
+
+        def bind(fn: Callable[[Store, Obj, int], None], sub: Obj = sub) -> Action:
+            return lambda t: fn(st, sub, t)
+
+        if sub["status"] == "trialing":
+            if not flags.get("trial_will_end"):
+                steps.append((sub["trial_end"] - cfg.trial_will_end_days * be.DAY, 0,
+                              bind(trial_will_end)))
+            steps.append((sub["trial_end"], 2, bind(end_trial)))
+        elif sub["status"] in ("active", "past_due"):
+            if sub["cancel_at"] and sub["cancel_at"] <= end:
+                steps.append((sub["cancel_at"], 2, bind(cancel_scheduled)))
+                continue
+            upcoming = end - cfg.upcoming_days * be.DAY
+            if flags.get("upcoming_for") != end and upcoming > start:
+                steps.append((upcoming, 1, bind(invoice_upcoming)))
+            steps.append((end, 2, bind(renew)))
+        elif sub["status"] == "incomplete":
+            steps.append((sub["created"] + cfg.incomplete_expiry_seconds, 3, bind(expire)))
+    for inv in st.all("invoice", status="open"):
+        if inv["customer"] in customers and inv["next_payment_attempt"]:
+            steps.append((inv["next_payment_attempt"], 4, _retry_action(st, inv)))
+    return steps
+
+
+def _retry_action(st: Store, inv: Obj) -> Action:
+    def run(t: int) -> None:
+        be.retry(st, inv, t)
+
+    return run
+
+
+def trial_will_end(st: Store, sub: Obj, _t: int) -> None:
+    st.internal_of(sub["id"])["trial_will_end"] = True
+    st.emit("customer.subscription.trial_will_end", sub)
+
+
+def invoice_upcoming(st: Store, sub: Obj, t: int) -> None:
+    from .resources.invoices import preview  # resources build on this module
+
+    st.internal_of(sub["id"])["upcoming_for"] = sub["items"]["data"][0]["current_period_end"]
+    st.emit("invoice.upcoming", preview(st, sub, {}, t))
+
+
+def end_trial(st: Store, sub: Obj, t: int) -> None:
+    """Trial over: bill the first paid period (or pause/cancel without a payment method)."""
+    before = st.render(sub)
+    if sub["cancel_at"] and sub["cancel_at"] <= t:
+        return cancel_scheduled(st, sub, t)
+    customer = st.get(sub["customer"], "customer")
+    sub.update(trial_end=t, billing_cycle_anchor=t)
+    for item in sub["items"]["data"]:
+        item.update(current_period_start=t, current_period_end=be.next_period_end(sub, t))
+    has_pm = sub["default_payment_method"] or customer["invoice_settings"][
+        "default_payment_method"]
+    behavior = sub["trial_settings"]["end_behavior"]["missing_payment_method"]
+    if not has_pm and behavior == "pause":
+        sub["status"] = "paused"
+        st.changed(sub, before, "customer.subscription.updated")
+        st.emit("customer.subscription.paused", sub)
+        return None
+    if not has_pm and behavior == "cancel":
+        be.cancel(st, sub, "cancellation_requested", t)
+    else:
+        sub["status"] = "active"
+        end = sub["items"]["data"][0]["current_period_end"]
+        be.bill(st, sub, "subscription_cycle", be.licensed_lines(st, sub, t, end), t)
+    be.emit_sub_change(st, sub, before)
+    return None
+
+
+def renew(st: Store, sub: Obj, t: int) -> None:
+    """Period end: bill metered usage in arrears plus the next period in advance."""
+    before = st.render(sub)
+    items = sub["items"]["data"]
+    start, end = items[0]["current_period_start"], items[0]["current_period_end"]
+    usage = be.usage_lines(st, sub, end)
+    new_end = be.next_period_end(sub, end)
+    for item in items:
+        item.update(current_period_start=end, current_period_end=new_end)
+    lines = usage + be.licensed_lines(st, sub, end, new_end)
+    be.bill(st, sub, "subscription_cycle", lines, t, period=(start, end))
+    be.emit_sub_change(st, sub, before)
+
+
+def cancel_scheduled(st: Store, sub: Obj, t: int) -> None:
+    before = st.render(sub)
+    be.cancel(st, sub, "cancellation_requested", t)
+    be.emit_sub_change(st, sub, before)
+
+
+def expire(st: Store, sub: Obj, t: int) -> None:
+    """An incomplete subscription whose first payment never succeeded expires after 23h."""
+    before = st.render(sub)
+    sub.update(status="incomplete_expired", ended_at=t)
+    inv = st.find(sub["latest_invoice"], "invoice")
+    if inv and inv["status"] == "open":
+        inv.update(status="void", amount_remaining=0, next_payment_attempt=None)
+        inv["status_transitions"]["voided_at"] = t
+        st.emit("invoice.voided", inv)
+    st.changed(sub, before, "customer.subscription.updated")
+
+
+def resume(st: Store, sub: Obj, t: int) -> None:
+    """A paused subscription starts a new cycle now and bills it."""
+    before = st.render(sub)
+    sub.update(status="active", billing_cycle_anchor=t)
+    end = be.next_period_end(sub, t)
+    for item in sub["items"]["data"]:
+        item.update(current_period_start=t, current_period_end=end)
+    be.bill(st, sub, "subscription_cycle", be.licensed_lines(st, sub, t, end), t)
+    st.emit("customer.subscription.resumed", sub)
+    be.emit_sub_change(st, sub, before)

@@ -1,0 +1,42 @@
+"""Stripe's own example objects, the template every emulated object is built from.
+
+Objects are never written from memory: each one starts as a deep copy of Stripe's fixture
+for its type (so it has every key the current API version returns) and the emulator then
+overwrites the fields it knows about.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+VENDORED = Path(__file__).with_name("shapes.json")
+
+
+def locate_fixtures() -> Path | None:
+    """The full fixtures3.json: $STRIPE_FIXTURES_PATH, else shared/stripe/ beside or above."""
+    env = os.environ.get("STRIPE_FIXTURES_PATH")
+    if env and Path(env).is_file():
+        return Path(env)
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "stripe" / "fixtures3.json"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@cache
+def _resources() -> dict[str, Any]:
+    path = locate_fixtures() or VENDORED
+    with path.open(encoding="utf-8") as fh:
+        resources: dict[str, Any] = json.load(fh)["resources"]
+    return resources
+
+
+def shape(kind: str) -> dict[str, Any]:
+    """A fresh, mutable copy of Stripe's example object of `kind` (e.g. "subscription")."""
+    return copy.deepcopy(_resources()[kind])

@@ -1,0 +1,1 @@
+"""API resources; importing a module registers its routes (see routing.py)."""
