@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 import stripe
 
-from saas.stripe_emulator.pytest_plugin import stripe_client, stripe_emulator  # noqa: F401
+from saas.stripe_emulator import pytest_plugin
+
+# The plugin's fixtures, made visible here (pytest_plugins is only allowed in the root conftest).
+stripe_emulator = pytest_plugin.stripe_emulator
+stripe_client = pytest_plugin.stripe_client
 
 DAY = 86400
 
@@ -78,7 +82,7 @@ def make_receiver() -> Iterator[Callable[..., Receiver]]:
 
 
 @pytest.fixture
-def plans(stripe_client: stripe.StripeClient) -> dict[str, Any]:
+def plans() -> dict[str, Any]:
     """A product with monthly Basic ($10) / Pro ($30) and yearly Pro ($300) prices."""
     product = stripe.Product.create(name="SaaS plan")
     def price(amount: int, key: str, interval: str = "month") -> stripe.Price:

@@ -11,12 +11,14 @@ import stripe
 
 def test_customer_round_trip_and_metadata(stripe_client: stripe.StripeClient) -> None:
     c = stripe.Customer.create(email="a@example.com", name="Ann", metadata={"org": "1", "x": "y"})
-    assert c.id.startswith("cus_") and c.object == "customer"
+    assert c.id.startswith("cus_")
+    assert c.object == "customer"
     got = stripe.Customer.retrieve(c.id)
     assert (got.email, got.name, got.metadata.to_dict()) == ("a@example.com", "Ann",
                                                              {"org": "1", "x": "y"})
     upd = stripe.Customer.modify(c.id, name="Anne", metadata={"x": "", "new": "v"})
-    assert upd.name == "Anne" and upd.metadata.to_dict() == {"org": "1", "new": "v"}
+    assert upd.name == "Anne"
+    assert upd.metadata.to_dict() == {"org": "1", "new": "v"}
     assert stripe.Customer.modify(c.id, metadata="").metadata.to_dict() == {}
     assert [x.id for x in stripe.Customer.list(email="a@example.com")] == [c.id]
     deleted = stripe.Customer.delete(c.id)
@@ -57,7 +59,9 @@ def test_product_and_price_lookup_keys(stripe_client: stripe.StripeClient) -> No
 def test_payment_methods(stripe_client: stripe.StripeClient) -> None:
     c = stripe.Customer.create()
     pm = stripe.PaymentMethod.attach("pm_card_visa", customer=c.id)
-    assert pm.customer == c.id and pm.card.last4 == "4242" and pm.id != "pm_card_visa"
+    assert pm.customer == c.id
+    assert pm.card.last4 == "4242"
+    assert pm.id != "pm_card_visa"
     with pytest.raises(stripe.CardError) as err:
         stripe.PaymentMethod.attach("pm_card_chargeDeclined", customer=c.id)
     assert (err.value.code, err.value.error.decline_code) == ("card_declined", "generic_decline")
@@ -99,18 +103,21 @@ def test_auth_required(stripe_emulator: Any, stripe_client: stripe.StripeClient)
     with pytest.raises(stripe.AuthenticationError):
         stripe.Customer.list(api_key="not_a_key")
     ok = requests.get(url, auth=("sk_test_curl", ""), timeout=5)  # curl -u sk_...: style
-    assert ok.status_code == 200 and ok.json()["object"] == "list"
+    assert ok.status_code == 200
+    assert ok.json()["object"] == "list"
 
 
 def test_idempotency(stripe_emulator: Any, stripe_client: stripe.StripeClient) -> None:
     a = stripe.Customer.create(email="i@example.com", idempotency_key="k1")
     b = stripe.Customer.create(email="i@example.com", idempotency_key="k1")
-    assert a.id == b.id and len(stripe.Customer.list(email="i@example.com").data) == 1
+    assert a.id == b.id
+    assert len(stripe.Customer.list(email="i@example.com").data) == 1
     headers = {"Authorization": "Bearer sk_test_x", "Idempotency-Key": "k2"}
     url = stripe_emulator.url + "/v1/customers"
     first = requests.post(url, data={"email": "j@example.com"}, headers=headers, timeout=5)
     again = requests.post(url, data={"email": "j@example.com"}, headers=headers, timeout=5)
-    assert again.headers["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
     assert "Idempotent-Replayed" not in first.headers
     with pytest.raises(stripe.IdempotencyError) as err:
         stripe.Customer.create(email="other@example.com", idempotency_key="k1")
@@ -122,14 +129,19 @@ def test_list_pagination(stripe_client: stripe.StripeClient) -> None:
     ids = [stripe.Product.create(name=f"p{i}").id for i in range(7)]
     newest_first = list(reversed(ids))
     page = stripe.Product.list(limit=3)
-    assert [p.id for p in page] == newest_first[:3] and page.has_more
-    assert page.url == "/v1/products" and page.object == "list"
+    assert [p.id for p in page] == newest_first[:3]
+    assert page.has_more
+    assert page.url == "/v1/products"
+    assert page.object == "list"
     page2 = stripe.Product.list(limit=3, starting_after=page.data[-1].id)
-    assert [p.id for p in page2] == newest_first[3:6] and page2.has_more
+    assert [p.id for p in page2] == newest_first[3:6]
+    assert page2.has_more
     last = stripe.Product.list(limit=3, starting_after=page2.data[-1].id)
-    assert [p.id for p in last] == newest_first[6:] and not last.has_more
+    assert [p.id for p in last] == newest_first[6:]
+    assert not last.has_more
     before = stripe.Product.list(limit=2, ending_before=newest_first[3])
-    assert [p.id for p in before] == newest_first[1:3] and before.has_more
+    assert [p.id for p in before] == newest_first[1:3]
+    assert before.has_more
     assert [p.id for p in stripe.Product.list(limit=2).auto_paging_iter()] == newest_first
     assert [p.id for p in stripe.Product.list(ids=ids[:2])] == ids[1::-1]
 
@@ -140,7 +152,8 @@ def test_expand(stripe_client: stripe.StripeClient, plans: dict[str, Any]) -> No
     sub = stripe.Subscription.create(
         customer=c.id, items=[{"price": plans["basic"].id}], default_payment_method=pm.id,
         expand=["latest_invoice", "customer", "items.data.price.product"])
-    assert sub.latest_invoice.object == "invoice" and sub.customer.id == c.id
+    assert sub.latest_invoice.object == "invoice"
+    assert sub.customer.id == c.id
     assert sub.items.data[0].price.product.name == "SaaS plan"
     inv = stripe.Invoice.retrieve(sub.latest_invoice.id, expand=["subscription"])
     assert inv.subscription.id == sub.id
@@ -150,4 +163,5 @@ def test_expand(stripe_client: stripe.StripeClient, plans: dict[str, Any]) -> No
 
 def test_unknown_route_is_404(stripe_emulator: Any, stripe_client: stripe.StripeClient) -> None:
     reply = requests.get(stripe_emulator.url + "/v1/nothing", auth=("sk_test_x", ""), timeout=5)
-    assert reply.status_code == 404 and "Unrecognized request URL" in reply.text
+    assert reply.status_code == 404
+    assert "Unrecognized request URL" in reply.text
