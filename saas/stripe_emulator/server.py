@@ -45,8 +45,8 @@ class EmulatorServer:
     def start(self) -> EmulatorServer:
         """Serve in a daemon thread; returns self (so `EmulatorServer().start().url` works)."""
         self._prepare()
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True,
-                                        name="stripe-emulator")
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.1,),
+                                        daemon=True, name="stripe-emulator")
         self._thread.start()
         return self
 

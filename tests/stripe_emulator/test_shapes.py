@@ -119,7 +119,8 @@ def test_nested_current_shapes(world: dict[str, dict[str, Any]]) -> None:
     sub, inv = world["subscription"], world["invoice"]
     item = sub["items"]["data"][0]
     assert missing_keys(REFERENCE["subscription_item"], item) == []
-    assert "current_period_end" in item and "current_period_end" not in sub
+    assert "current_period_end" in item
+    assert "current_period_end" not in sub
     assert missing_keys(REFERENCE["line_item"], inv["lines"]["data"][0]) == []
     assert inv["lines"]["data"][0]["pricing"]["type"] == "price_details"
     assert inv["parent"]["subscription_details"]["subscription"] == sub["id"]
