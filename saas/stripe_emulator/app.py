@@ -6,6 +6,8 @@ import base64
 import hashlib
 import json
 import re
+import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -47,11 +49,17 @@ def _api_key(auth: str) -> str:
 class Emulator:
     """The whole emulator minus the socket: `handle()` takes a request and returns a reply."""
 
-    def __init__(self, state_file: str | None = None, *, webhook_max_attempts: int = 5,
-                 webhook_backoff: float = 1.0) -> None:
+    def __init__(
+        self,
+        state_file: str | None = None,
+        *,
+        webhook_max_attempts: int = 5,
+        webhook_backoff: float = 1.0,
+    ) -> None:
         self.store = Store(state_file)
-        self.dispatcher = Dispatcher(self.store, max_attempts=webhook_max_attempts,
-                                     backoff=webhook_backoff)
+        self.dispatcher = Dispatcher(
+            self.store, max_attempts=webhook_max_attempts, backoff=webhook_backoff
+        )
         self.startup_webhook: tuple[str, str] | None = None
 
     def register_startup_webhook(self, url: str, secret: str) -> None:
@@ -59,8 +67,9 @@ class Emulator:
         self.startup_webhook = (url, secret)
         with self.store.lock:
             if not self.store.all("webhook_endpoint", url=url):
-                platform.register_endpoint(self.store, {"url": url, "enabled_events": ["*"]},
-                                           secret)
+                platform.register_endpoint(
+                    self.store, {"url": url, "enabled_events": ["*"]}, secret
+                )
                 self.store.save()
 
     def reset(self) -> None:
@@ -83,6 +92,16 @@ class Emulator:
                 if mutating and not exc.commit:
                     st.rollback(snapshot)
                 response = json_response(exc.status, exc.body())
+            except Exception:  # an emulator bug: answer like Stripe's 500s, keep state sane
+                traceback.print_exc()
+                if mutating:
+                    st.rollback(snapshot)
+                response = json_response(
+                    500,
+                    StripeError(
+                        500, "Internal emulator error (see its log).", type_="api_error"
+                    ).body(),
+                )
             for event in st.outbox:
                 self.dispatcher.on_event(event)
             st.outbox.clear()
@@ -91,8 +110,9 @@ class Emulator:
             return response
 
     # --- the API ---------------------------------------------------------------------------
-    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes,
-               base_url: str) -> Response:
+    def handle(
+        self, method: str, target: str, headers: dict[str, str], body: bytes, base_url: str
+    ) -> Response:
         url = urlsplit(target)
         path, query = url.path.rstrip("/") or "/", url.query
         self.store.base_url = base_url
@@ -100,21 +120,34 @@ class Emulator:
             return self.api(method, path, query, headers, body)
         return self.hosted(method, path, body)
 
-    def api(self, method: str, path: str, query: str, headers: dict[str, str],
-            body: bytes) -> Response:
+    def api(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+    ) -> Response:
         key = _api_key(headers.get("authorization", ""))
         if not key:
-            return json_response(401, StripeError(401, (
-                "You did not provide an API key. You need to provide your API key in the "
-                "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
-                "YOUR_SECRET_KEY').")).body())
+            return json_response(
+                401,
+                StripeError(
+                    401,
+                    (
+                        "You did not provide an API key. You need to provide your API key in the "
+                        "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
+                        "YOUR_SECRET_KEY')."
+                    ),
+                ).body(),
+            )
         if not key.startswith(("sk_", "rk_")):
-            return json_response(401, StripeError(
-                401, f"Invalid API Key provided: {key[:8]}****", code="api_key_invalid").body())
+            return json_response(
+                401,
+                StripeError(
+                    401, f"Invalid API Key provided: {key[:8]}****", code="api_key_invalid"
+                ).body(),
+            )
         found = routing.resolve(method, path)
         if found is None:
-            return json_response(404, StripeError(
-                404, f"Unrecognized request URL ({method}: {path}).").body())
+            return json_response(
+                404, StripeError(404, f"Unrecognized request URL ({method}: {path}).").body()
+            )
         handler, ids = found
         raw = body.decode() if method == "POST" else ""
         params = {**decode(query), **decode(raw)}
@@ -134,8 +167,12 @@ class Emulator:
                 response = json_response(200, self._present(handler(st, params, *ids), params))
             except StripeError as exc:
                 if exc.status == 402 or exc.commit:  # Stripe saves results of executed requests
-                    self._remember(key + ":" + idem, method + path + raw,
-                                   json_response(exc.status, exc.body()), idem)
+                    self._remember(
+                        key + ":" + idem,
+                        method + path + raw,
+                        json_response(exc.status, exc.body()),
+                        idem,
+                    )
                 raise
             self._remember(key + ":" + idem, method + path + raw, response, idem)
             return response
@@ -159,18 +196,30 @@ class Emulator:
             return None
         if saved["fingerprint"] != hashlib.sha256(fingerprint.encode()).hexdigest():
             idem = key.split(":", 1)[1]
-            raise StripeError(400, "Keys for idempotent requests can only be used with the same "
-                                   f"parameters they were first used with. Try using a key other "
-                                   f"than '{idem}' if you meant to execute a different request.",
-                              type_="idempotency_error", code="idempotency_key_in_use")
-        return Response(saved["status"], saved["body"].encode(),
-                        headers={"Idempotent-Replayed": "true"})
+            raise StripeError(
+                400,
+                "Keys for idempotent requests can only be used with the same "
+                f"parameters they were first used with. Try using a key other "
+                f"than '{idem}' if you meant to execute a different request.",
+                type_="idempotency_error",
+                code="idempotency_key_in_use",
+            )
+        return Response(
+            saved["status"], saved["body"].encode(), headers={"Idempotent-Replayed": "true"}
+        )
 
     def _remember(self, key: str, fingerprint: str, response: Response, idem: str) -> None:
-        if idem:
-            self.store.idempotency[key] = {
-                "fingerprint": hashlib.sha256(fingerprint.encode()).hexdigest(),
-                "status": response.status, "body": response.body.decode()}
+        if not idem:
+            return
+        saved, now = self.store.idempotency, time.time()
+        for old in [k for k, v in saved.items() if v["at"] < now - 86400]:
+            del saved[old]  # Stripe forgets keys after 24 hours
+        saved[key] = {
+            "fingerprint": hashlib.sha256(fingerprint.encode()).hexdigest(),
+            "status": response.status,
+            "body": response.body.decode(),
+            "at": now,
+        }
 
     # --- hosted pages and test helpers -------------------------------------------------------
     def hosted(self, method: str, path: str, body: bytes) -> Response:
@@ -183,21 +232,35 @@ class Emulator:
             return self.transaction(lambda: self._config(method, body), mutating=method == "POST")
         if m := re.fullmatch(r"/_emulator/checkout/([^/]+)/complete", path):
             pm = (json.loads(body or b"{}") if body.startswith(b"{") else form).get(
-                "payment_method") or "pm_card_visa"
+                "payment_method"
+            ) or "pm_card_visa"
             sid = m[1]
-            return self.transaction(lambda: json_response(200, st.render(checkout.complete(
-                st, st.get(sid, "checkout.session"), pm))))
+            return self.transaction(
+                lambda: json_response(
+                    200, st.render(checkout.complete(st, st.get(sid, "checkout.session"), pm))
+                )
+            )
         if m := re.fullmatch(r"/c/pay/([^/]+)", path):
             return self._checkout_page(method, m[1], form)
         if m := re.fullmatch(r"/p/session/([^/]+)", path):
             sid = m[1]
-            return self.transaction(lambda: Response(200, pages.portal(
-                st, st.get(sid, "billing_portal.session")), "text/html"), mutating=False)
+            return self.transaction(
+                lambda: Response(
+                    200, pages.portal(st, st.get(sid, "billing_portal.session")), "text/html"
+                ),
+                mutating=False,
+            )
         if m := re.fullmatch(r"/i/([^/]+?)(/pdf)?", path):
             inv_id, pdf = m[1], bool(m[2])
             render = pages.invoice_pdf if pdf else pages.invoice
-            return self.transaction(lambda: Response(200, render(st.get(inv_id, "invoice")),
-                                    "application/pdf" if pdf else "text/html"), mutating=False)
+            return self.transaction(
+                lambda: Response(
+                    200,
+                    render(st.get(inv_id, "invoice")),
+                    "application/pdf" if pdf else "text/html",
+                ),
+                mutating=False,
+            )
         if path in ("/", "/_emulator/health"):
             return json_response(200, {"stripe_emulator": True, "api_version": st.api_version})
         return json_response(404, StripeError(404, f"Unrecognized URL ({method}: {path}).").body())
@@ -214,21 +277,28 @@ class Emulator:
     def _checkout_page(self, method: str, session_id: str, form: dict[str, str]) -> Response:
         st = self.store
         if method == "GET":
-            return self.transaction(lambda: Response(200, pages.checkout(
-                st, st.get(session_id, "checkout.session")), "text/html"), mutating=False)
+            return self.transaction(
+                lambda: Response(
+                    200, pages.checkout(st, st.get(session_id, "checkout.session")), "text/html"
+                ),
+                mutating=False,
+            )
 
         def pay() -> Response:
-            session = checkout.complete(st, st.get(session_id, "checkout.session"),
-                                        form.get("payment_method") or "pm_card_visa")
-            target = (session["success_url"] or "/").replace("{CHECKOUT_SESSION_ID}",
-                                                              session["id"])
+            session = checkout.complete(
+                st,
+                st.get(session_id, "checkout.session"),
+                form.get("payment_method") or "pm_card_visa",
+            )
+            target = (session["success_url"] or "/").replace("{CHECKOUT_SESSION_ID}", session["id"])
             return Response(303, b"", "text/plain", {"Location": target})
 
         response = self.transaction(pay)
         if response.status >= 400:
             message = json.loads(response.body)["error"]["message"]
-            return Response(response.status, pages.page("Payment failed", f"<p>{message}</p>"),
-                            "text/html")
+            return Response(
+                response.status, pages.page("Payment failed", f"<p>{message}</p>"), "text/html"
+            )
         return response
 
 

@@ -42,10 +42,16 @@ def describe(st: Store, price: Obj, quantity: int) -> str:
     """Stripe's line description, e.g. `1 × Pro (at $10.00 / month)`."""
     name = product_name(st, price)
     rec = price.get("recurring") or {}
-    every = rec.get("interval", "") if rec.get("interval_count", 1) == 1 else \
-        f"every {rec['interval_count']} {rec['interval']}s"
-    amount = f"${price['unit_amount'] / 100:.2f}" if price["currency"] == "usd" else \
-        f"{price['unit_amount'] / 100:.2f} {price['currency'].upper()}"
+    every = (
+        rec.get("interval", "")
+        if rec.get("interval_count", 1) == 1
+        else f"every {rec['interval_count']} {rec['interval']}s"
+    )
+    amount = (
+        f"${price['unit_amount'] / 100:.2f}"
+        if price["currency"] == "usd"
+        else f"{price['unit_amount'] / 100:.2f} {price['currency'].upper()}"
+    )
     return f"{quantity} × {name} (at {amount} / {every})"
 
 
@@ -55,29 +61,77 @@ def new_invoice(st: Store, customer: Obj, sub: Obj | None, reason: str, now: int
     inv = shape("invoice")
     inv_id = st.new_id("in", 24)
     inv.update(
-        id=inv_id, account_name="Stripe emulator", account_tax_ids=None, amount_overpaid=0,
-        amount_due=0, amount_paid=0, amount_remaining=0, amount_shipping=0, attempt_count=0,
-        attempted=False, auto_advance=True, billing_reason=reason, created=now,
+        id=inv_id,
+        account_name="Stripe emulator",
+        account_tax_ids=None,
+        amount_overpaid=0,
+        amount_due=0,
+        amount_paid=0,
+        amount_remaining=0,
+        amount_shipping=0,
+        attempt_count=0,
+        attempted=False,
+        auto_advance=True,
+        billing_reason=reason,
+        created=now,
         collection_method=sub["collection_method"] if sub else "charge_automatically",
         currency=sub["currency"] if sub else customer.get("currency") or "usd",
-        customer=customer["id"], customer_address=customer["address"], customer_shipping=None,
-        customer_email=customer["email"], customer_name=customer["name"],
-        customer_phone=customer["phone"], custom_fields=None, discounts=[], due_date=None,
-        effective_at=None, ending_balance=None, from_invoice=None, last_finalization_error=None,
-        metadata={}, next_payment_attempt=None, number=None, period_start=now, period_end=now,
-        shipping_cost=None, shipping_details=None, starting_balance=0, status="draft",
-        subscription=sub["id"] if sub else None, test_clock=customer.get("test_clock"),
-        total_pretax_credit_amounts=[], total_taxes=[], webhooks_delivered_at=None,
-        automatically_finalizes_at=None, livemode=False, description=None,
-        default_payment_method=None, account_country="US")
+        customer=customer["id"],
+        customer_address=customer["address"],
+        customer_shipping=None,
+        customer_email=customer["email"],
+        customer_name=customer["name"],
+        customer_phone=customer["phone"],
+        custom_fields=None,
+        discounts=[],
+        due_date=None,
+        effective_at=None,
+        ending_balance=None,
+        from_invoice=None,
+        last_finalization_error=None,
+        metadata={},
+        next_payment_attempt=None,
+        number=None,
+        period_start=now,
+        period_end=now,
+        shipping_cost=None,
+        shipping_details=None,
+        starting_balance=0,
+        status="draft",
+        subscription=sub["id"] if sub else None,
+        test_clock=customer.get("test_clock"),
+        total_pretax_credit_amounts=[],
+        total_taxes=[],
+        webhooks_delivered_at=None,
+        automatically_finalizes_at=None,
+        livemode=False,
+        description=None,
+        default_payment_method=None,
+        account_country="US",
+    )
     inv["status_transitions"] = dict.fromkeys(inv["status_transitions"])
-    inv["automatic_tax"] = {"enabled": False, "liability": None, "status": None,
-                            "disabled_reason": None, "provider": None}
-    inv["lines"] = {"object": "list", "data": [], "has_more": False,
-                    "url": f"/v1/invoices/{inv_id}/lines"}
-    inv["parent"] = None if sub is None else {
-        "type": "subscription_details", "quote_details": None,
-        "subscription_details": {"metadata": sub["metadata"], "subscription": sub["id"]}}
+    inv["automatic_tax"] = {
+        "enabled": False,
+        "liability": None,
+        "status": None,
+        "disabled_reason": None,
+        "provider": None,
+    }
+    inv["lines"] = {
+        "object": "list",
+        "data": [],
+        "has_more": False,
+        "url": f"/v1/invoices/{inv_id}/lines",
+    }
+    inv["parent"] = (
+        None
+        if sub is None
+        else {
+            "type": "subscription_details",
+            "quote_details": None,
+            "subscription_details": {"metadata": sub["metadata"], "subscription": sub["id"]},
+        }
+    )
     return inv
 
 
@@ -96,24 +150,48 @@ class Line(NamedTuple):
 def add_line(st: Store, inv: Obj, ln: Line) -> Obj:
     line = shape("line_item")
     sub_id = inv["subscription"]
-    line.update(id=st.new_id("il", 24), amount=ln.amount, subtotal=ln.amount,
-                currency=inv["currency"], description=ln.description, discount_amounts=[],
-                discounts=[], invoice=inv["id"], metadata={}, livemode=False,
-                period={"start": ln.start, "end": ln.end}, quantity=ln.quantity,
-                quantity_decimal=str(ln.quantity), subscription=sub_id,
-                pretax_credit_amounts=[], taxes=[])
-    line["pricing"] = {"type": "price_details", "unit_amount_decimal":
-                       ln.price["unit_amount_decimal"], "price_details":
-                       {"price": ln.price["id"], "product": ln.price["product"]}}
-    details = {"invoice_item": ln.invoice_item, "proration": ln.proration,
-               "proration_details": {"credited_items": None}, "subscription": sub_id}
+    line.update(
+        id=st.new_id("il", 24),
+        amount=ln.amount,
+        subtotal=ln.amount,
+        currency=inv["currency"],
+        description=ln.description,
+        discount_amounts=[],
+        discounts=[],
+        invoice=inv["id"],
+        metadata={},
+        livemode=False,
+        period={"start": ln.start, "end": ln.end},
+        quantity=ln.quantity,
+        quantity_decimal=str(ln.quantity),
+        subscription=sub_id,
+        pretax_credit_amounts=[],
+        taxes=[],
+    )
+    line["pricing"] = {
+        "type": "price_details",
+        "unit_amount_decimal": ln.price["unit_amount_decimal"],
+        "price_details": {"price": ln.price["id"], "product": ln.price["product"]},
+    }
+    details = {
+        "invoice_item": ln.invoice_item,
+        "proration": ln.proration,
+        "proration_details": {"credited_items": None},
+        "subscription": sub_id,
+    }
     if ln.item_id:
         details["subscription_item"] = ln.item_id
-        line["parent"] = {"type": "subscription_item_details", "invoice_item_details": None,
-                          "subscription_item_details": details}
+        line["parent"] = {
+            "type": "subscription_item_details",
+            "invoice_item_details": None,
+            "subscription_item_details": details,
+        }
     else:
-        line["parent"] = {"type": "invoice_item_details", "subscription_item_details": None,
-                          "invoice_item_details": details}
+        line["parent"] = {
+            "type": "invoice_item_details",
+            "subscription_item_details": None,
+            "invoice_item_details": details,
+        }
     inv["lines"]["data"].append(line)
     return line
 
@@ -122,9 +200,15 @@ def set_totals(inv: Obj, balance: int = 0) -> None:
     """Totals from lines; a negative customer balance is credit that reduces amount_due."""
     total = sum(line["amount"] for line in inv["lines"]["data"])
     due = total + balance
-    inv.update(subtotal=total, subtotal_excluding_tax=total, total=total,
-               total_excluding_tax=total, starting_balance=balance,
-               amount_due=max(due, 0), amount_remaining=max(due, 0) - inv["amount_paid"])
+    inv.update(
+        subtotal=total,
+        subtotal_excluding_tax=total,
+        total=total,
+        total_excluding_tax=total,
+        starting_balance=balance,
+        amount_due=max(due, 0),
+        amount_remaining=max(due, 0) - inv["amount_paid"],
+    )
     inv["ending_balance"] = min(due, 0) if inv["status"] != "draft" else None
 
 
@@ -140,9 +224,13 @@ def finalize(st: Store, inv: Obj, now: int) -> None:
     customer = st.get(inv["customer"], "customer")
     seq = customer["next_invoice_sequence"]
     customer["next_invoice_sequence"] = seq + 1
-    inv.update(status="open", number=f"{customer['invoice_prefix']}-{seq:04d}", effective_at=now,
-               hosted_invoice_url=f"{st.base_url}/i/{inv['id']}",
-               invoice_pdf=f"{st.base_url}/i/{inv['id']}/pdf")
+    inv.update(
+        status="open",
+        number=f"{customer['invoice_prefix']}-{seq:04d}",
+        effective_at=now,
+        hosted_invoice_url=f"{st.base_url}/i/{inv['id']}",
+        invoice_pdf=f"{st.base_url}/i/{inv['id']}/pdf",
+    )
     inv["status_transitions"]["finalized_at"] = now
     set_totals(inv, customer["balance"])
     customer["balance"] = inv["ending_balance"]
@@ -152,8 +240,13 @@ def finalize(st: Store, inv: Obj, now: int) -> None:
 
 
 def mark_paid(st: Store, inv: Obj, now: int) -> None:
-    inv.update(status="paid", amount_paid=inv["amount_due"], amount_remaining=0,
-               next_payment_attempt=None, attempted=True)
+    inv.update(
+        status="paid",
+        amount_paid=inv["amount_due"],
+        amount_remaining=0,
+        next_payment_attempt=None,
+        attempted=True,
+    )
     inv["status_transitions"]["paid_at"] = now
     st.emit("invoice.paid", inv)
     st.emit("invoice.payment_succeeded", inv)
@@ -166,8 +259,12 @@ def pay(st: Store, inv: Obj, now: int, pm_id: str | None = None) -> tuple[str, s
         return None
     customer = st.get(inv["customer"], "customer")
     sub = st.find(inv["subscription"], "subscription")
-    pm_id = (pm_id or inv.get("default_payment_method") or (sub or {}).get("default_payment_method")
-             or customer["invoice_settings"]["default_payment_method"])
+    pm_id = (
+        pm_id
+        or inv.get("default_payment_method")
+        or (sub or {}).get("default_payment_method")
+        or customer["invoice_settings"]["default_payment_method"]
+    )
     failure = payments.charge(st, inv, st.find(pm_id, "payment_method"), now)
     inv.update(attempt_count=inv["attempt_count"] + 1, attempted=True)
     if failure is None:
@@ -198,8 +295,15 @@ def collect(st: Store, inv: Obj, now: int, *, attempt: bool = True) -> tuple[Any
 
 
 # --- subscriptions -------------------------------------------------------------------------
-def licensed_lines(st: Store, sub: Obj, start: int, end: int, *, trial: bool = False,
-                   items: list[Obj] | None = None) -> list[Line]:
+def licensed_lines(
+    st: Store,
+    sub: Obj,
+    start: int,
+    end: int,
+    *,
+    trial: bool = False,
+    items: list[Obj] | None = None,
+) -> list[Line]:
     """One line per licensed item for the period [start, end] (zero during a trial)."""
     lines = []
     for item in items if items is not None else sub["items"]["data"]:
@@ -208,8 +312,7 @@ def licensed_lines(st: Store, sub: Obj, start: int, end: int, *, trial: bool = F
             continue
         qty = item["quantity"] or 1
         amount = 0 if trial else price["unit_amount"] * qty
-        desc = f"Trial period for {product_name(st, price)}" if trial else \
-            describe(st, price, qty)
+        desc = f"Trial period for {product_name(st, price)}" if trial else describe(st, price, qty)
         lines.append(Line(amount, desc, start, end, price, qty, item["id"]))
     return lines
 
@@ -221,10 +324,20 @@ def usage_lines(st: Store, sub: Obj, end: int) -> list[Line]:
         price = st.find(item["price"]["id"], "price") or item["price"]
         if price["recurring"]["usage_type"] != "metered":
             continue
-        used = usage_total(st, price["recurring"]["meter"], sub["customer"],
-                           item["current_period_start"], end)
-        lines.append(Line(price["unit_amount"] * used, describe(st, price, used),
-                          item["current_period_start"], end, price, used, item["id"]))
+        used = usage_total(
+            st, price["recurring"]["meter"], sub["customer"], item["current_period_start"], end
+        )
+        lines.append(
+            Line(
+                price["unit_amount"] * used,
+                describe(st, price, used),
+                item["current_period_start"],
+                end,
+                price,
+                used,
+                item["id"],
+            )
+        )
     return lines
 
 
@@ -234,9 +347,13 @@ def usage_total(st: Store, meter_id: str | None, customer_id: str, start: int, e
         return 0
     who = meter["customer_mapping"]["event_payload_key"]
     key = meter["value_settings"]["event_payload_key"]
-    values = [int(float(ev["payload"].get(key, 1))) for ev in st.usage
-              if ev["event_name"] == meter["event_name"] and ev["payload"].get(who) == customer_id
-              and start <= ev["timestamp"] < end]
+    values = [
+        int(float(ev["payload"].get(key, 1)))
+        for ev in st.usage
+        if ev["event_name"] == meter["event_name"]
+        and ev["payload"].get(who) == customer_id
+        and start <= ev["timestamp"] < end
+    ]
     formula = meter["default_aggregation"]["formula"]
     if formula == "count":
         return len(values)
@@ -252,16 +369,32 @@ def pending_lines(st: Store, sub: Obj, inv_id: str | None) -> list[Line]:
         if inv_id:
             ii["invoice"] = inv_id
         price = st.find(ii["pricing"]["price_details"]["price"], "price") or {}
-        lines.append(Line(ii["amount"], ii["description"], ii["period"]["start"],
-                          ii["period"]["end"], price, ii["quantity"],
-                          ii["parent"]["subscription_details"].get("subscription_item"),
-                          ii["proration"], ii["id"]))
+        lines.append(
+            Line(
+                ii["amount"],
+                ii["description"],
+                ii["period"]["start"],
+                ii["period"]["end"],
+                price,
+                ii["quantity"],
+                ii["parent"]["subscription_details"].get("subscription_item"),
+                ii["proration"],
+                ii["id"],
+            )
+        )
     return lines
 
 
-def bill(st: Store, sub: Obj, reason: str, lines: list[Line], now: int, *,
-         attempt: bool = True, period: tuple[int, int] | None = None
-         ) -> tuple[Obj, tuple[Any, ...] | None]:
+def bill(
+    st: Store,
+    sub: Obj,
+    reason: str,
+    lines: list[Line],
+    now: int,
+    *,
+    attempt: bool = True,
+    period: tuple[int, int] | None = None,
+) -> tuple[Obj, tuple[Any, ...] | None]:
     """Invoice `lines` + pending items, finalize, maybe pay, update the subscription's status.
     `period` is the invoice's period_start/end (Stripe: the period just ended, for renewals)."""
     customer = st.get(sub["customer"], "customer")
@@ -283,7 +416,8 @@ def settle(st: Store, sub: Obj, inv: Obj) -> None:
         return
     if inv["status"] == "paid":
         if sub["status"] != "trialing" and not any(
-                i["status"] == "open" for i in st.all("invoice", subscription=sub["id"])):
+            i["status"] == "open" for i in st.all("invoice", subscription=sub["id"])
+        ):
             sub["status"] = "active"
         return
     if inv["collection_method"] == "send_invoice":
@@ -307,14 +441,23 @@ def cancel(st: Store, sub: Obj, reason: str, at: int) -> None:
     st.internal_of(sub["id"])["deleted_pending"] = True
 
 
-def proration_lines(st: Store, sub: Obj, item: Obj, old: tuple[Obj, int] | None,
-                    new: tuple[Obj, int] | None, at: int) -> list[Line]:
+def proration_lines(
+    st: Store,
+    sub: Obj,
+    item: Obj,
+    old: tuple[Obj, int] | None,
+    new: tuple[Obj, int] | None,
+    at: int,
+) -> list[Line]:
     """Credit unused time on the old (price, quantity), charge the rest on the new one, each
     round(unit_amount * quantity * remaining_seconds / period_seconds). None = no side."""
     start, end = item["current_period_start"], item["current_period_end"]
     sides = [s for s in (old, new) if s is not None]
-    if sub["status"] == "trialing" or not start < at < end or \
-            any(price["recurring"]["usage_type"] == "metered" for price, _ in sides):
+    if (
+        sub["status"] == "trialing"
+        or not start < at < end
+        or any(price["recurring"]["usage_type"] == "metered" for price, _ in sides)
+    ):
         return []
     when = datetime.fromtimestamp(at, tz=UTC).strftime("%d %b %Y")
     lines = []
@@ -323,25 +466,56 @@ def proration_lines(st: Store, sub: Obj, item: Obj, old: tuple[Obj, int] | None,
             continue
         price, qty = side
         amount = sign * round(price["unit_amount"] * qty * (end - at) / (end - start))
-        lines.append(Line(amount, f"{label} time on {describe(st, price, qty)} after {when}",
-                          at, end, price, qty, item["id"], True))
+        lines.append(
+            Line(
+                amount,
+                f"{label} time on {describe(st, price, qty)} after {when}",
+                at,
+                end,
+                price,
+                qty,
+                item["id"],
+                True,
+            )
+        )
     return lines
 
 
 def add_invoiceitem(st: Store, customer: Obj, ln: Line, sub: Obj | None, now: int) -> Obj:
     ii = shape("invoiceitem")
-    ii.update(id=st.new_id("ii", 24), amount=ln.amount, net_amount=ln.amount,
-              currency=customer.get("currency") or "usd", customer=customer["id"], date=now,
-              description=ln.description, discounts=[], invoice=None, livemode=False,
-              metadata={}, period={"start": ln.start, "end": ln.end}, proration=ln.proration,
-              quantity=ln.quantity, quantity_decimal=str(ln.quantity), tax_rates=[],
-              test_clock=customer.get("test_clock"), customer_account=None)
-    ii["parent"] = None if sub is None else {"type": "subscription_details", "subscription_details":
-                                             {"subscription": sub["id"],
-                                              "subscription_item": ln.item_id}}
-    ii["pricing"] = {"type": "price_details", "unit_amount_decimal":
-                     ln.price.get("unit_amount_decimal"), "price_details":
-                     {"price": ln.price.get("id"), "product": ln.price.get("product")}}
+    ii.update(
+        id=st.new_id("ii", 24),
+        amount=ln.amount,
+        net_amount=ln.amount,
+        currency=customer.get("currency") or "usd",
+        customer=customer["id"],
+        date=now,
+        description=ln.description,
+        discounts=[],
+        invoice=None,
+        livemode=False,
+        metadata={},
+        period={"start": ln.start, "end": ln.end},
+        proration=ln.proration,
+        quantity=ln.quantity,
+        quantity_decimal=str(ln.quantity),
+        tax_rates=[],
+        test_clock=customer.get("test_clock"),
+        customer_account=None,
+    )
+    ii["parent"] = (
+        None
+        if sub is None
+        else {
+            "type": "subscription_details",
+            "subscription_details": {"subscription": sub["id"], "subscription_item": ln.item_id},
+        }
+    )
+    ii["pricing"] = {
+        "type": "price_details",
+        "unit_amount_decimal": ln.price.get("unit_amount_decimal"),
+        "price_details": {"price": ln.price.get("id"), "product": ln.price.get("product")},
+    }
     st.put(ii)
     st.emit("invoiceitem.created", ii)
     return ii

@@ -8,8 +8,9 @@ from .server import EmulatorServer
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="stripe-emulator",
-                                     description="Offline Stripe API emulator for development.")
+    parser = argparse.ArgumentParser(
+        prog="stripe-emulator", description="Offline Stripe API emulator for development."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=12111)
     parser.add_argument("--webhook-url", help="register this endpoint for all events")
@@ -18,8 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.webhook_url and not args.webhook_secret:
         parser.error("--webhook-url needs --webhook-secret")
-    server = EmulatorServer(args.host, args.port, webhook_url=args.webhook_url,
-                            webhook_secret=args.webhook_secret, state_file=args.state_file)
+    server = EmulatorServer(
+        args.host,
+        args.port,
+        webhook_url=args.webhook_url,
+        webhook_secret=args.webhook_secret,
+        state_file=args.state_file,
+    )
     print(f"Stripe emulator listening on {server.url}", flush=True)
     print(f"  export STRIPE_API_BASE={server.url}", flush=True)
     try:

@@ -45,8 +45,9 @@ def due(st: Store, clock_id: str) -> list[tuple[int, int, Action]]:
 
         if sub["status"] == "trialing":
             if not flags.get("trial_will_end"):
-                steps.append((sub["trial_end"] - cfg.trial_will_end_days * be.DAY, 0,
-                              bind(trial_will_end)))
+                steps.append(
+                    (sub["trial_end"] - cfg.trial_will_end_days * be.DAY, 0, bind(trial_will_end))
+                )
             steps.append((sub["trial_end"], 2, bind(end_trial)))
         elif sub["status"] in ("active", "past_due"):
             if sub["cancel_at"] and sub["cancel_at"] <= end:
@@ -92,8 +93,7 @@ def end_trial(st: Store, sub: Obj, t: int) -> None:
     sub.update(trial_end=t, billing_cycle_anchor=t)
     for item in sub["items"]["data"]:
         item.update(current_period_start=t, current_period_end=be.next_period_end(sub, t))
-    has_pm = sub["default_payment_method"] or customer["invoice_settings"][
-        "default_payment_method"]
+    has_pm = sub["default_payment_method"] or customer["invoice_settings"]["default_payment_method"]
     behavior = sub["trial_settings"]["end_behavior"]["missing_payment_method"]
     if not has_pm and behavior == "pause":
         sub["status"] = "paused"

@@ -39,23 +39,31 @@ class StripeError(Exception):
 
 
 def missing(param: str) -> StripeError:
-    return StripeError(400, f"Missing required param: {param}.", code="parameter_missing",
-                       param=param)
+    return StripeError(
+        400, f"Missing required param: {param}.", code="parameter_missing", param=param
+    )
 
 
 def invalid(param: str, message: str | None = None) -> StripeError:
-    return StripeError(400, message or f"Invalid value for {param}.", code="parameter_invalid",
-                       param=param)
+    return StripeError(
+        400, message or f"Invalid value for {param}.", code="parameter_invalid", param=param
+    )
 
 
 def no_such(kind: str, obj_id: str, param: str | None = None) -> StripeError:
     """404 for an id in the path; 400 naming the parameter for an id passed as a parameter."""
     label = kind.split(".")[-1].replace("_", " ")
-    return StripeError(404 if param is None else 400, f"No such {label}: '{obj_id}'",
-                       code="resource_missing", param=param or "id")
+    return StripeError(
+        404 if param is None else 400,
+        f"No such {label}: '{obj_id}'",
+        code="resource_missing",
+        param=param or "id",
+    )
 
 
-def card_error(code: str, decline_code: str | None, message: str, *, commit: bool = False
-               ) -> StripeError:
-    return StripeError(402, message, type_="card_error", code=code, decline_code=decline_code,
-                       commit=commit)
+def card_error(
+    code: str, decline_code: str | None, message: str, *, commit: bool = False
+) -> StripeError:
+    return StripeError(
+        402, message, type_="card_error", code=code, decline_code=decline_code, commit=commit
+    )

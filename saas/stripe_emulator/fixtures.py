@@ -40,3 +40,19 @@ def _resources() -> dict[str, Any]:
 def shape(kind: str) -> dict[str, Any]:
     """A fresh, mutable copy of Stripe's example object of `kind` (e.g. "subscription")."""
     return copy.deepcopy(_resources()[kind])
+
+
+def build(kind: str, *, nulls: str = "", zeros: str = "", empty: str = "", **fields: Any
+          ) -> dict[str, Any]:
+    """Stripe's example `kind` with placeholder values reset: `nulls`/`zeros`/`empty` name
+    (space-separated) fields set to None / 0 / []; then `fields` are set. Test mode, no
+    metadata, as a new object would be."""
+    obj = shape(kind)
+    for key in ("livemode", "metadata"):
+        if key in obj:
+            obj[key] = False if key == "livemode" else {}
+    obj.update(dict.fromkeys(nulls.split()))
+    obj.update(dict.fromkeys(zeros.split(), 0))
+    obj.update({name: [] for name in empty.split()})
+    obj.update(fields)
+    return obj

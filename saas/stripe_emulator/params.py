@@ -19,7 +19,7 @@ def decode(raw: str) -> Params:
     root: dict[str, Any] = {}
     for key, value in parse_qsl(raw, keep_blank_values=True):
         head = key.split("[", 1)[0]
-        parts = [head, *_PART.findall(key[len(head):])]
+        parts = [head, *_PART.findall(key[len(head) :])]
         node = root
         for part in parts[:-1]:
             nxt = node.get(part)
@@ -48,8 +48,9 @@ def req(p: Params, name: str) -> Any:
     return value
 
 
-def to_int(p: Params, name: str, default: int | None = None, *, label: str | None = None
-           ) -> int | None:
+def to_int(
+    p: Params, name: str, default: int | None = None, *, label: str | None = None
+) -> int | None:
     value = p.get(name)
     if value is None or value == "":
         return default

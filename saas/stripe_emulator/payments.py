@@ -42,7 +42,7 @@ def card_named(value: str) -> Card | None:
     """`pm_card_visa` / `tok_visa` -> the test card, or None for a stored payment method id."""
     for prefix in ("pm_card_", "tok_"):
         if value.startswith(prefix):
-            return CARDS.get(value[len(prefix):])
+            return CARDS.get(value[len(prefix) :])
     return None
 
 
@@ -56,13 +56,33 @@ def card_of(pm: Obj) -> Card:
 
 def new_payment_method(st: Store, card: Card, now: int) -> Obj:
     pm = shape("payment_method")
-    pm.update(id=st.new_id("pm", 24), created=now, customer=None, metadata={}, livemode=False,
-              type="card", allow_redisplay="unspecified", customer_account=None)
-    pm["billing_details"] = {"address": dict.fromkeys(pm["billing_details"]["address"]),
-                             "email": None, "name": None, "phone": None, "tax_id": None}
-    pm["card"].update(brand=card.brand, display_brand=card.brand, last4=card.last4,
-                      fingerprint=f"emu{card.brand}{card.last4}", wallet=None,
-                      generated_from=None, exp_month=12, exp_year=2034)
+    pm.update(
+        id=st.new_id("pm", 24),
+        created=now,
+        customer=None,
+        metadata={},
+        livemode=False,
+        type="card",
+        allow_redisplay="unspecified",
+        customer_account=None,
+    )
+    pm["billing_details"] = {
+        "address": dict.fromkeys(pm["billing_details"]["address"]),
+        "email": None,
+        "name": None,
+        "phone": None,
+        "tax_id": None,
+    }
+    pm["card"].update(
+        brand=card.brand,
+        display_brand=card.brand,
+        last4=card.last4,
+        fingerprint=f"emu{card.brand}{card.last4}",
+        wallet=None,
+        generated_from=None,
+        exp_month=12,
+        exp_year=2034,
+    )
     pm["card"]["networks"] = {"available": [card.brand], "preferred": None}
     return st.put(pm)
 
@@ -103,24 +123,49 @@ def charge(st: Store, invoice: Obj, pm: Obj | None, now: int) -> tuple[str, str,
     card = card_of(pm) if pm else None
     failure = decline(card.charge_fails) if card and card.charge_fails else None
     if pm is None:
-        failure = ("card_declined", "generic_decline",
-                   "This customer has no attached payment source or default payment method.")
+        failure = (
+            "card_declined",
+            "generic_decline",
+            "This customer has no attached payment source or default payment method.",
+        )
     ch = shape("charge")
     ok = failure is None
-    ch.update(id=st.new_id("ch", 24), amount=invoice["amount_due"], currency=invoice["currency"],
-              amount_captured=invoice["amount_due"] if ok else 0, captured=ok, paid=ok,
-              created=now, customer=invoice["customer"], description="Subscription payment",
-              balance_transaction=None, payment_intent=None, metadata={}, livemode=False,
-              payment_method=pm["id"] if pm else None, status="succeeded" if ok else "failed",
-              failure_code=failure[0] if failure else None, receipt_url=None, source=None,
-              failure_message=failure[2] if failure else None, transfer_data=None, refunds=None)
-    ch["outcome"] = {"type": "authorized" if ok else "issuer_declined", "seller_message": None,
-                     "reason": failure[1] if failure else None, "network_status":
-                     "approved_by_network" if ok else "declined_by_network", "advice_code": None,
-                     "network_advice_code": None, "network_decline_code": None}
+    ch.update(
+        id=st.new_id("ch", 24),
+        amount=invoice["amount_due"],
+        currency=invoice["currency"],
+        amount_captured=invoice["amount_due"] if ok else 0,
+        captured=ok,
+        paid=ok,
+        created=now,
+        customer=invoice["customer"],
+        description="Subscription payment",
+        balance_transaction=None,
+        payment_intent=None,
+        metadata={},
+        livemode=False,
+        payment_method=pm["id"] if pm else None,
+        status="succeeded" if ok else "failed",
+        failure_code=failure[0] if failure else None,
+        receipt_url=None,
+        source=None,
+        failure_message=failure[2] if failure else None,
+        transfer_data=None,
+        refunds=None,
+    )
+    ch["outcome"] = {
+        "type": "authorized" if ok else "issuer_declined",
+        "seller_message": None,
+        "reason": failure[1] if failure else None,
+        "network_status": "approved_by_network" if ok else "declined_by_network",
+        "advice_code": None,
+        "network_advice_code": None,
+        "network_decline_code": None,
+    }
     if pm:
-        ch["payment_method_details"]["card"].update(brand=pm["card"]["brand"],
-                                                    last4=pm["card"]["last4"])
+        ch["payment_method_details"]["card"].update(
+            brand=pm["card"]["brand"], last4=pm["card"]["last4"]
+        )
     st.put(ch)
     st.emit("charge.succeeded" if ok else "charge.failed", ch)
     return failure

@@ -26,8 +26,9 @@ def stripe_emulator() -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture
-def stripe_client(stripe_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
-                  ) -> stripe.StripeClient:
+def stripe_client(
+    stripe_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> stripe.StripeClient:
     """Fresh emulator state, the global SDK config pointed at it, and a StripeClient."""
     stripe_emulator.reset()
     url = stripe_emulator.url
@@ -36,6 +37,8 @@ def stripe_client(stripe_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(stripe, "api_version", stripe._api_version._ApiVersion.CURRENT)
     monkeypatch.setattr(stripe, "max_network_retries", 0)
     monkeypatch.setenv("STRIPE_API_BASE", url)
-    return stripe.StripeClient(API_KEY, base_addresses={"api": url, "files": url, "connect": url,
-                                                        "meter_events": url},
-                               max_network_retries=0)
+    return stripe.StripeClient(
+        API_KEY,
+        base_addresses={"api": url, "files": url, "connect": url, "meter_events": url},
+        max_network_retries=0,
+    )

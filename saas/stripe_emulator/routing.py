@@ -24,8 +24,11 @@ def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
 
 def resolve(method: str, path: str) -> tuple[Handler, tuple[str, ...]] | None:
     # Literal routes (e.g. /v1/invoices/create_preview) win over /v1/invoices/{id}.
-    matches = [(m.groups(), func) for meth, regex, func in ROUTES
-               if meth == method and (m := regex.match(path))]
+    matches = [
+        (m.groups(), func)
+        for meth, regex, func in ROUTES
+        if meth == method and (m := regex.match(path))
+    ]
     if not matches:
         return None
     groups, func = min(matches, key=lambda gm: len(gm[0]))

@@ -10,13 +10,22 @@ from .app import Emulator, make_handler
 
 
 class EmulatorServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, webhook_url: str | None = None,
-                 webhook_secret: str | None = None, state_file: str | None = None,
-                 webhook_max_attempts: int = 5, webhook_backoff: float = 1.0,
-                 **config: Any) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        state_file: str | None = None,
+        webhook_max_attempts: int = 5,
+        webhook_backoff: float = 1.0,
+        **config: Any,
+    ) -> None:
         """`config` sets Config fields, e.g. retry_schedule_days=[1, 2], dunning_final_action."""
-        self.emulator = Emulator(state_file, webhook_max_attempts=webhook_max_attempts,
-                                 webhook_backoff=webhook_backoff)
+        self.emulator = Emulator(
+            state_file, webhook_max_attempts=webhook_max_attempts, webhook_backoff=webhook_backoff
+        )
         for name, value in config.items():
             if not hasattr(self.emulator.store.config, name):
                 raise TypeError(f"unknown emulator setting: {name}")
@@ -45,8 +54,9 @@ class EmulatorServer:
     def start(self) -> EmulatorServer:
         """Serve in a daemon thread; returns self (so `EmulatorServer().start().url` works)."""
         self._prepare()
-        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.1,),
-                                        daemon=True, name="stripe-emulator")
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, args=(0.1,), daemon=True, name="stripe-emulator"
+        )
         self._thread.start()
         return self
 

@@ -28,13 +28,26 @@ DEFAULT_API_VERSION: str = stripe.api_version
 def plan_of(price: Obj) -> Obj:
     """The legacy `plan` view of a recurring price, still present on subscription items."""
     plan, rec = shape("plan"), price.get("recurring") or {}
-    plan.update(id=price["id"], active=price["active"], amount=price["unit_amount"],
-                amount_decimal=price["unit_amount_decimal"], billing_scheme=price["billing_scheme"],
-                created=price["created"], currency=price["currency"], livemode=False,
-                interval=rec.get("interval"), interval_count=rec.get("interval_count"),
-                metadata=price["metadata"], meter=rec.get("meter"), nickname=price["nickname"],
-                product=price["product"], tiers_mode=None, transform_usage=None,
-                trial_period_days=rec.get("trial_period_days"), usage_type=rec.get("usage_type"))
+    plan.update(
+        id=price["id"],
+        active=price["active"],
+        amount=price["unit_amount"],
+        amount_decimal=price["unit_amount_decimal"],
+        billing_scheme=price["billing_scheme"],
+        created=price["created"],
+        currency=price["currency"],
+        livemode=False,
+        interval=rec.get("interval"),
+        interval_count=rec.get("interval_count"),
+        metadata=price["metadata"],
+        meter=rec.get("meter"),
+        nickname=price["nickname"],
+        product=price["product"],
+        tiers_mode=None,
+        transform_usage=None,
+        trial_period_days=rec.get("trial_period_days"),
+        usage_type=rec.get("usage_type"),
+    )
     return plan
 
 
@@ -56,13 +69,21 @@ class Store:
         self.lock = threading.RLock()
         self.state_file = Path(state_file) if state_file else None
         self.config = Config()
-        self.base_url = ""
+        self._local = threading.local()  # per request thread: the address clients reach us at
         self.api_version = DEFAULT_API_VERSION
         self.request: Obj = {"id": None, "idempotency_key": None}
         self.outbox: list[Obj] = []  # events of the current request, sent once it succeeds
         self.clear()
         if self.state_file and self.state_file.exists():
             self.load()
+
+    @property
+    def base_url(self) -> str:
+        return str(getattr(self._local, "base_url", ""))
+
+    @base_url.setter
+    def base_url(self, value: str) -> None:
+        self._local.base_url = value
 
     def clear(self) -> None:
         self.objects: dict[str, Obj] = {}
@@ -99,8 +120,11 @@ class Store:
     def all(self, kind: str, **match: Any) -> list[Obj]:
         """Objects of a kind, oldest first, whose fields equal `match`."""
         table = self.events if kind == "event" else self.objects
-        return [o for o in table.values() if o.get("object") == kind
-                and all(o.get(k) == v for k, v in match.items())]
+        return [
+            o
+            for o in table.values()
+            if o.get("object") == kind and all(o.get(k) == v for k, v in match.items())
+        ]
 
     def internal_of(self, obj_id: str) -> Obj:
         return self.internal.setdefault(obj_id, {})
@@ -120,8 +144,13 @@ class Store:
         """A response copy; embedded prices are refreshed since prices can change."""
         out = copy.deepcopy(obj)
         kind = out.get("object")
-        items = (out["items"]["data"] if kind == "subscription"
-                 else [out] if kind == "subscription_item" else [])
+        items = (
+            out["items"]["data"]
+            if kind == "subscription"
+            else [out]
+            if kind == "subscription_item"
+            else []
+        )
         for item in items:
             price = self.find(item["price"]["id"], "price")
             if price:
@@ -148,10 +177,10 @@ class Store:
         ids = [o["id"] for o in items]
         if p.get("starting_after"):
             start = self._cursor(ids, p["starting_after"], "starting_after") + 1
-            page, has_more = items[start:start + limit], len(items) > start + limit
+            page, has_more = items[start : start + limit], len(items) > start + limit
         elif p.get("ending_before"):
             end = self._cursor(ids, p["ending_before"], "ending_before")
-            page, has_more = items[max(0, end - limit):end], end - limit > 0
+            page, has_more = items[max(0, end - limit) : end], end - limit > 0
         else:
             page, has_more = items[:limit], len(items) > limit
         data = [self.render(o) for o in page]
@@ -171,9 +200,16 @@ class Store:
         data: Obj = {"object": self.render(obj)}
         if previous:
             data["previous_attributes"] = previous
-        event.update(id=self.new_id("evt", 24), type=type_, created=int(time.time()), data=data,
-                     api_version=self.api_version, livemode=False, pending_webhooks=0,
-                     request=dict(self.request))
+        event.update(
+            id=self.new_id("evt", 24),
+            type=type_,
+            created=int(time.time()),
+            data=data,
+            api_version=self.api_version,
+            livemode=False,
+            pending_webhooks=0,
+            request=dict(self.request),
+        )
         self.put(event)
         self.outbox.append(event)
         return event
@@ -198,9 +234,14 @@ class Store:
     def save(self) -> None:
         if not self.state_file:
             return
-        state = {"objects": self.objects, "events": self.events, "internal": self.internal,
-                 "usage": self.usage, "idempotency": self.idempotency,
-                 "config": asdict(self.config)}
+        state = {
+            "objects": self.objects,
+            "events": self.events,
+            "internal": self.internal,
+            "usage": self.usage,
+            "idempotency": self.idempotency,
+            "config": asdict(self.config),
+        }
         tmp = self.state_file.with_suffix(self.state_file.suffix + ".tmp")
         tmp.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps(state), encoding="utf-8")

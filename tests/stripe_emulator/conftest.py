@@ -85,11 +85,22 @@ def make_receiver() -> Iterator[Callable[..., Receiver]]:
 def plans() -> dict[str, Any]:
     """A product with monthly Basic ($10) / Pro ($30) and yearly Pro ($300) prices."""
     product = stripe.Product.create(name="SaaS plan")
+
     def price(amount: int, key: str, interval: str = "month") -> stripe.Price:
-        return stripe.Price.create(product=product.id, currency="usd", unit_amount=amount,
-                                   recurring={"interval": interval}, lookup_key=key)
-    return {"product": product, "basic": price(1000, "basic_monthly"),
-            "pro": price(3000, "pro_monthly"), "pro_yearly": price(30000, "pro_yearly", "year")}
+        return stripe.Price.create(
+            product=product.id,
+            currency="usd",
+            unit_amount=amount,
+            recurring={"interval": interval},
+            lookup_key=key,
+        )
+
+    return {
+        "product": product,
+        "basic": price(1000, "basic_monthly"),
+        "pro": price(3000, "pro_monthly"),
+        "pro_yearly": price(30000, "pro_yearly", "year"),
+    }
 
 
 def event_types(since: int = 0) -> list[str]:

@@ -14,8 +14,11 @@ def test_customer_round_trip_and_metadata(stripe_client: stripe.StripeClient) ->
     assert c.id.startswith("cus_")
     assert c.object == "customer"
     got = stripe.Customer.retrieve(c.id)
-    assert (got.email, got.name, got.metadata.to_dict()) == ("a@example.com", "Ann",
-                                                             {"org": "1", "x": "y"})
+    assert (got.email, got.name, got.metadata.to_dict()) == (
+        "a@example.com",
+        "Ann",
+        {"org": "1", "x": "y"},
+    )
     upd = stripe.Customer.modify(c.id, name="Anne", metadata={"x": "", "new": "v"})
     assert upd.name == "Anne"
     assert upd.metadata.to_dict() == {"org": "1", "new": "v"}
@@ -34,17 +37,31 @@ def test_stripe_client_style(stripe_client: stripe.StripeClient) -> None:
 
 def test_product_and_price_lookup_keys(stripe_client: stripe.StripeClient) -> None:
     product = stripe.Product.create(name="Pro", metadata={"tier": "pro"})
-    p1 = stripe.Price.create(product=product.id, currency="usd", unit_amount=1500,
-                             recurring={"interval": "month", "interval_count": 3},
-                             lookup_key="pro")
+    p1 = stripe.Price.create(
+        product=product.id,
+        currency="usd",
+        unit_amount=1500,
+        recurring={"interval": "month", "interval_count": 3},
+        lookup_key="pro",
+    )
     assert (p1.unit_amount, p1.recurring.interval_count, p1.type) == (1500, 3, "recurring")
     with pytest.raises(stripe.InvalidRequestError) as err:
-        stripe.Price.create(product=product.id, currency="usd", unit_amount=1, lookup_key="pro",
-                            recurring={"interval": "month"})
+        stripe.Price.create(
+            product=product.id,
+            currency="usd",
+            unit_amount=1,
+            lookup_key="pro",
+            recurring={"interval": "month"},
+        )
     assert err.value.param == "lookup_key"
-    p2 = stripe.Price.create(product=product.id, currency="usd", unit_amount=2000,
-                             recurring={"interval": "year"}, lookup_key="pro",
-                             transfer_lookup_key=True)
+    p2 = stripe.Price.create(
+        product=product.id,
+        currency="usd",
+        unit_amount=2000,
+        recurring={"interval": "year"},
+        lookup_key="pro",
+        transfer_lookup_key=True,
+    )
     found = stripe.Price.list(lookup_keys=["pro"])
     assert [p.id for p in found] == [p2.id]
     assert stripe.Price.retrieve(p1.id).lookup_key is None
@@ -83,7 +100,10 @@ def test_errors_missing_param_and_resource(stripe_client: stripe.StripeClient) -
     with pytest.raises(stripe.InvalidRequestError) as err:
         stripe.Subscription.create(items=[{"price": "price_x"}])
     assert (err.value.http_status, err.value.param, err.value.code) == (
-        400, "customer", "parameter_missing")
+        400,
+        "customer",
+        "parameter_missing",
+    )
     c = stripe.Customer.create()
     with pytest.raises(stripe.InvalidRequestError) as err:
         stripe.Subscription.create(customer=c.id, items=[{"price": "price_nope"}])
@@ -150,8 +170,11 @@ def test_expand(stripe_client: stripe.StripeClient, plans: dict[str, Any]) -> No
     c = stripe.Customer.create(payment_method="pm_card_visa")
     pm = stripe.PaymentMethod.list(customer=c.id).data[0]
     sub = stripe.Subscription.create(
-        customer=c.id, items=[{"price": plans["basic"].id}], default_payment_method=pm.id,
-        expand=["latest_invoice", "customer", "items.data.price.product"])
+        customer=c.id,
+        items=[{"price": plans["basic"].id}],
+        default_payment_method=pm.id,
+        expand=["latest_invoice", "customer", "items.data.price.product"],
+    )
     assert sub.latest_invoice.object == "invoice"
     assert sub.customer.id == c.id
     assert sub.items.data[0].price.product.name == "SaaS plan"

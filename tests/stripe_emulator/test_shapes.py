@@ -26,8 +26,13 @@ def missing_keys(expected: Any, actual: Any, path: str = "") -> list[str]:
         for key, value in expected.items():
             if key in actual and key not in ("metadata", "data"):
                 out += missing_keys(value, actual[key], f"{path}.{key}")
-        if "data" in expected and isinstance(actual.get("data"), list) and actual["data"] and \
-                isinstance(expected["data"], list) and expected["data"]:
+        if (
+            "data" in expected
+            and isinstance(actual.get("data"), list)
+            and actual["data"]
+            and isinstance(expected["data"], list)
+            and expected["data"]
+        ):
             out += missing_keys(expected["data"][0], actual["data"][0], f"{path}.data[0]")
         elif isinstance(expected.get("data"), dict) and isinstance(actual.get("data"), dict):
             # An event: data.object is of any type (checked as its own kind), so keys only.
@@ -49,24 +54,30 @@ def _world(url: str) -> dict[str, Callable[[], dict[str, Any]]]:
     customer = stripe.Customer.create(email="s@example.com", test_clock=clock.id)
     pm = stripe.PaymentMethod.attach("pm_card_visa", customer=customer.id)
     stripe.Customer.modify(customer.id, invoice_settings={"default_payment_method": pm.id})
-    meter = stripe.billing.Meter.create(display_name="API calls", event_name="api_call",
-                                        default_aggregation={"formula": "sum"})
+    meter = stripe.billing.Meter.create(
+        display_name="API calls", event_name="api_call", default_aggregation={"formula": "sum"}
+    )
     product = stripe.Product.create(name="Shapes")
-    price = stripe.Price.create(product=product.id, currency="usd", unit_amount=1000,
-                                recurring={"interval": "month"})
-    price2 = stripe.Price.create(product=product.id, currency="usd", unit_amount=2000,
-                                 recurring={"interval": "month"})
+    price = stripe.Price.create(
+        product=product.id, currency="usd", unit_amount=1000, recurring={"interval": "month"}
+    )
+    price2 = stripe.Price.create(
+        product=product.id, currency="usd", unit_amount=2000, recurring={"interval": "month"}
+    )
     sub = stripe.Subscription.create(customer=customer.id, items=[{"price": price.id}])
     stripe.test_helpers.TestClock.advance(clock.id, frozen_time=1_700_000_000 + 86400 * 10)
-    stripe.Subscription.modify(sub.id, items=[{"id": sub["items"].data[0].id,
-                                               "price": price2.id}])
+    stripe.Subscription.modify(sub.id, items=[{"id": sub["items"].data[0].id, "price": price2.id}])
     item = stripe.InvoiceItem.list(customer=customer.id).data[0]
-    session = stripe.checkout.Session.create(mode="subscription", success_url="https://x/s",
-                                             line_items=[{"price": price.id, "quantity": 1}])
+    session = stripe.checkout.Session.create(
+        mode="subscription",
+        success_url="https://x/s",
+        line_items=[{"price": price.id, "quantity": 1}],
+    )
     portal = stripe.billing_portal.Session.create(customer=customer.id, return_url="https://x")
     endpoint = stripe.WebhookEndpoint.create(url="http://127.0.0.1:9/x", enabled_events=["*"])
     meter_event = stripe.billing.MeterEvent.create(
-        event_name="api_call", payload={"stripe_customer_id": customer.id, "value": "3"})
+        event_name="api_call", payload={"stripe_customer_id": customer.id, "value": "3"}
+    )
     charge_event = stripe.Event.list(type="charge.succeeded").data[0]
     deleted_product = stripe.Product.delete(stripe.Product.create(name="gone").id)
     return {
@@ -91,10 +102,26 @@ def _world(url: str) -> dict[str, Callable[[], dict[str, Any]]]:
     }
 
 
-KINDS = ["customer", "product", "price", "subscription", "subscription_item", "invoice",
-         "line_item", "invoiceitem", "checkout.session", "billing_portal.session", "event",
-         "charge", "test_helpers.test_clock", "billing.meter", "billing.meter_event",
-         "payment_method", "webhook_endpoint", "deleted_product"]
+KINDS = [
+    "customer",
+    "product",
+    "price",
+    "subscription",
+    "subscription_item",
+    "invoice",
+    "line_item",
+    "invoiceitem",
+    "checkout.session",
+    "billing_portal.session",
+    "event",
+    "charge",
+    "test_helpers.test_clock",
+    "billing.meter",
+    "billing.meter_event",
+    "payment_method",
+    "webhook_endpoint",
+    "deleted_product",
+]
 
 
 @pytest.fixture(scope="module")
@@ -129,8 +156,9 @@ def test_nested_current_shapes(world: dict[str, dict[str, Any]]) -> None:
 def test_vendored_shapes_match_the_reference() -> None:
     vendored = json.loads(fixtures.VENDORED.read_text())
     assert "MIT" in vendored["_license"]
-    used = set(re.findall(r'shape\("([\w.]+)"\)', "".join(
-        p.read_text() for p in PACKAGE.rglob("*.py"))))
+    used = set(
+        re.findall(r'shape\("([\w.]+)"\)', "".join(p.read_text() for p in PACKAGE.rglob("*.py")))
+    )
     assert used <= set(vendored["resources"])
     if FIXTURES != fixtures.VENDORED:  # the shared copy is present: the vendored one is a subset
         for kind, obj in vendored["resources"].items():

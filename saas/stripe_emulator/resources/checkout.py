@@ -26,29 +26,71 @@ def create_session(st: Store, p: Params) -> Obj:
     data = nested(p, "subscription_data")
     trial = to_int(data, "trial_period_days", label="subscription_data[trial_period_days]")
     now = st.now(customer["test_clock"] if customer else None)
-    subtotal = 0 if trial else sum(pr["unit_amount"] * (to_int(it, "quantity", 1) or 1)
-                                   for pr, it in zip(prices, items, strict=True))
+    subtotal = (
+        0
+        if trial
+        else sum(
+            pr["unit_amount"] * (to_int(it, "quantity", 1) or 1)
+            for pr, it in zip(prices, items, strict=True)
+        )
+    )
     s = shape("checkout.session")
     sid = st.new_id("cs_test", 58)
     s.update(
-        id=sid, after_expiration=None, allow_promotion_codes=None, amount_subtotal=subtotal,
-        amount_total=subtotal, billing_address_collection=None, cancel_url=p.get("cancel_url"),
-        client_reference_id=p.get("client_reference_id") or None, client_secret=None,
-        consent=None, consent_collection=None, created=now, currency=prices[0]["currency"],
-        custom_fields=[], customer=customer["id"] if customer else None,
-        customer_creation=None if customer else "always", customer_details=None,
-        customer_email=p.get("customer_email") or None, expires_at=now + 86400, invoice=None,
-        invoice_creation=None, livemode=False, locale=None, metadata={}, mode="subscription",
-        payment_intent=None, payment_link=None, payment_method_collection="always",
-        payment_method_configuration_details=None, payment_method_types=["card"],
-        payment_status="unpaid", recovered_from=None, saved_payment_method_options=None,
-        setup_intent=None, shipping_address_collection=None, shipping_cost=None,
-        shipping_options=[], status="open", submit_type=None, subscription=None,
-        success_url=p.get("success_url"), ui_mode=p.get("ui_mode", "hosted"),
-        url=f"{st.base_url}/c/pay/{sid}", adaptive_pricing=None, discounts=[],
-        collected_information=None, permissions=None, wallet_options=None, origin_context=None,
-        currency_conversion=None, customer_account=None, integration_identifier=None,
-        managed_payments={"enabled": False})
+        id=sid,
+        after_expiration=None,
+        allow_promotion_codes=None,
+        amount_subtotal=subtotal,
+        amount_total=subtotal,
+        billing_address_collection=None,
+        cancel_url=p.get("cancel_url"),
+        client_reference_id=p.get("client_reference_id") or None,
+        client_secret=None,
+        consent=None,
+        consent_collection=None,
+        created=now,
+        currency=prices[0]["currency"],
+        custom_fields=[],
+        customer=customer["id"] if customer else None,
+        customer_creation=None if customer else "always",
+        customer_details=None,
+        customer_email=p.get("customer_email") or None,
+        expires_at=now + 86400,
+        invoice=None,
+        invoice_creation=None,
+        livemode=False,
+        locale=None,
+        metadata={},
+        mode="subscription",
+        payment_intent=None,
+        payment_link=None,
+        payment_method_collection="always",
+        payment_method_configuration_details=None,
+        payment_method_types=["card"],
+        payment_status="unpaid",
+        recovered_from=None,
+        saved_payment_method_options=None,
+        setup_intent=None,
+        shipping_address_collection=None,
+        shipping_cost=None,
+        shipping_options=[],
+        status="open",
+        submit_type=None,
+        subscription=None,
+        success_url=p.get("success_url"),
+        ui_mode=p.get("ui_mode", "hosted"),
+        url=f"{st.base_url}/c/pay/{sid}",
+        adaptive_pricing=None,
+        discounts=[],
+        collected_information=None,
+        permissions=None,
+        wallet_options=None,
+        origin_context=None,
+        currency_conversion=None,
+        customer_account=None,
+        integration_identifier=None,
+        managed_payments={"enabled": False},
+    )
     s["automatic_tax"] = {"enabled": False, "liability": None, "status": None, "provider": None}
     s["custom_text"] = dict.fromkeys(s["custom_text"])
     s["phone_number_collection"] = {"enabled": False}
@@ -62,29 +104,45 @@ def create_session(st: Store, p: Params) -> Obj:
 def complete(st: Store, session: Obj, pm_value: str = "pm_card_visa") -> Obj:
     """Pay the session like the hosted page would: customer, card, subscription, invoice."""
     if session["status"] != "open":
-        raise StripeError(400, f"This Checkout Session is {session['status']}.",
-                          code="checkout_session_not_open")
+        raise StripeError(
+            400, f"This Checkout Session is {session['status']}.", code="checkout_session_not_open"
+        )
     customer = st.find(session["customer"], "customer") or create_customer(
-        st, {"email": session["customer_email"] or ""})
+        st, {"email": session["customer_email"] or ""}
+    )
     spec = st.internal_of(session["id"])["checkout"]
     data = spec["subscription_data"]
     pm = payments.resolve(st, pm_value or "pm_card_visa", customer, "payment_method")
-    params = {"items": [{"price": it["price"], "quantity": it.get("quantity", "1")}
-                        for it in spec["items"]],
-              "default_payment_method": pm["id"], "payment_behavior": "error_if_incomplete",
-              "metadata": data.get("metadata") or {},
-              "trial_period_days": data.get("trial_period_days"),
-              "trial_end": data.get("trial_end"),
-              "description": data.get("description")}
+    params = {
+        "items": [
+            {"price": it["price"], "quantity": it.get("quantity", "1")} for it in spec["items"]
+        ],
+        "default_payment_method": pm["id"],
+        "payment_behavior": "error_if_incomplete",
+        "metadata": data.get("metadata") or {},
+        "trial_period_days": data.get("trial_period_days"),
+        "trial_end": data.get("trial_end"),
+        "description": data.get("description"),
+    }
     sub = start_subscription(st, customer, params)
     invoice = st.get(sub["latest_invoice"], "invoice")
-    session.update(status="complete", customer=customer["id"], subscription=sub["id"],
-                   invoice=invoice["id"], payment_status="paid" if invoice["amount_paid"] else
-                   "no_payment_required")
+    session.update(
+        status="complete",
+        customer=customer["id"],
+        subscription=sub["id"],
+        invoice=invoice["id"],
+        payment_status="paid" if invoice["amount_paid"] else "no_payment_required",
+    )
     session["customer_details"] = {
-        "address": dict(customer["address"]), "email": customer["email"],
-        "name": customer["name"], "phone": customer["phone"], "tax_exempt": "none",
-        "tax_ids": [], "business_name": None, "individual_name": None}
+        "address": dict(customer["address"]),
+        "email": customer["email"],
+        "name": customer["name"],
+        "phone": customer["phone"],
+        "tax_exempt": "none",
+        "tax_ids": [],
+        "business_name": None,
+        "individual_name": None,
+    }
     st.emit("checkout.session.completed", session)
     return session
 
@@ -97,16 +155,20 @@ def get_session(st: Store, p: Params, sid: str) -> Obj:
 @route("GET", "/v1/checkout/sessions")
 def list_sessions(st: Store, p: Params) -> Obj:
     keys = ("customer", "subscription", "status", "client_reference_id")
-    return st.paginate(st.all("checkout.session", **{k: p[k] for k in keys if p.get(k)}), p,
-                       "/v1/checkout/sessions")
+    return st.paginate(
+        st.all("checkout.session", **{k: p[k] for k in keys if p.get(k)}),
+        p,
+        "/v1/checkout/sessions",
+    )
 
 
 @route("POST", "/v1/checkout/sessions/{id}/expire")
 def expire_session(st: Store, p: Params, sid: str) -> Obj:
     session = st.get(sid, "checkout.session")
     if session["status"] != "open":
-        raise StripeError(400, f"This Checkout Session is {session['status']}.",
-                          code="checkout_session_not_open")
+        raise StripeError(
+            400, f"This Checkout Session is {session['status']}.", code="checkout_session_not_open"
+        )
     session.update(status="expired", url=None)
     st.emit("checkout.session.expired", session)
     return session
@@ -117,8 +179,17 @@ def create_portal_session(st: Store, p: Params) -> Obj:
     customer = st.get(req(p, "customer"), "customer", "customer")
     s = shape("billing_portal.session")
     sid = st.new_id("bps", 24)
-    s.update(id=sid, configuration=p.get("configuration") or "bpc_emulator", flow=None,
-             created=st.now(customer["test_clock"]), customer=customer["id"], livemode=False,
-             locale=p.get("locale"), on_behalf_of=None, return_url=p.get("return_url"),
-             url=f"{st.base_url}/p/session/{sid}", customer_account=None)
+    s.update(
+        id=sid,
+        configuration=p.get("configuration") or "bpc_emulator",
+        flow=None,
+        created=st.now(customer["test_clock"]),
+        customer=customer["id"],
+        livemode=False,
+        locale=p.get("locale"),
+        on_behalf_of=None,
+        return_url=p.get("return_url"),
+        url=f"{st.base_url}/p/session/{sid}",
+        customer_account=None,
+    )
     return st.put(s)

@@ -20,14 +20,34 @@ def create_customer(st: Store, p: Params) -> Obj:
     if clock:
         st.get(clock, "test_helpers.test_clock", "test_clock")
     c = shape("customer")
-    c.update(id=st.new_id("cus"), created=st.now(clock), balance=to_int(p, "balance", 0),
-             currency=None, default_source=None, delinquent=False, discount=None, email=None,
-             invoice_prefix=secrets.token_hex(4).upper(), livemode=False, metadata={},
-             name=None, next_invoice_sequence=1, phone=None, preferred_locales=[],
-             shipping=None, tax_exempt="none", test_clock=clock, description=None)
+    c.update(
+        id=st.new_id("cus"),
+        created=st.now(clock),
+        balance=to_int(p, "balance", 0),
+        currency=None,
+        default_source=None,
+        delinquent=False,
+        discount=None,
+        email=None,
+        invoice_prefix=secrets.token_hex(4).upper(),
+        livemode=False,
+        metadata={},
+        name=None,
+        next_invoice_sequence=1,
+        phone=None,
+        preferred_locales=[],
+        shipping=None,
+        tax_exempt="none",
+        test_clock=clock,
+        description=None,
+    )
     c["address"] = dict.fromkeys(c["address"])
-    c["invoice_settings"] = {"custom_fields": None, "default_payment_method": None,
-                             "footer": None, "rendering_options": None}
+    c["invoice_settings"] = {
+        "custom_fields": None,
+        "default_payment_method": None,
+        "footer": None,
+        "rendering_options": None,
+    }
     st.put(c)
     _apply_customer(st, c, p)
     st.emit("customer.created", c)
@@ -44,7 +64,8 @@ def _apply_customer(st: Store, c: Obj, p: Params) -> None:
     settings = p.get("invoice_settings")
     if isinstance(settings, dict) and "default_payment_method" in settings:
         c["invoice_settings"]["default_payment_method"] = default_pm(
-            st, c, settings["default_payment_method"], "invoice_settings[default_payment_method]")
+            st, c, settings["default_payment_method"], "invoice_settings[default_payment_method]"
+        )
 
 
 def default_pm(st: Store, customer: Obj, value: str, param: str) -> str | None:
@@ -53,8 +74,11 @@ def default_pm(st: Store, customer: Obj, value: str, param: str) -> str | None:
         return None
     pm = payments.resolve(st, value, customer if payments.card_named(value) else None, param)
     if pm["customer"] != customer["id"]:
-        raise invalid(param, f"The customer does not have a payment method with the ID "
-                             f"{value}. The payment method must be attached to the customer.")
+        raise invalid(
+            param,
+            f"The customer does not have a payment method with the ID "
+            f"{value}. The payment method must be attached to the customer.",
+        )
     return str(pm["id"])
 
 
@@ -77,8 +101,11 @@ def delete_customer(st: Store, p: Params, cid: str) -> Obj:
     c = st.get(cid, "customer")
     for sub in st.all("subscription", customer=cid):
         if sub["status"] not in ("canceled", "incomplete_expired"):
-            sub.update(status="canceled", canceled_at=st.now(c["test_clock"]),
-                       ended_at=st.now(c["test_clock"]))
+            sub.update(
+                status="canceled",
+                canceled_at=st.now(c["test_clock"]),
+                ended_at=st.now(c["test_clock"]),
+            )
             st.emit("customer.subscription.deleted", sub)
     del st.objects[cid]
     st.emit("customer.deleted", c)
@@ -97,14 +124,30 @@ def list_customers(st: Store, p: Params) -> Obj:
 @route("POST", "/v1/products")
 def create_product(st: Store, p: Params) -> Obj:
     if p.get("id") and p["id"] in st.objects:
-        raise StripeError(400, f"Product already exists: {p['id']}", code="resource_already_exists",
-                          param="id")
+        raise StripeError(
+            400, f"Product already exists: {p['id']}", code="resource_already_exists", param="id"
+        )
     prod, now = shape("product"), st.now()
-    prod.update(id=p.get("id") or st.new_id("prod"), name=req(p, "name"), created=now,
-                updated=now, default_price=None, description=None, images=[], livemode=False,
-                marketing_features=[], metadata={}, package_dimensions=None, shippable=None,
-                statement_descriptor=None, tax_code=None, unit_label=None, url=None,
-                type=p.get("type", "service"), active=to_bool(p, "active", True))
+    prod.update(
+        id=p.get("id") or st.new_id("prod"),
+        name=req(p, "name"),
+        created=now,
+        updated=now,
+        default_price=None,
+        description=None,
+        images=[],
+        livemode=False,
+        marketing_features=[],
+        metadata={},
+        package_dimensions=None,
+        shippable=None,
+        statement_descriptor=None,
+        tax_code=None,
+        unit_label=None,
+        url=None,
+        type=p.get("type", "service"),
+        active=to_bool(p, "active", True),
+    )
     _apply_product(prod, p)
     st.put(prod)
     st.emit("product.created", prod)
@@ -115,8 +158,9 @@ def create_product(st: Store, p: Params) -> Obj:
 
 
 def _apply_product(prod: Obj, p: Params) -> None:
-    set_fields(prod, p, "name", "description", "statement_descriptor", "unit_label", "url",
-               "tax_code")
+    set_fields(
+        prod, p, "name", "description", "statement_descriptor", "unit_label", "url", "tax_code"
+    )
     prod["active"] = to_bool(p, "active", prod["active"])
     if "images" in p:
         prod["images"] = as_list(p, "images")
@@ -134,8 +178,11 @@ def update_product(st: Store, p: Params, pid: str) -> Obj:
     before = st.render(prod)
     _apply_product(prod, p)
     if "default_price" in p:
-        prod["default_price"] = st.get(p["default_price"], "price", "default_price")["id"] \
-            if p["default_price"] else None
+        prod["default_price"] = (
+            st.get(p["default_price"], "price", "default_price")["id"]
+            if p["default_price"]
+            else None
+        )
     prod["updated"] = st.now()
     st.changed(prod, before, "product.updated")
     return prod
@@ -145,8 +192,11 @@ def update_product(st: Store, p: Params, pid: str) -> Obj:
 def delete_product(st: Store, p: Params, pid: str) -> Obj:
     prod = st.get(pid, "product")
     if st.all("price", product=pid):
-        raise StripeError(400, "This product cannot be deleted because it has one or more "
-                               "user-created prices.", code="product_has_prices")
+        raise StripeError(
+            400,
+            "This product cannot be deleted because it has one or more user-created prices.",
+            code="product_has_prices",
+        )
     del st.objects[pid]
     st.emit("product.deleted", prod)
     return {**shape("deleted_product"), "id": pid}
@@ -173,16 +223,32 @@ def create_price(st: Store, p: Params) -> Obj:
         product = st.get(req(p, "product"), "product", "product")
     if p.get("billing_scheme", "per_unit") != "per_unit":
         raise invalid("billing_scheme", "The emulator supports billing_scheme=per_unit only.")
-    amount = to_int(p, "unit_amount") if p.get("unit_amount") not in (None, "") else \
-        round(float(req(p, "unit_amount_decimal")))
+    amount = (
+        to_int(p, "unit_amount")
+        if p.get("unit_amount") not in (None, "")
+        else round(float(req(p, "unit_amount_decimal")))
+    )
     price = shape("price")
-    price.update(id=st.new_id("price", 24), product=product["id"], currency=req(p, "currency"),
-                 unit_amount=amount, unit_amount_decimal=str(amount), created=st.now(),
-                 billing_scheme="per_unit", custom_unit_amount=None, livemode=False,
-                 lookup_key=None, metadata={}, nickname=None, tiers_mode=None,
-                 transform_quantity=None, active=to_bool(p, "active", True),
-                 tax_behavior=p.get("tax_behavior", "unspecified"), type="one_time",
-                 recurring=None)
+    price.update(
+        id=st.new_id("price", 24),
+        product=product["id"],
+        currency=req(p, "currency"),
+        unit_amount=amount,
+        unit_amount_decimal=str(amount),
+        created=st.now(),
+        billing_scheme="per_unit",
+        custom_unit_amount=None,
+        livemode=False,
+        lookup_key=None,
+        metadata={},
+        nickname=None,
+        tiers_mode=None,
+        transform_quantity=None,
+        active=to_bool(p, "active", True),
+        tax_behavior=p.get("tax_behavior", "unspecified"),
+        type="one_time",
+        recurring=None,
+    )
     if isinstance(p.get("recurring"), dict):
         price.update(type="recurring", recurring=_recurring(st, p["recurring"]))
     _apply_price(st, price, p)
@@ -203,9 +269,13 @@ def _recurring(st: Store, r: Params) -> Obj:
         if not meter:
             raise invalid("recurring[meter]", "A meter is required for metered prices.")
         st.get(meter, "billing.meter", "recurring[meter]")
-    return {"interval": interval, "interval_count": to_int(r, "interval_count", 1),
-            "meter": meter, "usage_type": usage,
-            "trial_period_days": to_int(r, "trial_period_days")}
+    return {
+        "interval": interval,
+        "interval_count": to_int(r, "interval_count", 1),
+        "meter": meter,
+        "usage_type": usage,
+        "trial_period_days": to_int(r, "trial_period_days"),
+    }
 
 
 def _apply_price(st: Store, price: Obj, p: Params) -> None:
@@ -216,8 +286,11 @@ def _apply_price(st: Store, price: Obj, p: Params) -> None:
     if key:
         holders = [x for x in st.all("price", lookup_key=key) if x["id"] != price["id"]]
         if holders and not to_bool(p, "transfer_lookup_key", False):
-            raise invalid("lookup_key", f"A price (`{holders[0]['id']}`) already uses that "
-                                        "lookup key. Pass transfer_lookup_key=true to move it.")
+            raise invalid(
+                "lookup_key",
+                f"A price (`{holders[0]['id']}`) already uses that "
+                "lookup key. Pass transfer_lookup_key=true to move it.",
+            )
         for old in holders:
             before = st.render(old)
             old["lookup_key"] = None
@@ -274,8 +347,11 @@ def create_payment_method(st: Store, p: Params) -> Obj:
 
 @route("GET", "/v1/payment_methods/{id}")
 def get_payment_method(st: Store, p: Params, pm_id: str) -> Obj:
-    return payments.resolve(st, pm_id, None, "id") if payments.card_named(pm_id) else \
-        st.get(pm_id, "payment_method")
+    return (
+        payments.resolve(st, pm_id, None, "id")
+        if payments.card_named(pm_id)
+        else st.get(pm_id, "payment_method")
+    )
 
 
 @route("POST", "/v1/payment_methods/{id}")

@@ -22,8 +22,9 @@ def preview(st: Store, sub: Obj, details: Params, now: int) -> Obj:
     at = to_int(details, "proration_date", now, label="subscription_details[proration_date]")
     behavior = details.get("proration_behavior") or "create_prorations"
     specs = as_list(details, "items")
-    prorations, restarted = change_items(st, sim, specs, at or now, behavior != "none") \
-        if specs else ([], False)
+    prorations, restarted = (
+        change_items(st, sim, specs, at or now, behavior != "none") if specs else ([], False)
+    )
     pending = be.pending_lines(st, sim, None)
     items = sim["items"]["data"]
     if restarted or (behavior == "always_invoice" and specs):
@@ -38,13 +39,18 @@ def preview(st: Store, sub: Obj, details: Params, now: int) -> Obj:
     else:
         end = items[0]["current_period_end"]
         reason, created = "subscription_cycle", end
-        lines = pending + prorations + be.usage_lines(st, sim, min(now, end)) + \
-            be.licensed_lines(st, sim, end, be.next_period_end(sim, end))
+        lines = (
+            pending
+            + prorations
+            + be.usage_lines(st, sim, min(now, end))
+            + be.licensed_lines(st, sim, end, be.next_period_end(sim, end))
+        )
     return _preview_invoice(st, customer, sim, reason, created, lines)
 
 
-def _preview_invoice(st: Store, customer: Obj, sub: Obj, reason: str, created: int,
-                     lines: list[be.Line]) -> Obj:
+def _preview_invoice(
+    st: Store, customer: Obj, sub: Obj, reason: str, created: int, lines: list[be.Line]
+) -> Obj:
     inv = be.new_invoice(st, customer, sub, reason, created)
     inv["id"] = st.new_id("upcoming_in", 24)
     inv["lines"]["url"] = f"/v1/invoices/{inv['id']}/lines"
@@ -57,17 +63,30 @@ def _preview_invoice(st: Store, customer: Obj, sub: Obj, reason: str, created: i
 
 def _new_subscription_preview(st: Store, customer: Obj, details: Params, now: int) -> Obj:
     specs = as_list(details, "items")
-    sim: Obj = {"id": None, "created": now, "customer": customer["id"], "metadata": {},
-                "collection_method": "charge_automatically", "status": "active"}
-    prices = [recurring_price(st, s, f"subscription_details[items][{i}][price]")
-              for i, s in enumerate(specs)]
+    sim: Obj = {
+        "id": None,
+        "created": now,
+        "customer": customer["id"],
+        "metadata": {},
+        "collection_method": "charge_automatically",
+        "status": "active",
+    }
+    prices = [
+        recurring_price(st, s, f"subscription_details[items][{i}][price]")
+        for i, s in enumerate(specs)
+    ]
     rec = prices[0]["recurring"]
     end = be.add_interval(now, rec["interval"], rec["interval_count"], now)
     sim["currency"] = prices[0]["currency"]
-    sim["items"] = {"data": [new_item(st, sim, price, s, i, (now, end))
-                             for i, (price, s) in enumerate(zip(prices, specs, strict=True))]}
-    return _preview_invoice(st, customer, sim, "subscription_create", now,
-                            be.licensed_lines(st, sim, now, end))
+    sim["items"] = {
+        "data": [
+            new_item(st, sim, price, s, i, (now, end))
+            for i, (price, s) in enumerate(zip(prices, specs, strict=True))
+        ]
+    }
+    return _preview_invoice(
+        st, customer, sim, "subscription_create", now, be.licensed_lines(st, sim, now, end)
+    )
 
 
 @route("POST", "/v1/invoices/create_preview")
@@ -80,11 +99,17 @@ def create_preview(st: Store, p: Params) -> Obj:
     now = st.customer_now(customer["id"])
     if as_list(details, "items"):
         return _new_subscription_preview(st, customer, details, now)
-    subs = [s for s in st.all("subscription", customer=customer["id"])
-            if s["status"] in ("trialing", "active", "past_due")]
+    subs = [
+        s
+        for s in st.all("subscription", customer=customer["id"])
+        if s["status"] in ("trialing", "active", "past_due")
+    ]
     if not subs:
-        raise StripeError(400, "No upcoming invoices for customer: " + customer["id"],
-                          code="invoice_upcoming_none")
+        raise StripeError(
+            400,
+            "No upcoming invoices for customer: " + customer["id"],
+            code="invoice_upcoming_none",
+        )
     return preview(st, subs[-1], details, now)
 
 
@@ -94,8 +119,9 @@ def create_preview(st: Store, p: Params) -> Obj:
 @route("POST", "/v1/invoices")
 def create_invoice(st: Store, p: Params) -> Obj:
     customer = st.get(req(p, "customer"), "customer", "customer")
-    sub = st.get(p["subscription"], "subscription", "subscription") \
-        if p.get("subscription") else None
+    sub = (
+        st.get(p["subscription"], "subscription", "subscription") if p.get("subscription") else None
+    )
     inv = be.new_invoice(st, customer, sub, "manual", st.now(customer["test_clock"]))
     inv["collection_method"] = p.get("collection_method") or inv["collection_method"]
     inv["auto_advance"] = to_bool(p, "auto_advance", False)
@@ -113,24 +139,42 @@ def _apply_invoice(st: Store, inv: Obj, p: Params) -> None:
     if "auto_advance" in p:
         inv["auto_advance"] = to_bool(p, "auto_advance")
     if p.get("default_payment_method"):
-        inv["default_payment_method"] = st.get(p["default_payment_method"], "payment_method",
-                                               "default_payment_method")["id"]
+        inv["default_payment_method"] = st.get(
+            p["default_payment_method"], "payment_method", "default_payment_method"
+        )["id"]
 
 
 def _add_item_line(st: Store, inv: Obj, ii: Obj) -> None:
     price = st.find(ii["pricing"]["price_details"]["price"], "price") or {
-        "id": None, "product": None, "unit_amount_decimal": str(ii["amount"])}
-    be.add_line(st, inv, be.Line(ii["amount"], ii["description"], ii["period"]["start"],
-                                 ii["period"]["end"], price, ii["quantity"], None,
-                                 ii["proration"], ii["id"]))
+        "id": None,
+        "product": None,
+        "unit_amount_decimal": str(ii["amount"]),
+    }
+    be.add_line(
+        st,
+        inv,
+        be.Line(
+            ii["amount"],
+            ii["description"],
+            ii["period"]["start"],
+            ii["period"]["end"],
+            price,
+            ii["quantity"],
+            None,
+            ii["proration"],
+            ii["id"],
+        ),
+    )
 
 
 def _invoice(st: Store, inv_id: str, *statuses: str) -> Obj:
     inv = st.get(inv_id, "invoice")
     if statuses and inv["status"] not in statuses:
-        raise StripeError(400, f"Invoice {inv_id} is {inv['status']}; this needs "
-                               f"{' or '.join(statuses)}.", code="invoice_not_editable"
-                          if "draft" in statuses else "invoice_unexpected_status")
+        raise StripeError(
+            400,
+            f"Invoice {inv_id} is {inv['status']}; this needs {' or '.join(statuses)}.",
+            code="invoice_not_editable" if "draft" in statuses else "invoice_unexpected_status",
+        )
     return inv
 
 
@@ -161,8 +205,7 @@ def delete_invoice(st: Store, p: Params, inv_id: str) -> Obj:
 @route("GET", "/v1/invoices")
 def list_invoices(st: Store, p: Params) -> Obj:
     keys = ("customer", "subscription", "status", "collection_method")
-    return st.paginate(st.all("invoice", **{k: p[k] for k in keys if p.get(k)}), p,
-                       "/v1/invoices")
+    return st.paginate(st.all("invoice", **{k: p[k] for k in keys if p.get(k)}), p, "/v1/invoices")
 
 
 @route("GET", "/v1/invoices/{id}/lines")
@@ -215,8 +258,9 @@ def mark_uncollectible(st: Store, p: Params, inv_id: str) -> Obj:
 @route("POST", "/v1/invoiceitems")
 def create_invoiceitem(st: Store, p: Params) -> Obj:
     customer = st.get(req(p, "customer"), "customer", "customer")
-    sub = st.get(p["subscription"], "subscription", "subscription") \
-        if p.get("subscription") else None
+    sub = (
+        st.get(p["subscription"], "subscription", "subscription") if p.get("subscription") else None
+    )
     inv = _invoice(st, p["invoice"], "draft") if p.get("invoice") else None
     qty = to_int(p, "quantity", 1) or 1
     pricing = nested(p, "pricing")
@@ -229,8 +273,14 @@ def create_invoiceitem(st: Store, p: Params) -> Obj:
         price = {"id": None, "product": None, "unit_amount_decimal": str(amount)}
     now = st.now(customer["test_clock"])
     period = nested(p, "period")
-    line = be.Line(int(amount), p.get("description") or "", to_int(period, "start", now) or now,
-                   to_int(period, "end", now) or now, price, qty)
+    line = be.Line(
+        int(amount),
+        p.get("description") or "",
+        to_int(period, "start", now) or now,
+        to_int(period, "end", now) or now,
+        price,
+        qty,
+    )
     ii = be.add_invoiceitem(st, customer, line, sub, now)
     apply_metadata(ii, p)
     if inv:

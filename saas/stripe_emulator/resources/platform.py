@@ -31,8 +31,9 @@ def list_events(st: Store, p: Params) -> Obj:
     if p.get("type"):
         events = [e for e in events if _type_matches(p["type"], e["type"])]
     if as_list(p, "types"):
-        events = [e for e in events if any(_type_matches(t, e["type"])
-                                           for t in as_list(p, "types"))]
+        events = [
+            e for e in events if any(_type_matches(t, e["type"]) for t in as_list(p, "types"))
+        ]
     events = [e for e in events if _created_ok(e["created"], p.get("created"))]
     if p.get("delivery_success") not in (None, ""):
         # Stripe: false = still pending or failed at some endpoint.
@@ -58,13 +59,25 @@ def register_endpoint(st: Store, p: Params, secret: str | None = None) -> Obj:
     """Create an endpoint; `secret` lets the server pin one given on its command line."""
     events = as_list(p, "enabled_events")
     if not events:
-        raise StripeError(400, "Missing required param: enabled_events.",
-                          code="parameter_missing", param="enabled_events")
+        raise StripeError(
+            400,
+            "Missing required param: enabled_events.",
+            code="parameter_missing",
+            param="enabled_events",
+        )
     we = shape("webhook_endpoint")
-    we.update(id=st.new_id("we", 24), url=req(p, "url"), enabled_events=events,
-              created=st.now(), description=p.get("description") or None, metadata={},
-              api_version=p.get("api_version") or None, application=None, livemode=False,
-              status="enabled")
+    we.update(
+        id=st.new_id("we", 24),
+        url=req(p, "url"),
+        enabled_events=events,
+        created=st.now(),
+        description=p.get("description") or None,
+        metadata={},
+        api_version=p.get("api_version") or None,
+        application=None,
+        livemode=False,
+        status="enabled",
+    )
     apply_metadata(we, p)
     secret = secret or "whsec_" + secrets.token_hex(24)
     st.internal_of(we["id"])["secret"] = secret
@@ -111,9 +124,16 @@ def create_clock(st: Store, p: Params) -> Obj:
     if frozen is None:
         req(p, "frozen_time")
     clock = shape(CLOCK)
-    clock.update(id=st.new_id("clock", 24), created=st.now(), frozen_time=frozen,
-                 deletes_after=int(frozen or 0) + 30 * 86400, livemode=False,
-                 name=p.get("name") or None, status="ready", status_details={})
+    clock.update(
+        id=st.new_id("clock", 24),
+        created=st.now(),
+        frozen_time=frozen,
+        deletes_after=int(frozen or 0) + 30 * 86400,
+        livemode=False,
+        name=p.get("name") or None,
+        status="ready",
+        status_details={},
+    )
     st.put(clock)
     st.emit("test_helpers.test_clock.created", clock)
     return clock
@@ -144,8 +164,9 @@ def delete_clock(st: Store, p: Params, clock_id: str) -> Obj:
     clock = st.get(clock_id, CLOCK)
     customers = {c["id"] for c in st.all("customer", test_clock=clock_id)}
     for obj_id, obj in list(st.objects.items()):
-        if obj_id in customers or (obj.get("object") != "event" and obj.get("customer")
-                                   in customers):
+        if obj_id in customers or (
+            obj.get("object") != "event" and obj.get("customer") in customers
+        ):
             del st.objects[obj_id]
     del st.objects[clock_id]
     st.emit("test_helpers.test_clock.deleted", clock)
@@ -164,14 +185,23 @@ def create_meter(st: Store, p: Params) -> Obj:
     now = st.now()
     mapping = nested(p, "customer_mapping")
     values = nested(p, "value_settings")
-    meter.update(id=st.new_id("mtr_test", 24), created=now, updated=now, livemode=False,
-                 display_name=req(p, "display_name"), event_name=req(p, "event_name"),
-                 event_time_window=p.get("event_time_window") or None, status="active",
-                 default_aggregation={"formula": formula},
-                 customer_mapping={"type": "by_id", "event_payload_key": mapping.get(
-                     "event_payload_key", "stripe_customer_id")},
-                 value_settings={"event_payload_key": values.get("event_payload_key", "value")},
-                 status_transitions={"deactivated_at": None})
+    meter.update(
+        id=st.new_id("mtr_test", 24),
+        created=now,
+        updated=now,
+        livemode=False,
+        display_name=req(p, "display_name"),
+        event_name=req(p, "event_name"),
+        event_time_window=p.get("event_time_window") or None,
+        status="active",
+        default_aggregation={"formula": formula},
+        customer_mapping={
+            "type": "by_id",
+            "event_payload_key": mapping.get("event_payload_key", "stripe_customer_id"),
+        },
+        value_settings={"event_payload_key": values.get("event_payload_key", "value")},
+        status_transitions={"deactivated_at": None},
+    )
     if st.all("billing.meter", event_name=meter["event_name"], status="active"):
         raise invalid("event_name", "An active meter already uses this event_name.")
     return st.put(meter)
@@ -191,8 +221,11 @@ def update_meter(st: Store, p: Params, meter_id: str) -> Obj:
 
 @route("GET", "/v1/billing/meters")
 def list_meters(st: Store, p: Params) -> Obj:
-    return st.paginate(st.all("billing.meter", **({"status": p["status"]} if p.get("status")
-                                                  else {})), p, "/v1/billing/meters")
+    return st.paginate(
+        st.all("billing.meter", **({"status": p["status"]} if p.get("status") else {})),
+        p,
+        "/v1/billing/meters",
+    )
 
 
 @route("POST", "/v1/billing/meters/{id}/deactivate")
@@ -208,16 +241,23 @@ def create_meter_event(st: Store, p: Params) -> Obj:
     name, payload = req(p, "event_name"), req(p, "payload")
     meters = st.all("billing.meter", event_name=name, status="active")
     if not isinstance(payload, dict) or not meters:
-        raise invalid("event_name" if not meters else "payload",
-                      f"No active meter for event_name '{name}'." if not meters else None)
+        raise invalid(
+            "event_name" if not meters else "payload",
+            f"No active meter for event_name '{name}'." if not meters else None,
+        )
     customer = payload.get(meters[0]["customer_mapping"]["event_payload_key"])
     st.get(customer, "customer", "payload")
     identifier = p.get("identifier") or st.new_id("mev", 20)
     if any(ev["identifier"] == identifier for ev in st.usage):
         raise invalid("identifier", f"A meter event with identifier {identifier} exists.")
     event = shape("billing.meter_event")
-    event.update(event_name=name, payload=payload, identifier=identifier, livemode=False,
-                 created=st.customer_now(customer),
-                 timestamp=to_int(p, "timestamp") or st.customer_now(customer))
+    event.update(
+        event_name=name,
+        payload=payload,
+        identifier=identifier,
+        livemode=False,
+        created=st.customer_now(customer),
+        timestamp=to_int(p, "timestamp") or st.customer_now(customer),
+    )
     st.usage.append(event)
     return event

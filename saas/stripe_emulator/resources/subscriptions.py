@@ -21,87 +21,149 @@ def recurring_price(st: Store, spec: Params, param: str) -> Obj:
         raise missing(param)
     price = st.get(spec["price"], "price", param)
     if price["type"] != "recurring":
-        raise invalid(param, "The price specified is set to `type=one_time` but this field only "
-                             "accepts prices with `type=recurring`.")
+        raise invalid(
+            param,
+            "The price specified is set to `type=one_time` but this field only "
+            "accepts prices with `type=recurring`.",
+        )
     if not price["active"]:
         raise invalid(param, f"The price specified is inactive: {price['id']}")
     return price
 
 
-def new_item(st: Store, sub: Obj, price: Obj, spec: Params, i: int, period: tuple[int, int]
-             ) -> Obj:
+def new_item(st: Store, sub: Obj, price: Obj, spec: Params, i: int, period: tuple[int, int]) -> Obj:
     metered = price["recurring"]["usage_type"] == "metered"
     if metered and spec.get("quantity") not in (None, ""):
         raise invalid(f"items[{i}][quantity]", "Quantity cannot be set for metered prices.")
     item = shape("subscription_item")
-    item.update(id=st.new_id("si"), created=sub["created"], discounts=[], metadata={},
-                price=copy.deepcopy(price), plan=plan_of(price), subscription=sub["id"],
-                quantity=None if metered else to_int(spec, "quantity", 1, label=f"items[{i}]"),
-                tax_rates=[], current_period_start=period[0], current_period_end=period[1],
-                billing_thresholds=None)
+    item.update(
+        id=st.new_id("si"),
+        created=sub["created"],
+        discounts=[],
+        metadata={},
+        price=copy.deepcopy(price),
+        plan=plan_of(price),
+        subscription=sub["id"],
+        quantity=None if metered else to_int(spec, "quantity", 1, label=f"items[{i}]"),
+        tax_rates=[],
+        current_period_start=period[0],
+        current_period_end=period[1],
+        billing_thresholds=None,
+    )
     apply_metadata(item, spec)
     return item
 
 
 def _check_intervals(items: list[Obj]) -> None:
-    if len({(i["price"]["recurring"]["interval"], i["price"]["recurring"]["interval_count"])
-            for i in items}) > 1:
-        raise invalid("items", "All prices on a subscription must have the same "
-                               "`recurring.interval` and `recurring.interval_count`.")
+    if (
+        len(
+            {
+                (i["price"]["recurring"]["interval"], i["price"]["recurring"]["interval_count"])
+                for i in items
+            }
+        )
+        > 1
+    ):
+        raise invalid(
+            "items",
+            "All prices on a subscription must have the same "
+            "`recurring.interval` and `recurring.interval_count`.",
+        )
 
 
 def start_subscription(st: Store, customer: Obj, p: Params) -> Obj:
     """Create a subscription and its first invoice (shared by the API and Checkout)."""
     specs = as_list(p, "items")
     if not specs:
-        raise StripeError(400, "Missing required param: items.", code="parameter_missing",
-                          param="items")
+        raise StripeError(
+            400, "Missing required param: items.", code="parameter_missing", param="items"
+        )
     prices = [recurring_price(st, s, f"items[{i}][price]") for i, s in enumerate(specs)]
     now = st.now(customer["test_clock"])
     trial_end = _trial_end(p, now)
     behavior = p.get("payment_behavior") or "allow_incomplete"
     sub = shape("subscription")
     sub.update(
-        id=st.new_id("sub", 24), application=None, application_fee_percent=None,
-        billing_cycle_anchor=trial_end or now, billing_cycle_anchor_config=None, cancel_at=None,
-        canceled_at=None, collection_method=p.get("collection_method") or "charge_automatically",
-        created=now, currency=prices[0]["currency"], customer=customer["id"],
-        days_until_due=to_int(p, "days_until_due"), default_payment_method=None,
-        default_source=None, default_tax_rates=[], description=p.get("description") or None,
-        discounts=[], ended_at=None, latest_invoice=None, livemode=False, metadata={},
-        next_pending_invoice_item_invoice=None, on_behalf_of=None, pause_collection=None,
-        pending_invoice_item_interval=None, pending_setup_intent=None, pending_update=None,
-        schedule=None, start_date=now, status="trialing" if trial_end else "incomplete",
-        test_clock=customer["test_clock"], transfer_data=None, trial_end=trial_end,
-        trial_start=now if trial_end else None, cancel_at_period_end=False,
-        billing_thresholds=None, customer_account=None, billing_schedules=[],
-        managed_payments={"enabled": False})
+        id=st.new_id("sub", 24),
+        application=None,
+        application_fee_percent=None,
+        billing_cycle_anchor=trial_end or now,
+        billing_cycle_anchor_config=None,
+        cancel_at=None,
+        canceled_at=None,
+        collection_method=p.get("collection_method") or "charge_automatically",
+        created=now,
+        currency=prices[0]["currency"],
+        customer=customer["id"],
+        days_until_due=to_int(p, "days_until_due"),
+        default_payment_method=None,
+        default_source=None,
+        default_tax_rates=[],
+        description=p.get("description") or None,
+        discounts=[],
+        ended_at=None,
+        latest_invoice=None,
+        livemode=False,
+        metadata={},
+        next_pending_invoice_item_invoice=None,
+        on_behalf_of=None,
+        pause_collection=None,
+        pending_invoice_item_interval=None,
+        pending_setup_intent=None,
+        pending_update=None,
+        schedule=None,
+        start_date=now,
+        status="trialing" if trial_end else "incomplete",
+        test_clock=customer["test_clock"],
+        transfer_data=None,
+        trial_end=trial_end,
+        trial_start=now if trial_end else None,
+        cancel_at_period_end=False,
+        billing_thresholds=None,
+        customer_account=None,
+        billing_schedules=[],
+        managed_payments={"enabled": False},
+    )
     sub["automatic_tax"] = {"enabled": False, "liability": None, "disabled_reason": None}
     sub["cancellation_details"] = {"comment": None, "feedback": None, "reason": None}
     sub["billing_mode"] = {"type": "classic", "flexible": None}
-    sub["payment_settings"] = {"payment_method_options": None, "payment_method_types": None,
-                               "save_default_payment_method": "off"}
-    missing_pm = (p.get("trial_settings") or {}).get("end_behavior", {}).get(
-        "missing_payment_method", "create_invoice")
+    sub["payment_settings"] = {
+        "payment_method_options": None,
+        "payment_method_types": None,
+        "save_default_payment_method": "off",
+    }
+    missing_pm = (
+        (p.get("trial_settings") or {})
+        .get("end_behavior", {})
+        .get("missing_payment_method", "create_invoice")
+    )
     sub["trial_settings"] = {"end_behavior": {"missing_payment_method": missing_pm}}
-    end = trial_end or be.add_interval(now, prices[0]["recurring"]["interval"],
-                                       prices[0]["recurring"]["interval_count"], now)
-    items = [new_item(st, sub, price, s, i, (now, end))
-             for i, (price, s) in enumerate(zip(prices, specs, strict=True))]
+    end = trial_end or be.add_interval(
+        now, prices[0]["recurring"]["interval"], prices[0]["recurring"]["interval_count"], now
+    )
+    items = [
+        new_item(st, sub, price, s, i, (now, end))
+        for i, (price, s) in enumerate(zip(prices, specs, strict=True))
+    ]
     _check_intervals(items)
-    sub["items"] = {"object": "list", "data": items, "has_more": False, "total_count": len(items),
-                    "url": f"/v1/subscription_items?subscription={sub['id']}"}
+    sub["items"] = {
+        "object": "list",
+        "data": items,
+        "has_more": False,
+        "total_count": len(items),
+        "url": f"/v1/subscription_items?subscription={sub['id']}",
+    }
     if p.get("default_payment_method"):
-        sub["default_payment_method"] = default_pm(st, customer, p["default_payment_method"],
-                                                   "default_payment_method")
+        sub["default_payment_method"] = default_pm(
+            st, customer, p["default_payment_method"], "default_payment_method"
+        )
     if behavior == "error_if_incomplete" and not trial_end:
         _require_chargeable(st, sub, customer)
     apply_metadata(sub, p)
     customer["currency"] = customer["currency"] or sub["currency"]
     st.put(sub)
     lines = be.licensed_lines(st, sub, now, end, trial=bool(trial_end))
-    be.bill(st, sub, "subscription_create", lines, now,
-            attempt=behavior != "default_incomplete")
+    be.bill(st, sub, "subscription_create", lines, now, attempt=behavior != "default_incomplete")
     sub["cancel_at_period_end"] = bool(to_bool(p, "cancel_at_period_end", False))
     if sub["cancel_at_period_end"]:
         sub.update(cancel_at=end, canceled_at=now)
@@ -118,14 +180,17 @@ def _trial_end(p: Params, now: int) -> int | None:
     trial_end = to_int(p, "trial_end")
     days = to_int(p, "trial_period_days")
     if trial_end is not None and trial_end <= now:
-        raise invalid("trial_end", "Invalid timestamp: must be an integer Unix timestamp in the "
-                                   "future.")
+        raise invalid(
+            "trial_end", "Invalid timestamp: must be an integer Unix timestamp in the future."
+        )
     return trial_end or (now + days * be.DAY if days else None)
 
 
 def _require_chargeable(st: Store, sub: Obj, customer: Obj) -> None:
-    pm = st.find(sub["default_payment_method"]
-                 or customer["invoice_settings"]["default_payment_method"], "payment_method")
+    pm = st.find(
+        sub["default_payment_method"] or customer["invoice_settings"]["default_payment_method"],
+        "payment_method",
+    )
     card = payments.card_of(pm) if pm else None
     if card is None or card.charge_fails:
         raise card_error(*payments.decline(card.charge_fails or "" if card else "generic_decline"))
@@ -148,13 +213,13 @@ def list_subscriptions(st: Store, p: Params) -> Obj:
     if status != "all":
         subs = [s for s in subs if s["status"] == status or (not status and s["status"] in LIVE)]
     if p.get("price"):
-        subs = [s for s in subs if any(i["price"]["id"] == p["price"]
-                                       for i in s["items"]["data"])]
+        subs = [s for s in subs if any(i["price"]["id"] == p["price"] for i in s["items"]["data"])]
     return st.paginate(subs, p, "/v1/subscriptions")
 
 
-def change_items(st: Store, sub: Obj, specs: list[Params], at: int, prorate: bool
-                 ) -> tuple[list[be.Line], bool]:
+def change_items(
+    st: Store, sub: Obj, specs: list[Params], at: int, prorate: bool
+) -> tuple[list[be.Line], bool]:
     """Apply `items[]` changes to `sub` (stored or a preview copy). Returns the proration
     lines and whether the billing interval changed (which restarts the cycle)."""
     old_rec = sub["items"]["data"][0]["price"]["recurring"]
@@ -190,8 +255,10 @@ def change_items(st: Store, sub: Obj, specs: list[Params], at: int, prorate: boo
         raise invalid("items", "A subscription must have at least one item.")
     _check_intervals(items)
     new_rec = items[0]["price"]["recurring"]
-    changed = (new_rec["interval"], new_rec["interval_count"]) != \
-        (old_rec["interval"], old_rec["interval_count"])
+    changed = (new_rec["interval"], new_rec["interval_count"]) != (
+        old_rec["interval"],
+        old_rec["interval_count"],
+    )
     if changed:  # Stripe bills a new cycle right away: only the credit for unused time stays
         lines = [ln for ln in lines if ln.amount < 0]
     sub["items"]["total_count"] = len(items)
@@ -209,8 +276,10 @@ def restart_cycle(sub: Obj, at: int) -> None:
 def update_subscription(st: Store, p: Params, sid: str) -> Obj:
     sub = st.get(sid, "subscription")
     if sub["status"] in ("canceled", "incomplete_expired"):
-        raise invalid("subscription", "A canceled subscription can only update its "
-                                      "cancellation_details and metadata.")
+        raise invalid(
+            "subscription",
+            "A canceled subscription can only update its cancellation_details and metadata.",
+        )
     before = st.render(sub)
     now = st.now(sub["test_clock"])
     customer = st.get(sub["customer"], "customer")
@@ -219,8 +288,9 @@ def update_subscription(st: Store, p: Params, sid: str) -> Obj:
     apply_metadata(sub, p)
     set_fields(sub, p, "description")
     if "default_payment_method" in p:
-        sub["default_payment_method"] = default_pm(st, customer, p["default_payment_method"],
-                                                   "default_payment_method")
+        sub["default_payment_method"] = default_pm(
+            st, customer, p["default_payment_method"], "default_payment_method"
+        )
     _apply_cancel_at(sub, p, now)
     lines: list[be.Line] = []
     restarted = False
@@ -246,8 +316,11 @@ def _apply_cancel_at(sub: Obj, p: Params, now: int) -> None:
     flag = to_bool(p, "cancel_at_period_end")
     if flag is not None:
         end = sub["items"]["data"][0]["current_period_end"]
-        sub.update(cancel_at_period_end=flag, cancel_at=end if flag else None,
-                   canceled_at=now if flag else None)
+        sub.update(
+            cancel_at_period_end=flag,
+            cancel_at=end if flag else None,
+            canceled_at=now if flag else None,
+        )
         sub["cancellation_details"]["reason"] = "cancellation_requested" if flag else None
     if "cancel_at" in p:
         sub.update(cancel_at=to_int(p, "cancel_at"), cancel_at_period_end=False)
@@ -270,8 +343,9 @@ def _item(st: Store, item_id: str) -> tuple[Obj, Obj]:
         for item in sub["items"]["data"]:
             if item["id"] == item_id:
                 return sub, item
-    raise StripeError(404, f"No such subscription item: '{item_id}'", code="resource_missing",
-                      param="id")
+    raise StripeError(
+        404, f"No such subscription item: '{item_id}'", code="resource_missing", param="id"
+    )
 
 
 def _update_params(p: Params, spec: Params) -> Params:
@@ -283,8 +357,7 @@ def _update_params(p: Params, spec: Params) -> Params:
 @route("GET", "/v1/subscription_items")
 def list_items(st: Store, p: Params) -> Obj:
     sub = st.get(req(p, "subscription"), "subscription", "subscription")
-    return st.paginate(list(reversed(st.render(sub)["items"]["data"])), p,
-                       "/v1/subscription_items")
+    return st.paginate(list(reversed(st.render(sub)["items"]["data"])), p, "/v1/subscription_items")
 
 
 @route("GET", "/v1/subscription_items/{id}")
