@@ -1,20 +1,16 @@
-"""Invoices, payments, dunning and prorations: the part of Stripe Billing that is modelled.
+"""Subscription billing: periods, what each invoice bills, status after payment, prorations.
 
-Amounts are integer minor units. Periods live on subscription items (current API shape).
+Periods live on subscription items (current API shape). Invoices themselves: invoicing.py.
 """
 
 from __future__ import annotations
 
 import calendar
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
 
-from . import payments
 from .errors import card_error
-from .fixtures import shape
+from .invoicing import DAY, Decline, Line, add_line, collect, new_invoice, open_invoice, pay
 from .store import Obj, Store
-
-DAY = 86400
 
 
 def add_interval(ts: int, interval: str, count: int, anchor: int) -> int:
@@ -53,245 +49,6 @@ def describe(st: Store, price: Obj, quantity: int) -> str:
         else f"{price['unit_amount'] / 100:.2f} {price['currency'].upper()}"
     )
     return f"{quantity} × {name} (at {amount} / {every})"
-
-
-# --- invoices ------------------------------------------------------------------------------
-def new_invoice(st: Store, customer: Obj, sub: Obj | None, reason: str, now: int) -> Obj:
-    """A draft invoice, not yet stored: callers add lines, then `open_invoice`."""
-    inv = shape("invoice")
-    inv_id = st.new_id("in", 24)
-    inv.update(
-        id=inv_id,
-        account_name="Stripe emulator",
-        account_tax_ids=None,
-        amount_overpaid=0,
-        amount_due=0,
-        amount_paid=0,
-        amount_remaining=0,
-        amount_shipping=0,
-        attempt_count=0,
-        attempted=False,
-        auto_advance=True,
-        billing_reason=reason,
-        created=now,
-        collection_method=sub["collection_method"] if sub else "charge_automatically",
-        currency=sub["currency"] if sub else customer.get("currency") or "usd",
-        customer=customer["id"],
-        customer_address=customer["address"],
-        customer_shipping=None,
-        customer_email=customer["email"],
-        customer_name=customer["name"],
-        customer_phone=customer["phone"],
-        custom_fields=None,
-        discounts=[],
-        due_date=None,
-        effective_at=None,
-        ending_balance=None,
-        from_invoice=None,
-        last_finalization_error=None,
-        metadata={},
-        next_payment_attempt=None,
-        number=None,
-        period_start=now,
-        period_end=now,
-        shipping_cost=None,
-        shipping_details=None,
-        starting_balance=0,
-        status="draft",
-        subscription=sub["id"] if sub else None,
-        test_clock=customer.get("test_clock"),
-        total_pretax_credit_amounts=[],
-        total_taxes=[],
-        webhooks_delivered_at=None,
-        automatically_finalizes_at=None,
-        livemode=False,
-        description=None,
-        default_payment_method=None,
-        account_country="US",
-    )
-    inv["status_transitions"] = dict.fromkeys(inv["status_transitions"])
-    inv["automatic_tax"] = {
-        "enabled": False,
-        "liability": None,
-        "status": None,
-        "disabled_reason": None,
-        "provider": None,
-    }
-    inv["lines"] = {
-        "object": "list",
-        "data": [],
-        "has_more": False,
-        "url": f"/v1/invoices/{inv_id}/lines",
-    }
-    inv["parent"] = (
-        None
-        if sub is None
-        else {
-            "type": "subscription_details",
-            "quote_details": None,
-            "subscription_details": {"metadata": sub["metadata"], "subscription": sub["id"]},
-        }
-    )
-    return inv
-
-
-class Line(NamedTuple):
-    amount: int
-    description: str
-    start: int
-    end: int
-    price: Obj
-    quantity: int
-    item_id: str | None = None  # subscription item
-    proration: bool = False
-    invoice_item: str | None = None
-
-
-def add_line(st: Store, inv: Obj, ln: Line) -> Obj:
-    line = shape("line_item")
-    sub_id = inv["subscription"]
-    line.update(
-        id=st.new_id("il", 24),
-        amount=ln.amount,
-        subtotal=ln.amount,
-        currency=inv["currency"],
-        description=ln.description,
-        discount_amounts=[],
-        discounts=[],
-        invoice=inv["id"],
-        metadata={},
-        livemode=False,
-        period={"start": ln.start, "end": ln.end},
-        quantity=ln.quantity,
-        quantity_decimal=str(ln.quantity),
-        subscription=sub_id,
-        pretax_credit_amounts=[],
-        taxes=[],
-    )
-    line["pricing"] = {
-        "type": "price_details",
-        "unit_amount_decimal": ln.price["unit_amount_decimal"],
-        "price_details": {"price": ln.price["id"], "product": ln.price["product"]},
-    }
-    details = {
-        "invoice_item": ln.invoice_item,
-        "proration": ln.proration,
-        "proration_details": {"credited_items": None},
-        "subscription": sub_id,
-    }
-    if ln.item_id:
-        details["subscription_item"] = ln.item_id
-        line["parent"] = {
-            "type": "subscription_item_details",
-            "invoice_item_details": None,
-            "subscription_item_details": details,
-        }
-    else:
-        line["parent"] = {
-            "type": "invoice_item_details",
-            "subscription_item_details": None,
-            "invoice_item_details": details,
-        }
-    inv["lines"]["data"].append(line)
-    return line
-
-
-def set_totals(inv: Obj, balance: int = 0) -> None:
-    """Totals from lines; a negative customer balance is credit that reduces amount_due."""
-    total = sum(line["amount"] for line in inv["lines"]["data"])
-    due = total + balance
-    inv.update(
-        subtotal=total,
-        subtotal_excluding_tax=total,
-        total=total,
-        total_excluding_tax=total,
-        starting_balance=balance,
-        amount_due=max(due, 0),
-        amount_remaining=max(due, 0) - inv["amount_paid"],
-    )
-    inv["ending_balance"] = min(due, 0) if inv["status"] != "draft" else None
-
-
-def open_invoice(st: Store, inv: Obj) -> Obj:
-    set_totals(inv)
-    st.put(inv)
-    st.emit("invoice.created", inv)
-    return inv
-
-
-def finalize(st: Store, inv: Obj, now: int) -> None:
-    """draft -> open: number, URLs, customer balance applied (credit carried forward)."""
-    customer = st.get(inv["customer"], "customer")
-    seq = customer["next_invoice_sequence"]
-    customer["next_invoice_sequence"] = seq + 1
-    inv.update(
-        status="open",
-        number=f"{customer['invoice_prefix']}-{seq:04d}",
-        effective_at=now,
-        hosted_invoice_url=f"{st.base_url}/i/{inv['id']}",
-        invoice_pdf=f"{st.base_url}/i/{inv['id']}/pdf",
-    )
-    inv["status_transitions"]["finalized_at"] = now
-    set_totals(inv, customer["balance"])
-    customer["balance"] = inv["ending_balance"]
-    if inv["collection_method"] == "send_invoice":
-        inv["due_date"] = now + 30 * DAY
-    st.emit("invoice.finalized", inv)
-
-
-def mark_paid(st: Store, inv: Obj, now: int) -> None:
-    inv.update(
-        status="paid",
-        amount_paid=inv["amount_due"],
-        amount_remaining=0,
-        next_payment_attempt=None,
-        attempted=True,
-    )
-    inv["status_transitions"]["paid_at"] = now
-    st.emit("invoice.paid", inv)
-    st.emit("invoice.payment_succeeded", inv)
-
-
-def pay(st: Store, inv: Obj, now: int, pm_id: str | None = None) -> tuple[str, str, str] | None:
-    """One payment attempt: returns the decline, or None once the invoice is paid."""
-    if inv["amount_due"] == 0:
-        mark_paid(st, inv, now)
-        return None
-    customer = st.get(inv["customer"], "customer")
-    sub = st.find(inv["subscription"], "subscription")
-    pm_id = (
-        pm_id
-        or inv.get("default_payment_method")
-        or (sub or {}).get("default_payment_method")
-        or customer["invoice_settings"]["default_payment_method"]
-    )
-    failure = payments.charge(st, inv, st.find(pm_id, "payment_method"), now)
-    inv.update(attempt_count=inv["attempt_count"] + 1, attempted=True)
-    if failure is None:
-        mark_paid(st, inv, now)
-        return None
-    inv["next_payment_attempt"] = next_attempt(st, inv)
-    st.emit("invoice.payment_failed", inv)
-    if failure[0] == "authentication_required":
-        st.emit("invoice.payment_action_required", inv)
-    return failure
-
-
-def next_attempt(st: Store, inv: Obj) -> int | None:
-    """Smart-Retries-like: retries N days after the first attempt, per Config; none for the
-    first invoice of a subscription (Stripe lets those expire with the subscription)."""
-    days = st.config.retry_schedule_days
-    if inv["billing_reason"] == "subscription_create" or inv["attempt_count"] > len(days):
-        return None
-    return int(inv["status_transitions"]["finalized_at"]) + days[inv["attempt_count"] - 1] * DAY
-
-
-def collect(st: Store, inv: Obj, now: int, *, attempt: bool = True) -> tuple[Any, ...] | None:
-    """Finalize and, for automatic collection, try to pay."""
-    finalize(st, inv, now)
-    if attempt and inv["collection_method"] == "charge_automatically":
-        return pay(st, inv, now)
-    return None
 
 
 # --- subscriptions -------------------------------------------------------------------------
@@ -394,7 +151,7 @@ def bill(
     *,
     attempt: bool = True,
     period: tuple[int, int] | None = None,
-) -> tuple[Obj, tuple[Any, ...] | None]:
+) -> tuple[Obj, Decline | None]:
     """Invoice `lines` + pending items, finalize, maybe pay, update the subscription's status.
     `period` is the invoice's period_start/end (Stripe: the period just ended, for renewals)."""
     customer = st.get(sub["customer"], "customer")
@@ -481,47 +238,7 @@ def proration_lines(
     return lines
 
 
-def add_invoiceitem(st: Store, customer: Obj, ln: Line, sub: Obj | None, now: int) -> Obj:
-    ii = shape("invoiceitem")
-    ii.update(
-        id=st.new_id("ii", 24),
-        amount=ln.amount,
-        net_amount=ln.amount,
-        currency=customer.get("currency") or "usd",
-        customer=customer["id"],
-        date=now,
-        description=ln.description,
-        discounts=[],
-        invoice=None,
-        livemode=False,
-        metadata={},
-        period={"start": ln.start, "end": ln.end},
-        proration=ln.proration,
-        quantity=ln.quantity,
-        quantity_decimal=str(ln.quantity),
-        tax_rates=[],
-        test_clock=customer.get("test_clock"),
-        customer_account=None,
-    )
-    ii["parent"] = (
-        None
-        if sub is None
-        else {
-            "type": "subscription_details",
-            "subscription_details": {"subscription": sub["id"], "subscription_item": ln.item_id},
-        }
-    )
-    ii["pricing"] = {
-        "type": "price_details",
-        "unit_amount_decimal": ln.price.get("unit_amount_decimal"),
-        "price_details": {"price": ln.price.get("id"), "product": ln.price.get("product")},
-    }
-    st.put(ii)
-    st.emit("invoiceitem.created", ii)
-    return ii
-
-
-def retry(st: Store, inv: Obj, now: int, pm_id: str | None = None) -> tuple[Any, ...] | None:
+def retry(st: Store, inv: Obj, now: int, pm_id: str | None = None) -> Decline | None:
     """Another payment attempt (scheduled retry or manual pay), then the subscription follows."""
     sub = st.find(inv["subscription"], "subscription")
     before = st.render(sub) if sub else None

@@ -42,8 +42,9 @@ def shape(kind: str) -> dict[str, Any]:
     return copy.deepcopy(_resources()[kind])
 
 
-def build(kind: str, *, nulls: str = "", zeros: str = "", empty: str = "", **fields: Any
-          ) -> dict[str, Any]:
+def build(
+    kind: str, *, nulls: str = "", zeros: str = "", empty: str = "", **fields: Any
+) -> dict[str, Any]:
     """Stripe's example `kind` with placeholder values reset: `nulls`/`zeros`/`empty` name
     (space-separated) fields set to None / 0 / []; then `fields` are set. Test mode, no
     metadata, as a new object would be."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 from .. import billing_engine as be
+from .. import invoicing as iv
 from ..errors import StripeError, invalid
 from ..fixtures import shape
 from ..params import Params, apply_metadata, as_list, nested, req, set_fields, to_bool, to_int
@@ -49,14 +50,14 @@ def preview(st: Store, sub: Obj, details: Params, now: int) -> Obj:
 
 
 def _preview_invoice(
-    st: Store, customer: Obj, sub: Obj, reason: str, created: int, lines: list[be.Line]
+    st: Store, customer: Obj, sub: Obj, reason: str, created: int, lines: list[iv.Line]
 ) -> Obj:
-    inv = be.new_invoice(st, customer, sub, reason, created)
+    inv = iv.new_invoice(st, customer, sub, reason, created)
     inv["id"] = st.new_id("upcoming_in", 24)
     inv["lines"]["url"] = f"/v1/invoices/{inv['id']}/lines"
     for ln in lines:
-        be.add_line(st, inv, ln)
-    be.set_totals(inv, customer["balance"])
+        iv.add_line(st, inv, ln)
+    iv.set_totals(inv, customer["balance"])
     inv["ending_balance"] = None
     return inv
 
@@ -122,7 +123,7 @@ def create_invoice(st: Store, p: Params) -> Obj:
     sub = (
         st.get(p["subscription"], "subscription", "subscription") if p.get("subscription") else None
     )
-    inv = be.new_invoice(st, customer, sub, "manual", st.now(customer["test_clock"]))
+    inv = iv.new_invoice(st, customer, sub, "manual", st.now(customer["test_clock"]))
     inv["collection_method"] = p.get("collection_method") or inv["collection_method"]
     inv["auto_advance"] = to_bool(p, "auto_advance", False)
     _apply_invoice(st, inv, p)
@@ -130,7 +131,7 @@ def create_invoice(st: Store, p: Params) -> Obj:
         for ii in st.all("invoiceitem", customer=customer["id"], invoice=None):
             ii["invoice"] = inv["id"]
             _add_item_line(st, inv, ii)
-    return be.open_invoice(st, inv)
+    return iv.open_invoice(st, inv)
 
 
 def _apply_invoice(st: Store, inv: Obj, p: Params) -> None:
@@ -150,10 +151,10 @@ def _add_item_line(st: Store, inv: Obj, ii: Obj) -> None:
         "product": None,
         "unit_amount_decimal": str(ii["amount"]),
     }
-    be.add_line(
+    iv.add_line(
         st,
         inv,
-        be.Line(
+        iv.Line(
             ii["amount"],
             ii["description"],
             ii["period"]["start"],
@@ -217,7 +218,7 @@ def list_lines(st: Store, p: Params, inv_id: str) -> Obj:
 @route("POST", "/v1/invoices/{id}/finalize")
 def finalize_invoice(st: Store, p: Params, inv_id: str) -> Obj:
     inv = _invoice(st, inv_id, "draft")
-    be.finalize(st, inv, st.customer_now(inv["customer"]))
+    iv.finalize(st, inv, st.customer_now(inv["customer"]))
     return inv
 
 
@@ -226,9 +227,9 @@ def pay_invoice(st: Store, p: Params, inv_id: str) -> Obj:
     inv = _invoice(st, inv_id, "draft", "open")
     now = st.customer_now(inv["customer"])
     if inv["status"] == "draft":
-        be.finalize(st, inv, now)
+        iv.finalize(st, inv, now)
     if to_bool(p, "paid_out_of_band", False):
-        be.mark_paid(st, inv, now)
+        iv.mark_paid(st, inv, now)
         return inv
     be.manual_pay(st, inv, p.get("payment_method") or None)
     return inv
@@ -273,7 +274,7 @@ def create_invoiceitem(st: Store, p: Params) -> Obj:
         price = {"id": None, "product": None, "unit_amount_decimal": str(amount)}
     now = st.now(customer["test_clock"])
     period = nested(p, "period")
-    line = be.Line(
+    line = iv.Line(
         int(amount),
         p.get("description") or "",
         to_int(period, "start", now) or now,
@@ -281,12 +282,12 @@ def create_invoiceitem(st: Store, p: Params) -> Obj:
         price,
         qty,
     )
-    ii = be.add_invoiceitem(st, customer, line, sub, now)
+    ii = iv.add_invoiceitem(st, customer, line, sub, now)
     apply_metadata(ii, p)
     if inv:
         ii["invoice"] = inv["id"]
         _add_item_line(st, inv, ii)
-        be.set_totals(inv)
+        iv.set_totals(inv)
     return ii
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 from .. import billing_engine as be
+from .. import invoicing as iv
 from .. import payments
 from ..errors import StripeError, card_error, invalid, missing
 from ..fixtures import shape
@@ -219,11 +220,11 @@ def list_subscriptions(st: Store, p: Params) -> Obj:
 
 def change_items(
     st: Store, sub: Obj, specs: list[Params], at: int, prorate: bool
-) -> tuple[list[be.Line], bool]:
+) -> tuple[list[iv.Line], bool]:
     """Apply `items[]` changes to `sub` (stored or a preview copy). Returns the proration
     lines and whether the billing interval changed (which restarts the cycle)."""
     old_rec = sub["items"]["data"][0]["price"]["recurring"]
-    lines: list[be.Line] = []
+    lines: list[iv.Line] = []
     items = sub["items"]["data"]
     period = (items[0]["current_period_start"], items[0]["current_period_end"])
     for i, spec in enumerate(specs):
@@ -292,12 +293,12 @@ def update_subscription(st: Store, p: Params, sid: str) -> Obj:
             st, customer, p["default_payment_method"], "default_payment_method"
         )
     _apply_cancel_at(sub, p, now)
-    lines: list[be.Line] = []
+    lines: list[iv.Line] = []
     restarted = False
     if as_list(p, "items"):
         lines, restarted = change_items(st, sub, as_list(p, "items"), at, behavior != "none")
     for ln in lines:
-        be.add_invoiceitem(st, customer, ln, sub, now)
+        iv.add_invoiceitem(st, customer, ln, sub, now)
     if restarted:
         restart_cycle(sub, now)
         end = sub["items"]["data"][0]["current_period_end"]
