@@ -32,6 +32,7 @@ class Line(NamedTuple):
 def new_invoice(st: Store, customer: Obj, sub: Obj | None, reason: str, now: int) -> Obj:
     """A draft invoice, not yet stored: callers add lines, then `open_invoice`."""
     inv_id = st.new_id("in", 24)
+    lines_url = f"/v1/invoices/{inv_id}/lines"
     inv = build(
         "invoice",
         nulls="account_tax_ids custom_fields customer_shipping default_payment_method "
@@ -60,12 +61,7 @@ def new_invoice(st: Store, customer: Obj, sub: Obj | None, reason: str, now: int
         customer_phone=customer["phone"],
         subscription=sub["id"] if sub else None,
         test_clock=customer.get("test_clock"),
-        lines={
-            "object": "list",
-            "data": [],
-            "has_more": False,
-            "url": f"/v1/invoices/{inv_id}/lines",
-        },
+        lines={"object": "list", "data": [], "has_more": False, "url": lines_url},
     )
     inv["status_transitions"] = dict.fromkeys(inv["status_transitions"])
     inv["automatic_tax"] = {**dict.fromkeys(inv["automatic_tax"]), "enabled": False}
@@ -97,7 +93,7 @@ def add_line(st: Store, inv: Obj, ln: Line) -> Obj:
     price_details = {"price": ln.price["id"], "product": ln.price["product"]}
     line["pricing"] = {"type": "price_details", "price_details": price_details}
     line["pricing"]["unit_amount_decimal"] = ln.price["unit_amount_decimal"]
-    details = {"invoice_item": ln.invoice_item, "proration": ln.proration}
+    details: Obj = {"invoice_item": ln.invoice_item, "proration": ln.proration}
     details.update(proration_details={"credited_items": None}, subscription=sub_id)
     # Current API: a line's origin is `parent`, typed by where it came from.
     kind = "subscription_item_details" if ln.item_id else "invoice_item_details"
