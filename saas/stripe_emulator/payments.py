@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import card_error
-from .fixtures import shape
+from .fixtures import build
 from .store import Obj, Store
 
 
@@ -55,16 +55,13 @@ def card_of(pm: Obj) -> Card:
 
 
 def new_payment_method(st: Store, card: Card, now: int) -> Obj:
-    pm = shape("payment_method")
-    pm.update(
+    pm = build(
+        "payment_method",
+        nulls="customer customer_account",
         id=st.new_id("pm", 24),
         created=now,
-        customer=None,
-        metadata={},
-        livemode=False,
         type="card",
         allow_redisplay="unspecified",
-        customer_account=None,
     )
     pm["billing_details"] = {
         "address": dict.fromkeys(pm["billing_details"]["address"]),
@@ -128,9 +125,10 @@ def charge(st: Store, invoice: Obj, pm: Obj | None, now: int) -> tuple[str, str,
             "generic_decline",
             "This customer has no attached payment source or default payment method.",
         )
-    ch = shape("charge")
     ok = failure is None
-    ch.update(
+    ch = build(
+        "charge",
+        nulls="balance_transaction payment_intent receipt_url source transfer_data refunds",
         id=st.new_id("ch", 24),
         amount=invoice["amount_due"],
         currency=invoice["currency"],
@@ -140,28 +138,15 @@ def charge(st: Store, invoice: Obj, pm: Obj | None, now: int) -> tuple[str, str,
         created=now,
         customer=invoice["customer"],
         description="Subscription payment",
-        balance_transaction=None,
-        payment_intent=None,
-        metadata={},
-        livemode=False,
         payment_method=pm["id"] if pm else None,
         status="succeeded" if ok else "failed",
         failure_code=failure[0] if failure else None,
-        receipt_url=None,
-        source=None,
         failure_message=failure[2] if failure else None,
-        transfer_data=None,
-        refunds=None,
     )
-    ch["outcome"] = {
-        "type": "authorized" if ok else "issuer_declined",
-        "seller_message": None,
-        "reason": failure[1] if failure else None,
-        "network_status": "approved_by_network" if ok else "declined_by_network",
-        "advice_code": None,
-        "network_advice_code": None,
-        "network_decline_code": None,
-    }
+    ch["outcome"] = dict.fromkeys(ch["outcome"])
+    ch["outcome"].update(type="authorized" if ok else "issuer_declined")
+    ch["outcome"].update(network_status="approved_by_network" if ok else "declined_by_network")
+    ch["outcome"]["reason"] = failure[1] if failure else None
     if pm:
         ch["payment_method_details"]["card"].update(
             brand=pm["card"]["brand"], last4=pm["card"]["last4"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import payments
 from ..errors import StripeError, invalid
-from ..fixtures import shape
+from ..fixtures import build
 from ..params import Params, apply_metadata, as_list, nested, req, to_int
 from ..routing import route
 from ..store import Obj, Store
@@ -34,67 +34,42 @@ def create_session(st: Store, p: Params) -> Obj:
             for pr, it in zip(prices, items, strict=True)
         )
     )
-    s = shape("checkout.session")
     sid = st.new_id("cs_test", 58)
-    s.update(
+    s = build(
+        "checkout.session",
+        nulls="after_expiration allow_promotion_codes billing_address_collection client_secret "
+        "consent consent_collection customer_details invoice invoice_creation locale "
+        "payment_intent payment_link payment_method_configuration_details recovered_from "
+        "saved_payment_method_options setup_intent shipping_address_collection shipping_cost "
+        "submit_type subscription adaptive_pricing collected_information permissions "
+        "wallet_options origin_context currency_conversion customer_account "
+        "integration_identifier",
+        empty="custom_fields shipping_options discounts",
         id=sid,
-        after_expiration=None,
-        allow_promotion_codes=None,
         amount_subtotal=subtotal,
         amount_total=subtotal,
-        billing_address_collection=None,
         cancel_url=p.get("cancel_url"),
+        success_url=p.get("success_url"),
         client_reference_id=p.get("client_reference_id") or None,
-        client_secret=None,
-        consent=None,
-        consent_collection=None,
         created=now,
+        expires_at=now + 86400,
         currency=prices[0]["currency"],
-        custom_fields=[],
         customer=customer["id"] if customer else None,
         customer_creation=None if customer else "always",
-        customer_details=None,
         customer_email=p.get("customer_email") or None,
-        expires_at=now + 86400,
-        invoice=None,
-        invoice_creation=None,
-        livemode=False,
-        locale=None,
-        metadata={},
         mode="subscription",
-        payment_intent=None,
-        payment_link=None,
         payment_method_collection="always",
-        payment_method_configuration_details=None,
         payment_method_types=["card"],
         payment_status="unpaid",
-        recovered_from=None,
-        saved_payment_method_options=None,
-        setup_intent=None,
-        shipping_address_collection=None,
-        shipping_cost=None,
-        shipping_options=[],
         status="open",
-        submit_type=None,
-        subscription=None,
-        success_url=p.get("success_url"),
         ui_mode=p.get("ui_mode", "hosted"),
         url=f"{st.base_url}/c/pay/{sid}",
-        adaptive_pricing=None,
-        discounts=[],
-        collected_information=None,
-        permissions=None,
-        wallet_options=None,
-        origin_context=None,
-        currency_conversion=None,
-        customer_account=None,
-        integration_identifier=None,
         managed_payments={"enabled": False},
+        phone_number_collection={"enabled": False},
+        total_details={"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
     )
     s["automatic_tax"] = {"enabled": False, "liability": None, "status": None, "provider": None}
     s["custom_text"] = dict.fromkeys(s["custom_text"])
-    s["phone_number_collection"] = {"enabled": False}
-    s["total_details"] = {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0}
     apply_metadata(s, p)
     # What the session will subscribe to; kept aside as Stripe does not echo it on the session.
     st.internal_of(sid)["checkout"] = {"items": items, "subscription_data": data}
@@ -177,19 +152,16 @@ def expire_session(st: Store, p: Params, sid: str) -> Obj:
 @route("POST", "/v1/billing_portal/sessions")
 def create_portal_session(st: Store, p: Params) -> Obj:
     customer = st.get(req(p, "customer"), "customer", "customer")
-    s = shape("billing_portal.session")
     sid = st.new_id("bps", 24)
-    s.update(
+    s = build(
+        "billing_portal.session",
+        nulls="flow on_behalf_of customer_account",
         id=sid,
         configuration=p.get("configuration") or "bpc_emulator",
-        flow=None,
         created=st.now(customer["test_clock"]),
         customer=customer["id"],
-        livemode=False,
         locale=p.get("locale"),
-        on_behalf_of=None,
         return_url=p.get("return_url"),
         url=f"{st.base_url}/p/session/{sid}",
-        customer_account=None,
     )
     return st.put(s)

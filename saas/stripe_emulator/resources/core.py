@@ -6,7 +6,7 @@ import secrets
 
 from .. import payments
 from ..errors import StripeError, invalid, missing
-from ..fixtures import shape
+from ..fixtures import build, shape
 from ..params import Params, apply_metadata, as_list, nested, req, set_fields, to_bool, to_int
 from ..routing import route
 from ..store import Obj, Store
@@ -19,27 +19,18 @@ def create_customer(st: Store, p: Params) -> Obj:
     clock = p.get("test_clock") or None
     if clock:
         st.get(clock, "test_helpers.test_clock", "test_clock")
-    c = shape("customer")
-    c.update(
+    c = build(
+        "customer",
+        nulls="currency default_source discount email name phone shipping description",
+        empty="preferred_locales",
+        balance=to_int(p, "balance", 0),
         id=st.new_id("cus"),
         created=st.now(clock),
-        balance=to_int(p, "balance", 0),
-        currency=None,
-        default_source=None,
         delinquent=False,
-        discount=None,
-        email=None,
         invoice_prefix=secrets.token_hex(4).upper(),
-        livemode=False,
-        metadata={},
-        name=None,
         next_invoice_sequence=1,
-        phone=None,
-        preferred_locales=[],
-        shipping=None,
         tax_exempt="none",
         test_clock=clock,
-        description=None,
     )
     c["address"] = dict.fromkeys(c["address"])
     c["invoice_settings"] = {
@@ -127,24 +118,16 @@ def create_product(st: Store, p: Params) -> Obj:
         raise StripeError(
             400, f"Product already exists: {p['id']}", code="resource_already_exists", param="id"
         )
-    prod, now = shape("product"), st.now()
-    prod.update(
+    now = st.now()
+    prod = build(
+        "product",
+        nulls="default_price description package_dimensions shippable statement_descriptor "
+        "tax_code unit_label url",
+        empty="images marketing_features",
         id=p.get("id") or st.new_id("prod"),
         name=req(p, "name"),
         created=now,
         updated=now,
-        default_price=None,
-        description=None,
-        images=[],
-        livemode=False,
-        marketing_features=[],
-        metadata={},
-        package_dimensions=None,
-        shippable=None,
-        statement_descriptor=None,
-        tax_code=None,
-        unit_label=None,
-        url=None,
         type=p.get("type", "service"),
         active=to_bool(p, "active", True),
     )
@@ -228,8 +211,9 @@ def create_price(st: Store, p: Params) -> Obj:
         if p.get("unit_amount") not in (None, "")
         else round(float(req(p, "unit_amount_decimal")))
     )
-    price = shape("price")
-    price.update(
+    price = build(
+        "price",
+        nulls="custom_unit_amount lookup_key nickname tiers_mode transform_quantity recurring",
         id=st.new_id("price", 24),
         product=product["id"],
         currency=req(p, "currency"),
@@ -237,17 +221,9 @@ def create_price(st: Store, p: Params) -> Obj:
         unit_amount_decimal=str(amount),
         created=st.now(),
         billing_scheme="per_unit",
-        custom_unit_amount=None,
-        livemode=False,
-        lookup_key=None,
-        metadata={},
-        nickname=None,
-        tiers_mode=None,
-        transform_quantity=None,
         active=to_bool(p, "active", True),
         tax_behavior=p.get("tax_behavior", "unspecified"),
         type="one_time",
-        recurring=None,
     )
     if isinstance(p.get("recurring"), dict):
         price.update(type="recurring", recurring=_recurring(st, p["recurring"]))

@@ -8,8 +8,8 @@ from .. import billing_engine as be
 from .. import invoicing as iv
 from .. import payments
 from ..errors import StripeError, card_error, invalid, missing
-from ..fixtures import shape
-from ..params import Params, apply_metadata, as_list, req, set_fields, to_bool, to_int
+from ..fixtures import build, shape
+from ..params import Params, apply_metadata, as_list, nested, req, set_fields, to_bool, to_int
 from ..routing import route
 from ..store import Obj, Store, plan_of
 from .core import default_pm
@@ -36,35 +36,30 @@ def new_item(st: Store, sub: Obj, price: Obj, spec: Params, i: int, period: tupl
     metered = price["recurring"]["usage_type"] == "metered"
     if metered and spec.get("quantity") not in (None, ""):
         raise invalid(f"items[{i}][quantity]", "Quantity cannot be set for metered prices.")
-    item = shape("subscription_item")
-    item.update(
+    quantity = None if metered else to_int(spec, "quantity", 1, label=f"items[{i}]")
+    item = build(
+        "subscription_item",
+        nulls="billing_thresholds",
+        empty="discounts tax_rates",
         id=st.new_id("si"),
         created=sub["created"],
-        discounts=[],
-        metadata={},
         price=copy.deepcopy(price),
         plan=plan_of(price),
         subscription=sub["id"],
-        quantity=None if metered else to_int(spec, "quantity", 1, label=f"items[{i}]"),
-        tax_rates=[],
+        quantity=quantity,
         current_period_start=period[0],
         current_period_end=period[1],
-        billing_thresholds=None,
     )
     apply_metadata(item, spec)
     return item
 
 
 def _check_intervals(items: list[Obj]) -> None:
-    if (
-        len(
-            {
-                (i["price"]["recurring"]["interval"], i["price"]["recurring"]["interval_count"])
-                for i in items
-            }
-        )
-        > 1
-    ):
+    cycles = {
+        (i["price"]["recurring"]["interval"], i["price"]["recurring"]["interval_count"])
+        for i in items
+    }
+    if len(cycles) > 1:
         raise invalid(
             "items",
             "All prices on a subscription must have the same "
@@ -83,62 +78,36 @@ def start_subscription(st: Store, customer: Obj, p: Params) -> Obj:
     now = st.now(customer["test_clock"])
     trial_end = _trial_end(p, now)
     behavior = p.get("payment_behavior") or "allow_incomplete"
-    sub = shape("subscription")
-    sub.update(
+    sub = build(
+        "subscription",
+        nulls="application application_fee_percent billing_cycle_anchor_config cancel_at "
+        "canceled_at default_payment_method default_source ended_at latest_invoice "
+        "next_pending_invoice_item_invoice on_behalf_of pause_collection "
+        "pending_invoice_item_interval pending_setup_intent pending_update schedule "
+        "transfer_data billing_thresholds customer_account",
+        empty="default_tax_rates discounts billing_schedules",
         id=st.new_id("sub", 24),
-        application=None,
-        application_fee_percent=None,
         billing_cycle_anchor=trial_end or now,
-        billing_cycle_anchor_config=None,
-        cancel_at=None,
-        canceled_at=None,
         collection_method=p.get("collection_method") or "charge_automatically",
         created=now,
+        start_date=now,
         currency=prices[0]["currency"],
         customer=customer["id"],
         days_until_due=to_int(p, "days_until_due"),
-        default_payment_method=None,
-        default_source=None,
-        default_tax_rates=[],
         description=p.get("description") or None,
-        discounts=[],
-        ended_at=None,
-        latest_invoice=None,
-        livemode=False,
-        metadata={},
-        next_pending_invoice_item_invoice=None,
-        on_behalf_of=None,
-        pause_collection=None,
-        pending_invoice_item_interval=None,
-        pending_setup_intent=None,
-        pending_update=None,
-        schedule=None,
-        start_date=now,
         status="trialing" if trial_end else "incomplete",
         test_clock=customer["test_clock"],
-        transfer_data=None,
         trial_end=trial_end,
         trial_start=now if trial_end else None,
         cancel_at_period_end=False,
-        billing_thresholds=None,
-        customer_account=None,
-        billing_schedules=[],
         managed_payments={"enabled": False},
+        automatic_tax={"enabled": False, "liability": None, "disabled_reason": None},
+        cancellation_details={"comment": None, "feedback": None, "reason": None},
+        billing_mode={"type": "classic", "flexible": None},
     )
-    sub["automatic_tax"] = {"enabled": False, "liability": None, "disabled_reason": None}
-    sub["cancellation_details"] = {"comment": None, "feedback": None, "reason": None}
-    sub["billing_mode"] = {"type": "classic", "flexible": None}
-    sub["payment_settings"] = {
-        "payment_method_options": None,
-        "payment_method_types": None,
-        "save_default_payment_method": "off",
-    }
-    missing_pm = (
-        (p.get("trial_settings") or {})
-        .get("end_behavior", {})
-        .get("missing_payment_method", "create_invoice")
-    )
-    sub["trial_settings"] = {"end_behavior": {"missing_payment_method": missing_pm}}
+    sub["payment_settings"] = dict.fromkeys(sub["payment_settings"])
+    missing_pm = nested(nested(p, "trial_settings"), "end_behavior").get("missing_payment_method")
+    sub["trial_settings"]["end_behavior"]["missing_payment_method"] = missing_pm or "create_invoice"
     end = trial_end or be.add_interval(
         now, prices[0]["recurring"]["interval"], prices[0]["recurring"]["interval_count"], now
     )
@@ -147,13 +116,9 @@ def start_subscription(st: Store, customer: Obj, p: Params) -> Obj:
         for i, (price, s) in enumerate(zip(prices, specs, strict=True))
     ]
     _check_intervals(items)
-    sub["items"] = {
-        "object": "list",
-        "data": items,
-        "has_more": False,
-        "total_count": len(items),
-        "url": f"/v1/subscription_items?subscription={sub['id']}",
-    }
+    url = f"/v1/subscription_items?subscription={sub['id']}"
+    sub["items"] = {"object": "list", "data": items, "has_more": False, "url": url}
+    sub["items"]["total_count"] = len(items)
     if p.get("default_payment_method"):
         sub["default_payment_method"] = default_pm(
             st, customer, p["default_payment_method"], "default_payment_method"
