@@ -1,5 +1,8 @@
 """Signed webhook delivery with retries, event listing, persistence, the CLI."""
 
+# The SDK types expandable fields as `str | Object | None`; these tests know what they expanded.
+# mypy: disable-error-code="union-attr,arg-type,index,operator"
+
 from __future__ import annotations
 
 import json
@@ -22,7 +25,7 @@ from .conftest import Receiver
 def test_webhooks_are_signed_like_stripe(
     stripe_client: stripe.StripeClient, receiver: Receiver
 ) -> None:
-    endpoint = stripe.WebhookEndpoint.create(url=receiver.url, enabled_events=["customer.*", "*"])
+    endpoint = stripe.WebhookEndpoint.create(url=receiver.url, enabled_events=["*"])
     assert endpoint.secret.startswith("whsec_")
     assert "secret" not in stripe.WebhookEndpoint.retrieve(endpoint.id)
     customer = stripe.Customer.create(email="hook@example.com")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from .. import clock as clock_engine
-from ..errors import StripeError, invalid
+from ..errors import invalid, missing
 from ..fixtures import shape
 from ..params import Params, apply_metadata, as_list, nested, req, set_fields, to_bool, to_int
 from ..routing import route
@@ -59,12 +59,7 @@ def register_endpoint(st: Store, p: Params, secret: str | None = None) -> Obj:
     """Create an endpoint; `secret` lets the server pin one given on its command line."""
     events = as_list(p, "enabled_events")
     if not events:
-        raise StripeError(
-            400,
-            "Missing required param: enabled_events.",
-            code="parameter_missing",
-            param="enabled_events",
-        )
+        raise missing("enabled_events")
     we = shape("webhook_endpoint")
     we.update(
         id=st.new_id("we", 24),

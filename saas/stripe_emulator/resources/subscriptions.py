@@ -71,9 +71,7 @@ def start_subscription(st: Store, customer: Obj, p: Params) -> Obj:
     """Create a subscription and its first invoice (shared by the API and Checkout)."""
     specs = as_list(p, "items")
     if not specs:
-        raise StripeError(
-            400, "Missing required param: items.", code="parameter_missing", param="items"
-        )
+        raise missing("items")
     prices = [recurring_price(st, s, f"items[{i}][price]") for i, s in enumerate(specs)]
     now = st.now(customer["test_clock"])
     trial_end = _trial_end(p, now)
