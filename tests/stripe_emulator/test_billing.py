@@ -363,3 +363,23 @@ def test_clock_rejects_going_back_and_deletes_its_customers(
     assert stripe.test_helpers.TestClock.delete(clock.id).deleted
     with pytest.raises(stripe.InvalidRequestError):
         stripe.Customer.retrieve(customer.id)
+
+
+def test_trial_without_card_pauses_then_resumes(
+    stripe_client: stripe.StripeClient, plans: dict[str, Any]
+) -> None:
+    clock = stripe.test_helpers.TestClock.create(frozen_time=T0)
+    customer = stripe.Customer.create(test_clock=clock.id)
+    sub = stripe.Subscription.create(
+        customer=customer.id,
+        items=[{"price": plans["basic"].id}],
+        trial_period_days=3,
+        trial_settings={"end_behavior": {"missing_payment_method": "pause"}},
+    )
+    assert "customer.subscription.trial_will_end" in event_types()  # trial shorter than 3 days
+    advance(clock.id, T0 + 4 * DAY)
+    assert stripe.Subscription.retrieve(sub.id).status == "paused"
+    set_default_card(customer.id, "pm_card_visa")
+    resumed = stripe.Subscription.resume(sub.id, expand=["latest_invoice"])
+    assert (resumed.status, resumed.latest_invoice.amount_paid) == ("active", 1000)
+    assert {"customer.subscription.paused", "customer.subscription.resumed"} <= set(event_types())

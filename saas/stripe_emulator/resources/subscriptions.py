@@ -349,3 +349,15 @@ def delete_item(st: Store, p: Params, item_id: str) -> Obj:
     sub, _ = _item(st, item_id)
     update_subscription(st, _update_params(p, {"id": item_id, "deleted": "true"}), sub["id"])
     return {**shape("deleted_subscription_item"), "id": item_id}
+
+
+@route("POST", "/v1/subscriptions/{id}/resume")
+def resume_subscription(st: Store, p: Params, sid: str) -> Obj:
+    """A subscription paused at trial end (no payment method) starts a billed cycle now."""
+    from ..clock import resume  # the clock module builds on this one
+
+    sub = st.get(sid, "subscription")
+    if sub["status"] != "paused":
+        raise invalid("subscription", "Only a paused subscription can be resumed.")
+    resume(st, sub, st.now(sub["test_clock"]))
+    return sub
