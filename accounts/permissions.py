@@ -1,26 +1,34 @@
-"""DRF permissions built on Membership. The base API class resolves the membership once."""
+"""DRF permissions built on TenantGrant: the credential's tenant must be this host's tenant,
+and the grant must hold the capability the endpoint asks for this method."""
 
 from typing import Any
 
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from .selectors import membership_get
+from .grants import TenantGrant
+from .roles import Capability
 
 
-class IsTenantMember(BasePermission):
-    """The authenticated user belongs to the tenant whose host was called.
+def grant_of(request: Request) -> TenantGrant | None:
+    grant = getattr(request, "auth", None)
+    tenant = getattr(request, "tenant", None)
+    if not isinstance(grant, TenantGrant) or tenant is None or grant.tenant_id != tenant.pk:
+        return None
+    return grant
 
-    Sets request.membership so views and later permissions need no second query.
-    """
 
-    message = "You are not a member of this organization."
+class HasTenantCapability(BasePermission):
+    """The view names a capability per method in `capabilities` ({"GET": ..., "POST": ...});
+    a method without one is refused."""
+
+    message = "Your role does not allow this."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        tenant = getattr(request, "tenant", None)
-        user = request.user
-        if tenant is None or not user or not user.is_authenticated:
+        grant = grant_of(request)
+        if grant is None:
             return False
-        membership = membership_get(user_id=user.pk, tenant_id=tenant.pk)
-        request.membership = membership  # type: ignore[attr-defined]
-        return membership is not None
+        needed: Capability | None = getattr(view, "capabilities", {}).get(request.method)
+        if needed is None and request.method in ("HEAD", "OPTIONS"):
+            needed = view.capabilities.get("GET")
+        return needed is not None and grant.allows(needed)

@@ -9,7 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsTenantMember
+from accounts.grants import TenantGrant
+from accounts.permissions import HasTenantCapability
+from accounts.roles import Capability
 
 
 class BaseApi(APIView):
@@ -34,7 +36,15 @@ class PublicApi(BaseApi):
 
 
 class TenantApi(BaseApi):
-    """Endpoints of a tenant host: the caller must be a member; the membership is resolved
-    once (request.membership) for every later check."""
+    """Endpoints of a tenant host. Authentication resolves the caller's membership once into
+    a TenantGrant (request.auth); each subclass names the capability every method needs:
 
-    permission_classes = [IsAuthenticated, IsTenantMember]
+        capabilities = {"GET": Capability.RESOURCES_READ, "POST": Capability.RESOURCES_WRITE}
+    """
+
+    permission_classes = [IsAuthenticated, HasTenantCapability]
+    capabilities: dict[str, Capability] = {}
+
+    @property
+    def grant(self) -> TenantGrant:
+        return self.request.auth  # type: ignore[return-value]

@@ -33,6 +33,7 @@ E401 = {401: _error("Missing or invalid credentials.")}
 E403 = {403: _error("Not allowed for this user, role or organization status.")}
 E404 = {404: _error("Not found (or an unknown host).")}
 E409 = {409: _error("Conflicts with existing data.")}
+E410 = {410: _error("The link was used, revoked or has expired.")}
 E413 = {413: _error("Request body too large.")}
 E429 = {429: _error("Too many requests; see Retry-After.")}
 

@@ -77,20 +77,26 @@ def _describe(exc: Exception, request: Any) -> tuple[int, dict[str, Any], dict[s
 def _describe_api_exception(
     exc: drf.APIException, request: Any
 ) -> tuple[int, dict[str, Any], dict[str, str]]:
-    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
+    base = next((cls for cls in _DRF_CODES if isinstance(exc, cls)), None)
+    code = _DRF_CODES[base] if base else None
     headers: dict[str, str] = {}
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
     wait = getattr(exc, "wait", None)
     if isinstance(exc, drf.Throttled) and wait is not None:
         headers["Retry-After"] = str(int(wait) + 1)
-    message = str(exc.detail) if not isinstance(exc.detail, list | dict) else "Request failed."
-    status = exc.status_code
-    return (
-        status,
-        error_body(code=code or str(exc.default_code), message=message, request=request),
-        headers,
-    )
+    detail: Any = exc.detail
+    if isinstance(detail, dict) and "detail" in detail:  # simplejwt's {"detail", "code", ...}
+        message, specific = str(detail["detail"]), detail.get("code")
+    elif isinstance(detail, list | dict):
+        message, specific = "Request failed.", None
+    else:
+        message, specific = str(detail), getattr(detail, "code", None)
+    # A code the raiser chose (e.g. "token_wrong_tenant") beats the generic one.
+    if specific and str(specific) != str((base or exc).default_code):
+        code = str(specific)
+    body = error_body(code=code or str(exc.default_code), message=message, request=request)
+    return exc.status_code, body, headers
 
 
 def _fields(detail: Any) -> Any:

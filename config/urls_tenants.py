@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 api_v1 = [
+    path("", include("accounts.urls")),
     path("", include("saas.workspace.urls")),
 ]
 

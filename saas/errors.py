@@ -44,6 +44,18 @@ class Conflict(ApplicationError):
     default_code = "conflict"
 
 
+class Gone(ApplicationError):
+    """Existed, but can no longer be used (an expired or spent link)."""
+
+    status_code = 410
+    default_code = "gone"
+
+
+class TooManyRequests(ApplicationError):
+    status_code = 429
+    default_code = "rate_limited"
+
+
 class ServiceUnavailable(ApplicationError):
     status_code = 503
     default_code = "service_unavailable"

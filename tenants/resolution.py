@@ -8,6 +8,7 @@ reads the database: slower, never stale.
 """
 
 import threading
+import time
 from collections import OrderedDict
 
 from django.core.cache import cache
@@ -48,9 +49,11 @@ _host_map = _HostMap()
 def _current_generation() -> int | None:
     generation = cache.get(GENERATION_KEY)
     if generation is None:
-        # First use, or Redis lost its data: start a generation. add() keeps a concurrent
-        # writer's value; if Redis is unreachable, get() stays None and we skip caching.
-        cache.add(GENERATION_KEY, 1, timeout=None)
+        # First use, or Redis lost its data: start a new generation. A restart from 1 could
+        # meet a process still holding generation 1's map, so start from the clock instead.
+        # add() keeps a concurrent writer's value; if Redis is unreachable, get() stays None
+        # and we skip caching.
+        cache.add(GENERATION_KEY, time.time_ns(), timeout=None)
         generation = cache.get(GENERATION_KEY)
     return generation
 
@@ -71,6 +74,5 @@ def tenant_cache_invalidate() -> None:
     """Called after a tenant or domain change commits."""
     try:
         cache.incr(GENERATION_KEY)
-    except ValueError:  # key missing (expired or Redis restarted): any new value invalidates
-        cache.add(GENERATION_KEY, 1, timeout=None)
-        cache.incr(GENERATION_KEY)
+    except ValueError:  # key missing (Redis restarted or flushed): start a new generation
+        cache.add(GENERATION_KEY, time.time_ns(), timeout=None)

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 import requests
+import requests.auth
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from psycopg import sql
 from rest_framework.test import APIClient
@@ -20,6 +22,7 @@ from accounts.models import Membership, Role, User
 from tenants.db import schema_activate_public
 from tenants.models import Tenant
 from tenants.resolution import tenant_cache_invalidate
+from accounts.tokens import tenant_tokens_issue
 from tenants.services import tenant_create, tenant_domain_for
 from tests.factories import PASSWORD, UserFactory
 
@@ -27,9 +30,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def _fresh_host_cache() -> None:
-    """Tests roll back tenants without committing, so no on-commit invalidation runs: start
-    every test with a new cache generation so no host -> tenant mapping leaks between tests."""
+def _fresh_cache() -> None:
+    """Tests roll back without committing, so no on-commit invalidation runs, and ids repeat
+    from run to run: start every test with an empty cache (this run's key prefix only) and a
+    new host-cache generation."""
+    cache.delete_pattern("*")  # type: ignore[attr-defined]
     tenant_cache_invalidate()
 
 
@@ -64,16 +69,16 @@ def client_for() -> Callable[..., APIClient]:
     def make(tenant: Tenant | None, user: User | None = None) -> APIClient:
         client = APIClient(HTTP_HOST=host_of(tenant))
         if user is not None:
-            client.credentials(HTTP_AUTHORIZATION=_basic(user.email, PASSWORD))
+            assert tenant is not None, "tokens are minted for a tenant"
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(tenant, user)}")
         return client
 
     return make
 
 
-def _basic(email: str, password: str) -> str:
-    import base64
-
-    return "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()
+def access_token(tenant: Tenant, user: User) -> str:
+    role = Membership.objects.get(tenant=tenant, user=user).role
+    return str(tenant_tokens_issue(user=user, tenant=tenant, role=role).access_token)
 
 
 def drop_tenant_schemas() -> None:
@@ -110,6 +115,15 @@ def subprocess_env(**overrides: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": test_database_url(), **overrides}
 
 
+class BearerAuth(requests.auth.AuthBase):
+    def __init__(self, token: str):
+        self.token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
+
+
 class RunningServer:
     def __init__(self, process: subprocess.Popen, port: int):
         self.process, self.port = process, port
@@ -117,6 +131,11 @@ class RunningServer:
 
     def get(self, path: str, host: str, **kwargs: object) -> requests.Response:
         return requests.get(self.url + path, headers={"Host": host}, timeout=10, **kwargs)  # type: ignore[arg-type]
+
+    def login(self, host: str, email: str, password: str) -> "BearerAuth":
+        response = self.post("/api/v1/auth/login/", host, json={"email": email, "password": password})
+        assert response.status_code == 200, response.text
+        return BearerAuth(response.json()["access"])
 
     def post(self, path: str, host: str, **kwargs: object) -> requests.Response:
         return requests.post(self.url + path, headers={"Host": host}, timeout=10, **kwargs)  # type: ignore[arg-type]

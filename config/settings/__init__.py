@@ -4,6 +4,7 @@ Every knob is read from the environment (or `.env`); `.env.example` lists them w
 """
 
 from .api import *  # noqa: F403
+from .auth import *  # noqa: F403
 from .base import *  # noqa: F403
 from .celery import *  # noqa: F403
 from .stripe import *  # noqa: F403

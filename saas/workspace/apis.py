@@ -3,6 +3,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.roles import Capability
 from api.base import TenantApi
 from api.docs import ERRORS_READ, ERRORS_WRITE
 from api.serializers import StrictSerializer
@@ -21,6 +22,8 @@ class ProjectOutput(serializers.Serializer):
 
 
 class ProjectListCreateApi(TenantApi):
+    capabilities = {"GET": Capability.RESOURCES_READ, "POST": Capability.RESOURCES_WRITE}
+
     class ProjectCreateInput(StrictSerializer):
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(max_length=10_000, required=False, allow_blank=True)

@@ -26,17 +26,24 @@ def test_missing_credentials_is_401(db, client_for, make_tenant) -> None:
     assert response["WWW-Authenticate"]
 
 
-def test_wrong_password_is_401(db, client_for, make_tenant, make_member) -> None:
+def test_garbage_token_is_401(db, client_for, make_tenant, make_member) -> None:
     tenant = make_tenant("acme")
     client = client_for(tenant, make_member(tenant))
-    client.credentials(HTTP_AUTHORIZATION="Basic bm9ib2R5Ondyb25n")
-    assert_error(client.get("/api/v1/projects/"), 401, "authentication_failed")
+    client.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
+    assert_error(client.get("/api/v1/projects/"), 401, "token_not_valid")
 
 
-def test_non_member_is_403(db, client_for, make_tenant, make_member) -> None:
+def test_other_tenants_token_is_401(db, client_for, make_tenant, make_member) -> None:
     acme, beta = make_tenant("acme"), make_tenant("beta")
-    outsider = make_member(beta)
-    assert_error(client_for(acme, outsider).get("/api/v1/projects/"), 403, "permission_denied")
+    client = client_for(beta, make_member(beta))
+    client.defaults["HTTP_HOST"] = "acme.localhost"
+    assert_error(client.get("/api/v1/projects/"), 401, "token_wrong_tenant")
+
+
+def test_role_without_the_capability_is_403(db, client_for, make_tenant, make_member) -> None:
+    tenant = make_tenant("acme")
+    response = client_for(tenant, make_member(tenant, role="billing")).get("/api/v1/projects/")
+    assert_error(response, 403, "permission_denied")
 
 
 def test_wrong_method_is_405_with_allow(db, client_for) -> None:

@@ -1,7 +1,5 @@
 """Projects live in each tenant's own schema: isolation proved over real HTTP."""
 
-from requests.auth import HTTPBasicAuth
-
 from saas.workspace.models import Project
 from tests.factories import PASSWORD
 
@@ -12,8 +10,8 @@ def test_tenants_see_only_their_own_projects_over_http(
     acme, beta = make_tenant("acme"), make_tenant("beta")
     alice, bob = make_member(acme), make_member(beta)
     server = start_server()
-    as_alice = HTTPBasicAuth(alice.email, PASSWORD)
-    as_bob = HTTPBasicAuth(bob.email, PASSWORD)
+    as_alice = server.login("acme.localhost", alice.email, PASSWORD)
+    as_bob = server.login("beta.localhost", bob.email, PASSWORD)
 
     created = server.post(
         "/api/v1/projects/", "acme.localhost", json={"name": "Rocket"}, auth=as_alice
@@ -26,10 +24,11 @@ def test_tenants_see_only_their_own_projects_over_http(
     assert [p["name"] for p in acme_list["results"]] == ["Rocket"]
     assert [p["name"] for p in beta_list["results"]] == ["Balloon"]
 
-    # Alice's credentials do not open Beta's host, for reading or writing.
-    assert server.get("/api/v1/projects/", "beta.localhost", auth=as_alice).status_code == 403
+    # Alice's token does not open Beta's host, for reading or writing.
+    assert server.get("/api/v1/projects/", "beta.localhost", auth=as_alice).status_code == 401
     refused = server.post("/api/v1/projects/", "beta.localhost", json={"name": "x"}, auth=as_alice)
-    assert refused.status_code == 403
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "token_wrong_tenant"
     with beta:
         assert list(Project.objects.values_list("name", flat=True)) == ["Balloon"]
     with acme:
@@ -38,8 +37,9 @@ def test_tenants_see_only_their_own_projects_over_http(
 
 def test_public_host_serves_no_tenant_resources(db, client_for, make_tenant, make_member) -> None:
     tenant = make_tenant("acme")
-    response = client_for(None, make_member(tenant)).get("/api/v1/projects/")
-    assert response.status_code == 404
+    client = client_for(tenant, make_member(tenant))
+    client.defaults["HTTP_HOST"] = "localhost"
+    assert client.get("/api/v1/projects/").status_code == 404
 
 
 def test_create_records_the_creator_and_ignores_nothing_silently(

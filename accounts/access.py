@@ -1,0 +1,65 @@
+"""Who may act on a tenant, answered from Redis on the hot path.
+
+An access token proves who the user was when it was issued; whether they are still an active
+member, and with which role, is looked up here on every request: from the cache (no query)
+or, on a miss or without Redis, from the database. Membership and user changes delete the
+entry after commit, so removal, deactivation and role changes apply at the next request;
+a reader racing a change can re-cache the old state for at most ACCESS_CACHE_SECONDS.
+"""
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.core.cache import cache
+
+from .models import Membership, User
+
+ACCESS_CACHE_SECONDS = 60
+_NOT_A_MEMBER = "none"
+
+
+@dataclass(frozen=True)
+class MemberAccess:
+    user_id: int
+    email: str
+    full_name: str
+    role: str
+
+    def as_user(self) -> User:
+        """A User carrying the cached fields, usable as request.user and as a foreign key
+        target, without a query. Load the row when more is needed."""
+        user = User(id=self.user_id, email=self.email, full_name=self.full_name, is_active=True)
+        user._state.adding = False
+        user._partial = True  # type: ignore[attr-defined]  # User.save refuses it
+        return user
+
+
+def _key(tenant_id: int, user_id: int) -> str:
+    return f"access:{tenant_id}:{user_id}"
+
+
+def member_access_from_db(*, user_id: int, tenant_id: int) -> MemberAccess | None:
+    row = (
+        Membership.objects.filter(user_id=user_id, tenant_id=tenant_id, user__is_active=True)
+        .values("user__email", "user__full_name", "role")
+        .first()
+    )
+    if row is None:
+        return None
+    return MemberAccess(user_id, row["user__email"], row["user__full_name"], row["role"])
+
+
+def member_access_get(*, user_id: int, tenant_id: int) -> MemberAccess | None:
+    cached: Any = cache.get(_key(tenant_id, user_id))
+    if cached == _NOT_A_MEMBER:
+        return None
+    if isinstance(cached, dict):
+        return MemberAccess(**cached)
+    access = member_access_from_db(user_id=user_id, tenant_id=tenant_id)
+    value = asdict(access) if access else _NOT_A_MEMBER
+    cache.set(_key(tenant_id, user_id), value, timeout=ACCESS_CACHE_SECONDS)
+    return access
+
+
+def member_access_forget(*, user_id: int, tenant_ids: list[int]) -> None:
+    cache.delete_many([_key(tenant_id, user_id) for tenant_id in tenant_ids])

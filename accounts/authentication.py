@@ -1,0 +1,41 @@
+"""Bearer JWT authentication that binds each token to the tenant whose host is called."""
+
+from typing import Any
+
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+from rest_framework_simplejwt.authentication import JWTAuthentication
+
+from .access import member_access_get
+from .grants import TenantGrant
+from .models import User
+from .tokens import TENANT_CLAIM
+
+
+class TenantJWTAuthentication(JWTAuthentication):
+    """Signature, expiry and algorithm via simplejwt (the algorithm is pinned in settings);
+    then: the token's tenant is this host's tenant, and its user is still an active member
+    (accounts.access: Redis, no query on the hot path)."""
+
+    def authenticate(self, request: Request) -> tuple[User, TenantGrant] | None:
+        header = self.get_header(request)
+        raw = self.get_raw_token(header) if header is not None else None
+        if raw is None:
+            return None
+        token: Any = self.get_validated_token(raw)
+        tenant = getattr(request, "tenant", None)
+        if tenant is None or token.get(TENANT_CLAIM) != tenant.pk:
+            raise AuthenticationFailed(
+                "Token is not valid for this organization.", code="token_wrong_tenant"
+            )
+        user_id = int(token["sub"])
+        access = member_access_get(user_id=user_id, tenant_id=tenant.pk)
+        if access is None:
+            raise AuthenticationFailed(
+                "This account no longer has access to this organization.", code="access_revoked"
+            )
+        grant = TenantGrant(
+            tenant_id=tenant.pk, user_id=user_id, role=access.role, kind="jwt",
+            token_id=token.get("jti"),
+        )
+        return access.as_user(), grant

@@ -1,0 +1,27 @@
+"""What a credential grants on one tenant: the user, the tenant, the role now held and the
+capabilities the credential allows. Authentication classes build one; permissions read it."""
+
+from dataclasses import dataclass
+
+from .roles import Capability, capabilities_of
+
+
+@dataclass(frozen=True)
+class TenantGrant:
+    tenant_id: int
+    user_id: int
+    role: str
+    kind: str  # "jwt" or "oauth2"
+    # None: everything the role allows; a set: also limited to these (OAuth2 scopes).
+    scope_capabilities: frozenset[Capability] | None = None
+    token_id: str | None = None
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        allowed = capabilities_of(self.role)
+        if self.scope_capabilities is not None:
+            allowed = allowed & self.scope_capabilities
+        return allowed
+
+    def allows(self, capability: Capability) -> bool:
+        return capability in self.capabilities

@@ -1,0 +1,239 @@
+"""Members and invitations of the tenant whose host is called."""
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api.base import BaseApi, TenantApi
+from api.docs import (
+    E400,
+    E401,
+    E403,
+    E404,
+    E409,
+    E410,
+    E413,
+    E429,
+    ERRORS_READ,
+    ERRORS_WRITE,
+)
+from api.serializers import StrictSerializer
+from api.throttling import throttles
+from saas.errors import NotFound
+
+from .models import Role
+from .roles import ASSIGNABLE_ROLE_CHOICES, Capability
+from .selectors import invitation_list_pending, membership_list
+from .services import (
+    invitation_accept,
+    invitation_create,
+    invitation_revoke,
+    membership_change_role,
+    membership_remove,
+    ownership_transfer,
+)
+from .tokens import tenant_tokens_issue
+
+C = Capability
+ROLES = ASSIGNABLE_ROLE_CHOICES
+
+
+class MemberOutput(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    email = serializers.EmailField(source="user.email")
+    full_name = serializers.CharField(source="user.full_name")
+    role = serializers.ChoiceField(choices=Role.choices)
+    joined_at = serializers.DateTimeField(source="created_at")
+
+
+class MemberListApi(TenantApi):
+    capabilities = {"GET": C.MEMBERS_READ}
+
+    @extend_schema(
+        tags=["members"],
+        summary="List members",
+        parameters=[OpenApiParameter("role", enum=Role.values, required=False)],
+        responses={200: MemberOutput(many=True), **ERRORS_READ},
+    )
+    def get(self, request: Request) -> Response:
+        role = request.query_params.get("role") or None
+        return self.paginate(membership_list(tenant=request.tenant, role=role), MemberOutput)
+
+
+class MemberDetailApi(TenantApi):
+    capabilities = {"PATCH": C.MEMBERS_MANAGE, "DELETE": C.MEMBERS_MANAGE}
+
+    class RoleInput(StrictSerializer):
+        role = serializers.ChoiceField(choices=ROLES)
+
+    @extend_schema(
+        tags=["members"],
+        summary="Change a member's role",
+        description="Admins grant up to admin; the owner's role changes only by transfer.",
+        request=RoleInput,
+        responses={200: MemberOutput, **ERRORS_WRITE, **E409},
+    )
+    def patch(self, request: Request, user_id: int) -> Response:
+        data = self.validate(self.RoleInput, request)
+        membership = membership_change_role(
+            tenant=request.tenant, by_role=self.grant.role, user_id=user_id, role=data["role"]
+        )
+        return Response(MemberOutput(membership).data)
+
+    @extend_schema(
+        tags=["members"],
+        summary="Remove a member",
+        responses={204: None, **ERRORS_WRITE, **E409},
+    )
+    def delete(self, request: Request, user_id: int) -> Response:
+        membership_remove(tenant=request.tenant, user_id=user_id)
+        return Response(status=204)
+
+
+class MemberLeaveApi(TenantApi):
+    """Any member may leave, except the owner (who transfers ownership first)."""
+
+    capabilities = {"DELETE": C.MEMBERSHIP_SELF}
+
+    @extend_schema(
+        tags=["members"],
+        summary="Leave this organization",
+        responses={204: None, **E401, **E403, **E409},
+    )
+    def delete(self, request: Request) -> Response:
+        membership_remove(tenant=request.tenant, user_id=request.user.pk)
+        return Response(status=204)
+
+
+class OwnershipTransferApi(TenantApi):
+    capabilities = {"POST": C.OWNERSHIP_TRANSFER}
+
+    class TransferInput(StrictSerializer):
+        user_id = serializers.IntegerField(help_text="The member who becomes owner.")
+
+    @extend_schema(
+        tags=["members"],
+        summary="Transfer ownership",
+        description="The named member becomes owner; the current owner becomes admin.",
+        request=TransferInput,
+        responses={200: MemberOutput, **ERRORS_WRITE},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validate(self.TransferInput, request)
+        membership = ownership_transfer(
+            tenant=request.tenant, from_user_id=request.user.pk, to_user_id=data["user_id"]
+        )
+        return Response(MemberOutput(membership).data)
+
+
+class InvitationOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    role = serializers.CharField()
+    status = serializers.CharField()
+    invited_by = serializers.IntegerField(source="invited_by_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+
+
+class InvitationListCreateApi(TenantApi):
+    capabilities = {"GET": C.MEMBERS_MANAGE, "POST": C.MEMBERS_MANAGE}
+
+    class InvitationInput(StrictSerializer):
+        email = serializers.EmailField(max_length=254)
+        role = serializers.ChoiceField(choices=ROLES, default=Role.MEMBER)
+
+    def get_throttles(self) -> list:
+        if self.request.method == "POST":
+            return [throttle() for throttle in throttles("invitations")]
+        return []
+
+    @extend_schema(
+        tags=["invitations"],
+        summary="List pending invitations",
+        responses={200: InvitationOutput(many=True), **ERRORS_READ},
+    )
+    def get(self, request: Request) -> Response:
+        return self.paginate(invitation_list_pending(tenant=request.tenant), InvitationOutput)
+
+    @extend_schema(
+        tags=["invitations"],
+        summary="Invite someone",
+        description="Emails a single-use link that expires; a pending invitation to the same "
+        "address is replaced.",
+        request=InvitationInput,
+        responses={201: InvitationOutput, **ERRORS_WRITE, **E409},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validate(self.InvitationInput, request)
+        invitation = invitation_create(
+            tenant=request.tenant,
+            by=request.user,  # type: ignore[arg-type]
+            by_role=self.grant.role,
+            host=request.get_host(),
+            **data,
+        )
+        return Response(InvitationOutput(invitation).data, status=201)
+
+
+class InvitationRevokeApi(TenantApi):
+    capabilities = {"DELETE": C.MEMBERS_MANAGE}
+
+    @extend_schema(
+        tags=["invitations"],
+        summary="Revoke an invitation",
+        responses={204: None, **ERRORS_WRITE, **E409},
+    )
+    def delete(self, request: Request, invitation_id: int) -> Response:
+        invitation_revoke(tenant=request.tenant, invitation_id=invitation_id)
+        return Response(status=204)
+
+
+class InvitationAcceptApi(BaseApi):
+    """Public on the tenant host: the emailed token is the credential."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = throttles("invitations")
+
+    class AcceptInput(StrictSerializer):
+        password = serializers.CharField(
+            max_length=128,
+            trim_whitespace=False,
+            help_text="A new account's password, or the existing account's own password.",
+        )
+        full_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    @extend_schema(
+        tags=["invitations"],
+        summary="Accept an invitation",
+        description="Creates the account if the address has none (or links the existing "
+        "one, which must give its password), adds the membership and logs in.",
+        request=AcceptInput,
+        responses={
+            201: MemberOutput,
+            **E400,
+            **E401,
+            **E404,
+            **E409,
+            **E413,
+            **E410,
+            **E429,
+        },
+    )
+    def post(self, request: Request, token: str) -> Response:
+        if getattr(request, "tenant", None) is None:
+            raise NotFound("No such invitation.", code="invitation_not_found")
+        data = self.validate(self.AcceptInput, request)
+        membership = invitation_accept(tenant=request.tenant, token=token, **data)
+        refresh = tenant_tokens_issue(
+            user=membership.user, tenant=request.tenant, role=membership.role
+        )
+        body: dict[str, Any] = dict(MemberOutput(membership).data)
+        body.update(access=str(refresh.access_token), refresh=str(refresh))
+        return Response(body, status=201)
+

@@ -1,0 +1,77 @@
+"""Identity: tenant-bound JWTs (simplejwt), dj-rest-auth endpoints, allauth email login,
+email delivery and throttle rates."""
+
+from datetime import timedelta
+
+from .api import REST_FRAMEWORK
+from .base import JWT_SIGNING_KEY
+from .env import env
+
+AUTHENTICATION_BACKENDS = [
+    # Email + password (allauth), with Django's backend for the admin.
+    "allauth.account.auth_backends.AuthenticationBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+SITE_ID = 1
+
+SIMPLE_JWT = {
+    "ALGORITHM": "HS256",  # pinned: tokens signed any other way (or with "none") are refused
+    "SIGNING_KEY": JWT_SIGNING_KEY,
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=14)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_CLAIM": "sub",
+    "USER_ID_FIELD": "id",
+    "TOKEN_REFRESH_SERIALIZER": "accounts.tokens.TenantTokenRefreshSerializer",
+    "LEEWAY": 0,
+}
+
+REST_AUTH = {
+    "USE_JWT": True,
+    "JWT_AUTH_HTTPONLY": False,  # refresh token in the body: the API serves non-browser clients
+    "JWT_AUTH_RETURN_EXPIRATION": True,
+    "SESSION_LOGIN": False,
+    "OLD_PASSWORD_FIELD_ENABLED": True,
+    "LOGIN_SERIALIZER": "accounts.serializers.LoginSerializer",
+    "USER_DETAILS_SERIALIZER": "accounts.serializers.UserDetailsSerializer",
+    "PASSWORD_RESET_SERIALIZER": "accounts.serializers.PasswordResetSerializer",
+    "PASSWORD_CHANGE_SERIALIZER": "accounts.serializers.PasswordChangeSerializer",
+    "PASSWORD_RESET_CONFIRM_SERIALIZER": "accounts.serializers.PasswordResetConfirmSerializer",
+    "TOKEN_MODEL": None,
+}
+
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_RATE_LIMITS = False  # DRF throttles in Redis do this for the API (api.throttling)
+
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=3600)
+INVITATION_TTL_HOURS = env.int("INVITATION_TTL_HOURS", default=72)
+# Where emailed links send people; {host} is the tenant's host. A front end serves these.
+FRONTEND_URL = env.str("FRONTEND_URL", default="http://{host}:8000")
+
+_email = env.email_url("EMAIL_URL", default="smtp://127.0.0.1:1025")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "")
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SaaS <no-reply@localhost>")
+
+THROTTLE_RATES = {
+    "login_ip": env.str("THROTTLE_LOGIN_IP", default="20/min"),
+    "login_account": env.str("THROTTLE_LOGIN_ACCOUNT", default="5/min"),
+    "password_reset_ip": env.str("THROTTLE_PASSWORD_RESET_IP", default="10/hour"),
+    "password_reset_account": env.str("THROTTLE_PASSWORD_RESET_ACCOUNT", default="3/hour"),
+    "invitations_ip": env.str("THROTTLE_INVITATIONS_IP", default="60/hour"),
+    "invitations_account": env.str("THROTTLE_INVITATIONS_ACCOUNT", default="30/hour"),
+}
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = THROTTLE_RATES
