@@ -108,7 +108,9 @@ class UserApi(rest_auth.UserDetailsView):
             raise AuthenticationFailed("Token is not valid for this organization.")
         return User.objects.get(pk=self.request.user.pk)
 
-    @extend_schema(tags=["auth"], summary="Who am I", responses={200: UserDetailsSerializer, **E401})
+    @extend_schema(
+        tags=["auth"], summary="Who am I", responses={200: UserDetailsSerializer, **E401}
+    )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -158,5 +160,3 @@ class PasswordResetConfirmApi(rest_auth.PasswordResetConfirmView):
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         _on_tenant_host(request)
         return super().post(request, *args, **kwargs)
-
-

@@ -17,7 +17,7 @@ class TenantJWTAuthentication(JWTAuthentication):
     then: the token's tenant is this host's tenant, and its user is still an active member
     (accounts.access: Redis, no query on the hot path)."""
 
-    def authenticate(self, request: Request) -> tuple[User, TenantGrant] | None:
+    def authenticate(self, request: Request) -> tuple[User, TenantGrant] | None:  # type: ignore[override]
         header = self.get_header(request)
         raw = self.get_raw_token(header) if header is not None else None
         if raw is None:
@@ -35,7 +35,10 @@ class TenantJWTAuthentication(JWTAuthentication):
                 "This account no longer has access to this organization.", code="access_revoked"
             )
         grant = TenantGrant(
-            tenant_id=tenant.pk, user_id=user_id, role=access.role, kind="jwt",
+            tenant_id=tenant.pk,
+            user_id=user_id,
+            role=access.role,
+            kind="jwt",
             token_id=token.get("jti"),
         )
         return access.as_user(), grant

@@ -49,5 +49,6 @@ ASSIGNABLE_ROLES: dict[str, frozenset[str]] = {
 def capabilities_of(role: str) -> frozenset[Capability]:
     return ROLE_CAPABILITIES.get(role, frozenset())
 
+
 # Roles an invitation or role change may name (the owner only changes by transfer).
 ASSIGNABLE_ROLE_CHOICES = [(role, label) for role, label in Role.choices if role != Role.OWNER]

@@ -20,7 +20,7 @@ class LoginSerializer(rest_auth.LoginSerializer):
     """Email + password (allauth's email backend). Every failure is the same 401, so the
     answer does not tell which part was wrong or whether the account exists."""
 
-    username = None  # type: ignore[assignment]
+    username = None
     email = serializers.EmailField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
 
@@ -61,14 +61,15 @@ class UserDetailsSerializer(serializers.ModelSerializer):
 class PasswordChangeSerializer(rest_auth.PasswordChangeSerializer):
     """Requires the old password; afterwards every refresh token of the user is revoked."""
 
+    user: Any
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.user is not None and self.user.is_authenticated:
             # request.user was built from cached claims: load the row with its password hash.
             self.user = User.objects.get(pk=self.user.pk)
 
-    def save(self) -> None:  # type: ignore[override]
-        assert self.set_password_form is not None
+    def save(self) -> None:
         self.set_password_form.save()
         user_tokens_revoke_all(user_id=self.user.pk)
 
@@ -76,7 +77,7 @@ class PasswordChangeSerializer(rest_auth.PasswordChangeSerializer):
 class TenantPasswordResetForm(AllAuthPasswordResetForm):
     """Mails a reset link only to members of the tenant asked on, through Celery."""
 
-    def save(self, request: Any, **kwargs: Any) -> str:  # type: ignore[override]
+    def save(self, request: Any, **kwargs: Any) -> str:
         email = self.cleaned_data["email"]
         tenant = request.tenant
         for user in self.users:

@@ -61,7 +61,7 @@ class MemberListApi(TenantApi):
     )
     def get(self, request: Request) -> Response:
         role = request.query_params.get("role") or None
-        return self.paginate(membership_list(tenant=request.tenant, role=role), MemberOutput)
+        return self.paginate(membership_list(tenant=self.tenant, role=role), MemberOutput)
 
 
 class MemberDetailApi(TenantApi):
@@ -80,7 +80,7 @@ class MemberDetailApi(TenantApi):
     def patch(self, request: Request, user_id: int) -> Response:
         data = self.validate(self.RoleInput, request)
         membership = membership_change_role(
-            tenant=request.tenant, by_role=self.grant.role, user_id=user_id, role=data["role"]
+            tenant=self.tenant, by_role=self.grant.role, user_id=user_id, role=data["role"]
         )
         return Response(MemberOutput(membership).data)
 
@@ -90,7 +90,7 @@ class MemberDetailApi(TenantApi):
         responses={204: None, **ERRORS_WRITE, **E409},
     )
     def delete(self, request: Request, user_id: int) -> Response:
-        membership_remove(tenant=request.tenant, user_id=user_id)
+        membership_remove(tenant=self.tenant, user_id=user_id)
         return Response(status=204)
 
 
@@ -105,7 +105,7 @@ class MemberLeaveApi(TenantApi):
         responses={204: None, **E401, **E403, **E409},
     )
     def delete(self, request: Request) -> Response:
-        membership_remove(tenant=request.tenant, user_id=request.user.pk)
+        membership_remove(tenant=self.tenant, user_id=self.grant.user_id)
         return Response(status=204)
 
 
@@ -125,7 +125,7 @@ class OwnershipTransferApi(TenantApi):
     def post(self, request: Request) -> Response:
         data = self.validate(self.TransferInput, request)
         membership = ownership_transfer(
-            tenant=request.tenant, from_user_id=request.user.pk, to_user_id=data["user_id"]
+            tenant=self.tenant, from_user_id=self.grant.user_id, to_user_id=data["user_id"]
         )
         return Response(MemberOutput(membership).data)
 
@@ -158,7 +158,7 @@ class InvitationListCreateApi(TenantApi):
         responses={200: InvitationOutput(many=True), **ERRORS_READ},
     )
     def get(self, request: Request) -> Response:
-        return self.paginate(invitation_list_pending(tenant=request.tenant), InvitationOutput)
+        return self.paginate(invitation_list_pending(tenant=self.tenant), InvitationOutput)
 
     @extend_schema(
         tags=["invitations"],
@@ -171,7 +171,7 @@ class InvitationListCreateApi(TenantApi):
     def post(self, request: Request) -> Response:
         data = self.validate(self.InvitationInput, request)
         invitation = invitation_create(
-            tenant=request.tenant,
+            tenant=self.tenant,
             by=request.user,  # type: ignore[arg-type]
             by_role=self.grant.role,
             host=request.get_host(),
@@ -189,7 +189,7 @@ class InvitationRevokeApi(TenantApi):
         responses={204: None, **ERRORS_WRITE, **E409},
     )
     def delete(self, request: Request, invitation_id: int) -> Response:
-        invitation_revoke(tenant=request.tenant, invitation_id=invitation_id)
+        invitation_revoke(tenant=self.tenant, invitation_id=invitation_id)
         return Response(status=204)
 
 
@@ -226,14 +226,12 @@ class InvitationAcceptApi(BaseApi):
         },
     )
     def post(self, request: Request, token: str) -> Response:
-        if getattr(request, "tenant", None) is None:
+        tenant = getattr(request, "tenant", None)
+        if tenant is None:
             raise NotFound("No such invitation.", code="invitation_not_found")
         data = self.validate(self.AcceptInput, request)
-        membership = invitation_accept(tenant=request.tenant, token=token, **data)
-        refresh = tenant_tokens_issue(
-            user=membership.user, tenant=request.tenant, role=membership.role
-        )
+        membership = invitation_accept(tenant=tenant, token=token, **data)
+        refresh = tenant_tokens_issue(user=membership.user, tenant=tenant, role=membership.role)
         body: dict[str, Any] = dict(MemberOutput(membership).data)
         body.update(access=str(refresh.access_token), refresh=str(refresh))
         return Response(body, status=201)
-

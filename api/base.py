@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from accounts.grants import TenantGrant
 from accounts.permissions import HasTenantCapability
 from accounts.roles import Capability
+from tenants.models import Tenant
 
 
 class BaseApi(APIView):
@@ -48,3 +49,8 @@ class TenantApi(BaseApi):
     @property
     def grant(self) -> TenantGrant:
         return self.request.auth  # type: ignore[return-value]
+
+    @property
+    def tenant(self) -> Tenant:
+        """The tenant whose host was called (set by tenants.middleware)."""
+        return self.request.tenant  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ from .errors import error_body
 
 logger = logging.getLogger("api.errors")
 
-_DRF_CODES = {
+_DRF_CODES: dict[type[drf.APIException], str] = {
     drf.ParseError: "malformed_request",
     drf.NotAuthenticated: "not_authenticated",
     drf.AuthenticationFailed: "authentication_failed",
@@ -93,7 +93,8 @@ def _describe_api_exception(
     else:
         message, specific = str(detail), getattr(detail, "code", None)
     # A code the raiser chose (e.g. "token_wrong_tenant") beats the generic one.
-    if specific and str(specific) != str((base or exc).default_code):
+    generic_code = base.default_code if base else exc.default_code
+    if specific and str(specific) != str(generic_code):
         code = str(specific)
     body = error_body(code=code or str(exc.default_code), message=message, request=request)
     return exc.status_code, body, headers

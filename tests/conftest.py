@@ -19,12 +19,12 @@ from psycopg import sql
 from rest_framework.test import APIClient
 
 from accounts.models import Membership, Role, User
+from accounts.tokens import tenant_tokens_issue
 from tenants.db import schema_activate_public
 from tenants.models import Tenant
 from tenants.resolution import tenant_cache_invalidate
-from accounts.tokens import tenant_tokens_issue
 from tenants.services import tenant_create, tenant_domain_for
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import UserFactory
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -133,7 +133,9 @@ class RunningServer:
         return requests.get(self.url + path, headers={"Host": host}, timeout=10, **kwargs)  # type: ignore[arg-type]
 
     def login(self, host: str, email: str, password: str) -> "BearerAuth":
-        response = self.post("/api/v1/auth/login/", host, json={"email": email, "password": password})
+        response = self.post(
+            "/api/v1/auth/login/", host, json={"email": email, "password": password}
+        )
         assert response.status_code == 200, response.text
         return BearerAuth(response.json()["access"])
 

@@ -17,8 +17,12 @@ GOOD_KEYS = {
 def load_settings(**env: str) -> subprocess.CompletedProcess:
     base = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings"}
     return subprocess.run(
-        [sys.executable, "-c", LOAD], cwd=REPO, env={**base, **env},
-        capture_output=True, text=True, check=False,
+        [sys.executable, "-c", LOAD],
+        cwd=REPO,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -45,8 +49,17 @@ def test_production_refuses_missing_or_weak_keys(change: dict, complaint: str) -
 
 def test_debug_is_off_unless_asked() -> None:
     script = "import django; from django.conf import settings; print(settings.DEBUG)"
-    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings",
-           "DJANGO_ENV": "dev"}
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env,
-                            capture_output=True, text=True, check=False)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_ENV": "dev",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.stdout.strip() == "False"
