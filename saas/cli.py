@@ -146,6 +146,7 @@ def cmd_test(pytest_args: Sequence[str]) -> int:
         "DJANGO_ENV": "test",
         "TEST_DATABASE_NAME": f"test_saas_{tag}",
         "CACHE_KEY_PREFIX": f"saas-test-{tag}",
+        "CELERY_QUEUE": f"saas-test-{tag}",
     }
     command = [sys.executable, "-m", "pytest", *pytest_args]
     return subprocess.run(command, cwd=REPO, env=env, check=False).returncode  # noqa: S603

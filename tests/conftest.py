@@ -25,6 +25,7 @@ from tenants.models import Tenant
 from tenants.resolution import tenant_cache_invalidate
 from tenants.services import tenant_create, tenant_domain_for
 from tests.factories import UserFactory
+from tests.services import SmtpSink, start_celery_worker
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -180,3 +181,27 @@ def start_server() -> Iterator[Callable[..., RunningServer]]:
     for process in started:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(smtp_sink: SmtpSink, django_db_setup: None) -> Iterator[subprocess.Popen]:
+    """A real Celery worker (child process) on this run's queue, database and SMTP sink."""
+    env = subprocess_env(EMAIL_URL=f"smtp://127.0.0.1:{smtp_sink.port}")
+    worker = start_celery_worker(env, str(REPO))
+    yield worker
+    worker.terminate()
+    worker.wait(timeout=20)
+
+
+@pytest.fixture
+def mail(committed: None, celery_worker: subprocess.Popen, smtp_sink: SmtpSink) -> SmtpSink:
+    """For tests that check email: commits (tasks are queued on commit) and has a worker."""
+    assert celery_worker.poll() is None, "celery worker died"
+    return smtp_sink

@@ -1,0 +1,74 @@
+"""Real outside parts for tests: an SMTP sink and a Celery worker in a child process."""
+
+import email
+import email.policy
+import subprocess
+import sys
+import threading
+import time
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+class SmtpSink:
+    """An SMTP server on a loopback port that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self._lock = threading.Lock()
+        self.controller = Controller(self, hostname="127.0.0.1", port=0)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._lock:
+            self.messages.append(message)  # type: ignore[arg-type]
+        return "250 OK"
+
+    def start(self) -> "SmtpSink":
+        self.controller.start()
+        return self
+
+    @property
+    def port(self) -> int:
+        return int(self.controller.server.sockets[0].getsockname()[1])
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def wait_for(self, to: str, *, timeout: float = 15.0) -> EmailMessage:
+        """The first message to `to`, waiting for the worker to send it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                for message in self.messages:
+                    if to in str(message["To"]):
+                        return message
+            time.sleep(0.05)
+        raise AssertionError(f"no email to {to} within {timeout}s")
+
+    def sent_to(self, to: str) -> list[EmailMessage]:
+        with self._lock:
+            return [m for m in self.messages if to in str(m["To"])]
+
+
+def body_text(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def body_html(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def start_celery_worker(env: dict[str, str], cwd: str) -> subprocess.Popen:
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
+         "--loglevel", "warning", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        cwd=cwd, env=env,
+    )
+    return process
