@@ -1,5 +1,6 @@
 """Bearer JWT authentication that binds each token to the tenant whose host is called."""
 
+import re
 from typing import Any
 
 from rest_framework.exceptions import AuthenticationFailed
@@ -12,6 +13,14 @@ from .models import User
 from .tokens import TENANT_CLAIM
 
 
+_JWT_SHAPE = re.compile(rb"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+
+def _looks_like_jwt(raw: bytes) -> bool:
+    """Three dot-separated base64url segments (header.payload.signature)."""
+    return _JWT_SHAPE.fullmatch(raw) is not None
+
+
 class TenantJWTAuthentication(JWTAuthentication):
     """Signature, expiry and algorithm via simplejwt (the algorithm is pinned in settings);
     then: the token's tenant is this host's tenant, and its user is still an active member
@@ -20,8 +29,8 @@ class TenantJWTAuthentication(JWTAuthentication):
     def authenticate(self, request: Request) -> tuple[User, TenantGrant] | None:  # type: ignore[override]
         header = self.get_header(request)
         raw = self.get_raw_token(header) if header is not None else None
-        if raw is None:
-            return None
+        if raw is None or not _looks_like_jwt(raw):
+            return None  # not ours: an OAuth2 access token is opaque (accounts.oauth)
         token: Any = self.get_validated_token(raw)
         tenant = getattr(request, "tenant", None)
         if tenant is None or token.get(TENANT_CLAIM) != tenant.pk:

@@ -129,3 +129,6 @@ class Invitation(models.Model):
         if self.expires_at <= timezone.now():
             return "expired"
         return "pending"
+
+
+from .oauth.models import OAuthApplication  # noqa: E402,F401

@@ -185,7 +185,7 @@ def start_server() -> Iterator[Callable[..., RunningServer]]:
 
 @pytest.fixture(scope="session")
 def smtp_sink() -> Iterator[SmtpSink]:
-    sink = SmtpSink().start()
+    sink = SmtpSink(port=free_port()).start()
     yield sink
     sink.stop()
 

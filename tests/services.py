@@ -15,10 +15,11 @@ from aiosmtpd.controller import Controller
 class SmtpSink:
     """An SMTP server on a loopback port that keeps every message it receives."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int) -> None:
         self.messages: list[EmailMessage] = []
         self._lock = threading.Lock()
-        self.controller = Controller(self, hostname="127.0.0.1", port=0)
+        self.port = port
+        self.controller = Controller(self, hostname="127.0.0.1", port=port)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -29,10 +30,6 @@ class SmtpSink:
     def start(self) -> "SmtpSink":
         self.controller.start()
         return self
-
-    @property
-    def port(self) -> int:
-        return int(self.controller.server.sockets[0].getsockname()[1])
 
     def stop(self) -> None:
         self.controller.stop()

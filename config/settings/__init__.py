@@ -9,3 +9,4 @@ from .base import *  # noqa: F403
 from .celery import *  # noqa: F403
 from .stripe import *  # noqa: F403
 from .tenancy import *  # noqa: F403
+from .oauth import *  # noqa: F403

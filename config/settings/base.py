@@ -36,6 +36,7 @@ SHARED_APPS = [
     "django.contrib.sites",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
+    "oauth2_provider",
     "allauth",
     "allauth.account",
     # Not used, but dj-rest-auth's OpenAPI extensions import its models.
