@@ -43,6 +43,9 @@ def cmd_dev(options: argparse.Namespace) -> int:
         "DJANGO_ENV": os.environ.get("DJANGO_ENV", "dev"),
         **devservices.environment_for(postgres, redis),
     }
+    smtp = devservices.resolve_smtp()
+    _print(smtp.describe())
+    env["EMAIL_URL"] = smtp.url
     emulator = _start_stripe_emulator(env)
     _manage("migrate_schemas", "--noinput", "-v", "0", env=env)
     _manage("seed_demo", env=env)

@@ -109,3 +109,38 @@ def environment_for(postgres: Service, redis: Service) -> dict[str, str]:
     if not os.environ.get("CELERY_BROKER_URL"):
         env["CELERY_BROKER_URL"] = celery_broker_url(redis.url)
     return env
+
+
+class _MailboxHandler:
+    """Keeps each message as .data/mail/<n>.eml and prints who it was for."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.count = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.count += 1
+        path = self.directory / f"{self.count:05d}.eml"
+        path.write_bytes(envelope.content)
+        print(f"[saas] mail to {', '.join(envelope.rcpt_tos)} -> {path}", flush=True)
+        return "250 OK"
+
+
+def resolve_smtp() -> Service:
+    """EMAIL_URL; a mail catcher on 127.0.0.1:1025 (mailpit); else a local sink that saves
+    every message under .data/mail/ (aiosmtpd)."""
+    if os.environ.get("EMAIL_URL"):
+        return Service("SMTP", os.environ["EMAIL_URL"], "EMAIL_URL")
+    if _port_open(1025):
+        return Service("SMTP", "smtp://127.0.0.1:1025", "mail catcher on 127.0.0.1:1025")
+    from aiosmtpd.controller import Controller
+
+    directory = DATA_DIR / "mail"
+    directory.mkdir(parents=True, exist_ok=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    controller = Controller(_MailboxHandler(directory), hostname="127.0.0.1", port=port)
+    controller.start()
+    url = f"smtp://127.0.0.1:{port}"
+    return Service("SMTP", url, f"local sink saving to {directory}", handle=controller)

@@ -52,8 +52,9 @@ ACCOUNT_RATE_LIMITS = False  # DRF throttles in Redis do this for the API (api.t
 
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=3600)
 INVITATION_TTL_HOURS = env.int("INVITATION_TTL_HOURS", default=72)
-# Where emailed links send people; {host} is the tenant's host. A front end serves these.
-FRONTEND_URL = env.str("FRONTEND_URL", default="http://{host}:8000")
+# Where emailed links send people; {host} is the tenant host as called (with any port).
+# A front end serves these pages and calls the API.
+FRONTEND_URL = env.str("FRONTEND_URL", default="http://{host}")
 
 _email = env.email_url("EMAIL_URL", default="smtp://127.0.0.1:1025")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]

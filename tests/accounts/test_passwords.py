@@ -83,7 +83,7 @@ def test_reset_email_arrives_and_its_link_works_once(mail, client_for, make_tena
 
     assert response.status_code == 200
     message = mail.wait_for(user.email)
-    assert "http://acme.localhost:8000/reset-password/" in body_text(message)
+    assert "http://acme.localhost/reset-password/" in body_text(message)
     uid, token = reset_link(message)
     body = {"uid": uid, "token": token, "new_password1": NEW, "new_password2": NEW}
     assert client_for(tenant).post(CONFIRM, body, format="json").status_code == 200

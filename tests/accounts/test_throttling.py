@@ -26,6 +26,7 @@ def tight_rates(settings):
 def test_login_is_throttled_per_account_with_retry_after(
     db, tight_rates, client_for, make_tenant, make_member
 ):
+    tight_rates["login_ip"] = "10/min"
     tenant = make_tenant("acme")
     user = make_member(tenant)
     client = client_for(tenant)
