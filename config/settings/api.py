@@ -1,5 +1,6 @@
 """REST framework, OpenAPI and CORS."""
 
+from .base import BASE_DOMAIN
 from .env import env
 
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=20)
@@ -31,6 +32,14 @@ SPECTACULAR_SETTINGS = {
         '`{"error": {"code", "message", "fields"?, "request_id"}}`.'
     ),
     "VERSION": "1.0.0",
+    "SERVERS": [
+        {"url": f"http://{BASE_DOMAIN}:8000", "description": "Public host (make run)"},
+        {
+            "url": "http://{tenant}." + BASE_DOMAIN + ":8000",
+            "description": "An organization's host (make run)",
+            "variables": {"tenant": {"default": "demo", "description": "The slug"}},
+        },
+    ],
     "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
