@@ -7,3 +7,4 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import schema, signals  # noqa: F401 - OpenAPI extension, cache invalidation
+        from .oauth import schema as oauth_schema  # noqa: F401 - OpenAPI extension

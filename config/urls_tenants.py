@@ -5,6 +5,7 @@ from django.urls import include, path
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("saas.workspace.urls")),
+    path("", include("accounts.oauth.tenant_urls")),
 ]
 
 urlpatterns = [

@@ -30,7 +30,9 @@ class TenantOAuth2Authentication(OAuth2Authentication):
             return None
         result = super().authenticate(request)
         if result is None:
-            raise AuthenticationFailed("The access token is invalid or expired.", code="token_invalid")
+            raise AuthenticationFailed(
+                "The access token is invalid or expired.", code="token_invalid"
+            )
         token: Any = result[1]
         application = token.application
         tenant = getattr(request, "tenant", None)

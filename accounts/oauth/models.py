@@ -29,6 +29,10 @@ class OAuthApplication(AbstractApplication):
     def allowed_scope_list(self) -> list[str]:
         return scope_list(self.allowed_scopes)
 
+    @property
+    def redirect_uri_list(self) -> list[str]:
+        return self.redirect_uris.split()
+
     def is_usable(self, request: Any) -> bool:
         """DOT asks this before issuing a token and on every token check: a machine client
         is usable only while its creator is an active member of its tenant."""

@@ -33,7 +33,7 @@ SCOPE_CHOICES = [(name, name) for name in SCOPES]
 
 
 def scope_list(value: str | None) -> list[str]:
-    """"read write" -> ["read", "write"], in the canonical order, unknown names dropped."""
+    """ "read write" -> ["read", "write"], in the canonical order, unknown names dropped."""
     names = set((value or "").split())
     return [name for name in SCOPES if name in names]
 

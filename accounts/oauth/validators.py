@@ -35,7 +35,13 @@ def _acting_user_id(request: Any, client: OAuthApplication) -> int | None:
 
 class TenantOAuth2Validator(OAuth2Validator):
     def validate_scopes(
-        self, client_id: str, scopes: list[str], client: Any, request: Any, *args: Any, **kwargs: Any
+        self,
+        client_id: str,
+        scopes: list[str],
+        client: Any,
+        request: Any,
+        *args: Any,
+        **kwargs: Any,
     ) -> bool:
         if not scopes or not set(scopes) <= set(client.allowed_scope_list):
             return False
@@ -61,4 +67,6 @@ class TenantOAuth2Validator(OAuth2Validator):
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
             return False
         user_id = getattr(request.user, "pk", None)
-        return user_id is None or scopes_allowed_for(application=client, user_id=user_id) is not None
+        return (
+            user_id is None or scopes_allowed_for(application=client, user_id=user_id) is not None
+        )

@@ -1,0 +1,161 @@
+"""The public host's OAuth2 pages: sign in, consent (authorization code + PKCE) and token
+introspection. Token issuance and revocation are DOT's own views (accounts.oauth.urls)."""
+
+import calendar
+import hashlib
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.models import get_access_token_model
+from oauth2_provider.views import AuthorizationView
+from oauth2_provider.views.mixins import OAuthLibMixin
+from oauthlib.common import Request as OauthlibRequest
+from oauthlib.oauth2.rfc6749 import errors
+from rest_framework.throttling import SimpleRateThrottle
+
+from api.throttling import throttles
+
+from .models import OAuthApplication
+from .validators import scopes_allowed_for
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    username = forms.EmailField(label="Email", max_length=254, widget=forms.EmailInput())
+
+    def clean_username(self) -> str:
+        return str(self.cleaned_data["username"]).strip().lower()  # emails are stored lower-case
+
+
+class _LoginEmailThrottle(SimpleRateThrottle):
+    """Per account, sharing the API login's budget (api.throttling keys it the same way)."""
+
+    scope = "login_account"
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        email = str(request.POST.get("username", "")).strip().lower()
+        return (
+            self.cache_format % {"scope": self.scope, "ident": f"email:{email}"} if email else None
+        )
+
+
+class OAuthLoginView(LoginView):
+    """Email + password sign-in on the public host, so /o/authorize/ knows who consents."""
+
+    template_name = "oauth/login.html"
+    form_class = EmailAuthenticationForm
+    next_page = "/o/login/"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        ip_throttle = throttles("login")[0]()
+        if not all(t.allow_request(request, self) for t in (ip_throttle, _LoginEmailThrottle())):
+            form = self.get_form()
+            form.add_error(None, "Too many sign-in attempts. Try again in a minute.")
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+
+class TenantAuthorizationView(AuthorizationView):
+    """DOT's consent page, after two checks on the signed-in user: they are a member of the
+    application's organization, and their role may grant every scope asked for. Asked for
+    no scope, the client gets what the application allows and the role may grant."""
+
+    template_name = "oauth/authorize.html"
+
+    def validate_authorization_request(self, request: HttpRequest) -> tuple[list[str], dict]:
+        scopes, credentials = super().validate_authorization_request(request)
+        application = OAuthApplication.objects.select_related("tenant").get(
+            client_id=credentials["client_id"]
+        )
+        allowed = scopes_allowed_for(application=application, user_id=request.user.pk)
+        state = credentials.get("state")
+        if allowed is None:
+            raise self._refusal(
+                errors.AccessDeniedError(
+                    description="You are not a member of this application's organization.",
+                    state=state,
+                ),
+                credentials,
+            )
+        if not request.GET.get("scope"):
+            scopes = [name for name in scopes if name in allowed]
+        if not scopes or not set(scopes) <= allowed:
+            raise self._refusal(
+                errors.InvalidScopeError(
+                    description="Your role cannot grant the requested scope.", state=state
+                ),
+                credentials,
+            )
+        self.tenant_name = application.tenant.name
+        return scopes, credentials
+
+    @staticmethod
+    def _refusal(error: errors.OAuth2Error, credentials: dict) -> OAuthToolkitError:
+        # The redirect URI was validated against the application above: errors go back there.
+        return OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"])
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["tenant_name"] = getattr(self, "tenant_name", "")
+        return context
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class TenantIntrospectTokenView(OAuthLibMixin, View):
+    """RFC 7662 introspection for registered clients: authenticate with the client id and
+    secret of a confidential application (HTTP Basic, or in the body), POST `token`. A
+    client learns about tokens of its own organization's applications only; any other
+    token is reported inactive, as an unknown one is."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        client = self._authenticated_client(request)
+        if client is None:
+            response = JsonResponse({"error": "invalid_client"}, status=401)
+            response["WWW-Authenticate"] = 'Basic realm="oauth"'
+            return response
+        value = request.POST.get("token")
+        if not value:
+            return JsonResponse(
+                {"error": "invalid_request", "error_description": "token is required"}, status=400
+            )
+        return JsonResponse(_introspection(value, tenant_id=client.tenant_id))
+
+    def _authenticated_client(self, request: HttpRequest) -> OAuthApplication | None:
+        core = self.get_oauthlib_core()
+        uri, method, body, headers = core._extract_params(request)
+        oauth_request = OauthlibRequest(uri, method, body, headers)
+        if not core.server.request_validator.authenticate_client(oauth_request):
+            return None
+        client: OAuthApplication = oauth_request.client
+        return client
+
+
+def _introspection(value: str, *, tenant_id: int) -> dict[str, Any]:
+    checksum = hashlib.sha256(value.encode()).hexdigest()
+    token = (
+        get_access_token_model()
+        .objects.select_related("application", "user")
+        .filter(token_checksum=checksum)
+        .first()
+    )
+    application = getattr(token, "application", None)
+    if token is None or application is None or application.tenant_id != tenant_id:
+        return {"active": False}
+    if not token.is_valid():
+        return {"active": False}
+    data: dict[str, Any] = {
+        "active": True,
+        "scope": token.scope,
+        "client_id": application.client_id,
+        "token_type": "Bearer",
+        "exp": calendar.timegm(token.expires.utctimetuple()),
+    }
+    if token.user is not None:
+        data["username"] = token.user.get_username()
+    return data
