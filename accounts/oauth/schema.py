@@ -3,6 +3,7 @@ and, per operation, which scopes reach it."""
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 from .scopes import SCOPE_CAPABILITIES, SCOPES
@@ -14,6 +15,7 @@ class TenantOAuth2Scheme(OpenApiAuthenticationExtension):
     priority = 1  # over drf-spectacular's own scheme for DOT's OAuth2Authentication
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        base = f"{settings.OAUTH_PUBLIC_URL}/o"
         return {
             "type": "oauth2",
             "description": "Access token from the public host's /o/token/, issued to an "
@@ -22,12 +24,12 @@ class TenantOAuth2Scheme(OpenApiAuthenticationExtension):
             "now, narrowed by its scopes. Authorization code requires PKCE (S256).",
             "flows": {
                 "authorizationCode": {
-                    "authorizationUrl": "/o/authorize/",
-                    "tokenUrl": "/o/token/",
-                    "refreshUrl": "/o/token/",
+                    "authorizationUrl": f"{base}/authorize/",
+                    "tokenUrl": f"{base}/token/",
+                    "refreshUrl": f"{base}/token/",
                     "scopes": SCOPES,
                 },
-                "clientCredentials": {"tokenUrl": "/o/token/", "scopes": SCOPES},
+                "clientCredentials": {"tokenUrl": f"{base}/token/", "scopes": SCOPES},
             },
         }
 

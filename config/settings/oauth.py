@@ -2,9 +2,13 @@
 with PKCE (S256 only) for third-party apps, client credentials for machine clients. The
 application model belongs to one tenant (accounts.oauth.models); tokens are stored hashed."""
 
+from .base import BASE_DOMAIN
 from .env import IS_DEV_OR_TEST, env
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "accounts.OAuthApplication"
+
+# Where clients reach the public host's /o/ endpoints (named in the OpenAPI document).
+OAUTH_PUBLIC_URL = env.str("OAUTH_PUBLIC_URL", default=f"http://{BASE_DOMAIN}:8000").rstrip("/")
 
 # Browsers log in on the public host with this page before /o/authorize/ can ask for consent.
 LOGIN_URL = "/o/login/"
