@@ -25,7 +25,7 @@ def _has_bearer(request: Request) -> bool:
 class TenantOAuth2Authentication(OAuth2Authentication):
     """Runs after TenantJWTAuthentication, which leaves non-JWT bearer values to it."""
 
-    def authenticate(self, request: Request) -> tuple[User, TenantGrant] | None:  # type: ignore[override]
+    def authenticate(self, request: Request) -> tuple[User, TenantGrant] | None:
         if not _has_bearer(request):
             return None
         result = super().authenticate(request)

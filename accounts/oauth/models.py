@@ -4,6 +4,7 @@ are accepted on that tenant's host only. Lives in the public schema, like Member
 
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from oauth2_provider.models import AbstractApplication
 
@@ -15,6 +16,14 @@ class OAuthApplication(AbstractApplication):
     token acts as that user, with their current role, so the application stops working when
     they leave the organization."""
 
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",  # no reverse accessor on User: nothing needs one
+        verbose_name="user",
+    )
     tenant = models.ForeignKey(
         "tenants.Tenant", on_delete=models.CASCADE, related_name="oauth_applications"
     )

@@ -45,6 +45,13 @@ class _LoginEmailThrottle(SimpleRateThrottle):
         )
 
 
+def _login_allowed(request: Any) -> bool:
+    """The API login's throttles (per IP, per account) read only META and POST, which a plain
+    Django request has too."""
+    ip_throttle = throttles("login")[0]()
+    return all(t.allow_request(request, None) for t in (ip_throttle, _LoginEmailThrottle()))  # type: ignore[arg-type]
+
+
 class OAuthLoginView(LoginView):
     """Email + password sign-in on the public host, so /o/authorize/ knows who consents."""
 
@@ -53,8 +60,7 @@ class OAuthLoginView(LoginView):
     next_page = "/o/login/"
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        ip_throttle = throttles("login")[0]()
-        if not all(t.allow_request(request, self) for t in (ip_throttle, _LoginEmailThrottle())):
+        if not _login_allowed(request):
             form = self.get_form()
             form.add_error(None, "Too many sign-in attempts. Try again in a minute.")
             return self.render_to_response(self.get_context_data(form=form), status=429)

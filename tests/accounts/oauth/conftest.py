@@ -4,6 +4,7 @@ import base64
 import hashlib
 import secrets
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -56,7 +57,7 @@ def register_app() -> Callable[..., App]:
     return register
 
 
-def form_post(client: Client, path: str, data: dict[str, str], **headers: str):  # type: ignore[no-untyped-def]
+def form_post(client: Client, path: str, data: dict[str, str], **headers: Any) -> Any:
     return client.post(
         path, urlencode(data), content_type="application/x-www-form-urlencoded", **headers
     )

@@ -35,19 +35,22 @@ def test_admin_registers_lists_updates_and_deletes_an_application(
     assert body["created_by"] == admin.pk
     stored = OAuthApplication.objects.get(pk=body["id"])
     assert stored.tenant_id == acme.pk
-    assert stored.client_secret != secret and check_password(secret, stored.client_secret)
+    assert stored.client_secret != secret
+    assert check_password(secret, stored.client_secret)
 
     listed = client.get(URL).json()
     assert [app["client_id"] for app in listed["results"]] == [body["client_id"]]
     assert "client_secret" not in listed["results"][0]
     detail = client.get(f"{URL}{body['id']}/").json()
-    assert detail["name"] == "Calendar sync" and "client_secret" not in detail
+    assert detail["name"] == "Calendar sync"
+    assert "client_secret" not in detail
 
     updated = client.patch(
         f"{URL}{body['id']}/", {"name": "Sync", "scopes": ["read"]}, format="json"
     )
     assert updated.status_code == 200, updated.content
-    assert updated.json()["name"] == "Sync" and updated.json()["scopes"] == ["read"]
+    assert updated.json()["name"] == "Sync"
+    assert updated.json()["scopes"] == ["read"]
 
     assert client.delete(f"{URL}{body['id']}/").status_code == 204
     assert client.get(f"{URL}{body['id']}/").status_code == 404

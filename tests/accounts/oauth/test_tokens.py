@@ -4,12 +4,13 @@ application's tenant, revocation, introspection, machine clients tied to their c
 import pytest
 from django.test import Client
 
-from accounts.models import Membership, Role
+from accounts.models import Membership, Role, User
 from accounts.oauth.models import OAuthApplication
 
 from .conftest import (
     PUBLIC,
     REDIRECT_URI,
+    App,
     authorize_query,
     client_credentials_token,
     form_post,
@@ -21,7 +22,7 @@ PROJECTS = "/api/v1/projects/"
 CODE = OAuthApplication.GRANT_AUTHORIZATION_CODE
 
 
-def browser_for(user) -> Client:  # type: ignore[no-untyped-def]
+def browser_for(user: User) -> Client:
     browser = Client(HTTP_HOST=PUBLIC)
     browser.force_login(user)
     return browser
@@ -45,7 +46,7 @@ def approve(browser: Client, query: str) -> dict[str, str]:
     return redirect_params(response["Location"])
 
 
-def exchange(app, code: str, verifier: str) -> dict:  # type: ignore[no-untyped-def]
+def exchange(app: App, code: str, verifier: str) -> dict:
     response = form_post(
         Client(HTTP_HOST=PUBLIC),
         "/o/token/",
@@ -153,7 +154,8 @@ def test_pkce_is_required_and_plain_is_refused(db, make_tenant, make_member, reg
         },
         HTTP_AUTHORIZATION=app.basic,
     )
-    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+    assert wrong.status_code == 400
+    assert wrong.json()["error"] == "invalid_grant"
 
 
 def test_authorize_needs_a_signed_in_user(db, make_tenant, make_member, register_app) -> None:
@@ -174,12 +176,14 @@ def test_login_page_checks_password_and_csrf(db, make_tenant, make_member) -> No
     assert no_csrf.status_code == 403
     browser = Client(HTTP_HOST=PUBLIC)
     wrong = browser.post("/o/login/", {"username": user.email, "password": "nope-nope-nope"})
-    assert wrong.status_code == 200 and b"Please enter a correct" in wrong.content
+    assert wrong.status_code == 200
+    assert b"Please enter a correct" in wrong.content
     ok = browser.post(
         "/o/login/",
         {"username": user.email.upper(), "password": PASSWORD, "next": "/o/authorize/?x=1"},
     )
-    assert ok.status_code == 302 and ok["Location"] == "/o/authorize/?x=1"
+    assert ok.status_code == 302
+    assert ok["Location"] == "/o/authorize/?x=1"
     offsite = browser.post(
         "/o/login/",
         {"username": user.email, "password": PASSWORD, "next": "https://evil.test/"},
@@ -229,7 +233,8 @@ def test_client_credentials_refuses_scopes_beyond_the_application(
         {"grant_type": "client_credentials", "scope": "read write"},
         HTTP_AUTHORIZATION=app.basic,
     )
-    assert response.status_code == 400 and response.json()["error"] == "invalid_scope"
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_scope"
     assert client_credentials_token(app, None)["scope"] == "read"  # none asked: all it may
 
 
@@ -250,7 +255,8 @@ def test_machine_client_stops_when_its_creator_leaves(
         {"grant_type": "client_credentials"},
         HTTP_AUTHORIZATION=app.basic,
     )
-    assert again.status_code == 401 and again.json()["error"] == "invalid_client"
+    assert again.status_code == 401
+    assert again.json()["error"] == "invalid_client"
 
 
 def test_authorization_code_token_follows_the_users_current_role(
@@ -352,4 +358,5 @@ def test_tokens_are_stored_only_as_checksums(db, make_tenant, make_member, regis
     acme = make_tenant("acme")
     token = client_credentials_token(register_app(acme, make_member(acme, Role.OWNER)))
     stored = AccessToken.objects.get()
-    assert stored.token == "" and token["access_token"] not in stored.token_checksum
+    assert stored.token == ""
+    assert token["access_token"] not in stored.token_checksum
