@@ -360,3 +360,19 @@ def test_tokens_are_stored_only_as_checksums(db, make_tenant, make_member, regis
     stored = AccessToken.objects.get()
     assert stored.token == ""
     assert token["access_token"] not in stored.token_checksum
+
+
+def test_login_page_is_throttled_per_account(db, make_tenant, make_member) -> None:
+    from tests.factories import PASSWORD
+
+    user = make_member(make_tenant("acme"))
+    browser = Client(HTTP_HOST=PUBLIC)
+    statuses = [
+        browser.post(
+            "/o/login/", {"username": user.email, "password": "wrong-password"}
+        ).status_code
+        for _ in range(6)
+    ]
+    assert statuses[-1] == 429
+    blocked = browser.post("/o/login/", {"username": user.email, "password": PASSWORD})
+    assert blocked.status_code == 429
