@@ -376,3 +376,27 @@ def test_login_page_is_throttled_per_account(db, make_tenant, make_member) -> No
     assert statuses[-1] == 429
     blocked = browser.post("/o/login/", {"username": user.email, "password": PASSWORD})
     assert blocked.status_code == 429
+
+
+def test_public_client_exchanges_its_code_with_pkce_alone(
+    db, make_tenant, make_member, register_app
+) -> None:
+    acme = make_tenant("acme")
+    owner = make_member(acme, Role.OWNER)
+    app = register_app(acme, owner, grant_type=CODE, client_type=OAuthApplication.CLIENT_PUBLIC)
+    verifier, challenge = pkce_pair()
+    sent = approve(browser_for(owner), authorize_query(app, challenge=challenge, scope="read"))
+    data = {
+        "grant_type": "authorization_code",
+        "client_id": app.client_id,
+        "code": sent["code"],
+        "redirect_uri": REDIRECT_URI,
+    }
+    public = Client(HTTP_HOST=PUBLIC)
+    assert form_post(public, "/o/token/", data).status_code == 400  # no verifier
+    sent = approve(browser_for(owner), authorize_query(app, challenge=challenge, scope="read"))
+    token = form_post(
+        public, "/o/token/", {**data, "code": sent["code"], "code_verifier": verifier}
+    )
+    assert token.status_code == 200, token.content
+    assert api("acme.localhost", token.json()["access_token"]).get(PROJECTS).status_code == 200
