@@ -16,7 +16,7 @@ from api.throttling import throttles
 
 from .access import member_access_from_db
 from .models import User
-from .permissions import grant_of
+from .permissions import HasTenantGrant, IsTenantSession
 from .serializers import DetailOutput, UserDetailsSerializer
 from .tokens import RefreshOutput, tenant_tokens_issue
 
@@ -79,7 +79,7 @@ class TokenRefreshApi(TokenRefreshView):
 
 
 class LogoutApi(rest_auth.LogoutView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, IsTenantSession]
     http_method_names = ["post", "options"]
 
     @extend_schema(
@@ -100,12 +100,16 @@ class LogoutApi(rest_auth.LogoutView):
 class UserApi(rest_auth.UserDetailsView):
     """The caller's account and every organization it belongs to."""
 
-    permission_classes = [IsAuthenticated]
     http_method_names = ["get", "patch", "head", "options"]
 
+    def get_permissions(self) -> list:
+        # Reading oneself is fine for any credential of this tenant; changing the account
+        # needs the person's own login.
+        if self.request.method == "PATCH":
+            return [IsAuthenticated(), IsTenantSession()]
+        return [IsAuthenticated(), HasTenantGrant()]
+
     def get_object(self) -> User:
-        if grant_of(self.request) is None:
-            raise AuthenticationFailed("Token is not valid for this organization.")
         return User.objects.get(pk=self.request.user.pk)
 
     @extend_schema(
@@ -124,6 +128,8 @@ class UserApi(rest_auth.UserDetailsView):
 
 
 class PasswordChangeApi(rest_auth.PasswordChangeView):
+    permission_classes = [IsAuthenticated, IsTenantSession]
+
     @extend_schema(
         tags=["auth"],
         summary="Change my password",

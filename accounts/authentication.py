@@ -12,7 +12,6 @@ from .grants import TenantGrant
 from .models import User
 from .tokens import TENANT_CLAIM
 
-
 _JWT_SHAPE = re.compile(rb"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 

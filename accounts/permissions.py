@@ -18,6 +18,25 @@ def grant_of(request: Request) -> TenantGrant | None:
     return grant
 
 
+class IsTenantSession(BasePermission):
+    """A person's own login (a JWT) on this tenant: account changes (profile, password,
+    logout) are not for OAuth2 clients, whatever their scopes."""
+
+    message = "This needs your own login, not an application's token."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        grant = grant_of(request)
+        return grant is not None and grant.kind == "jwt"
+
+
+class HasTenantGrant(BasePermission):
+    """Any valid credential for this tenant (reading one's own account)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        grant = grant_of(request)
+        return grant is not None and grant.allows(Capability.MEMBERSHIP_SELF)
+
+
 class HasTenantCapability(BasePermission):
     """The view names a capability per method in `capabilities` ({"GET": ..., "POST": ...});
     a method without one is refused."""

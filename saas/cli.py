@@ -149,7 +149,8 @@ def cmd_test(pytest_args: Sequence[str]) -> int:
         "DJANGO_ENV": "test",
         "TEST_DATABASE_NAME": f"test_saas_{tag}",
         "CACHE_KEY_PREFIX": f"saas-test-{tag}",
-        "CELERY_QUEUE": f"saas-test-{tag}",
+        # Per run, not per checkout: a worker of another run must never take these tasks.
+        "CELERY_QUEUE": f"saas-test-{tag}-{os.getpid()}",
     }
     command = [sys.executable, "-m", "pytest", *pytest_args]
     return subprocess.run(command, cwd=REPO, env=env, check=False).returncode  # noqa: S603

@@ -24,7 +24,7 @@ from tenants.db import schema_activate_public
 from tenants.models import Tenant
 from tenants.resolution import tenant_cache_invalidate
 from tenants.services import tenant_create, tenant_domain_for
-from tests.factories import UserFactory
+from tests.factories import make_user
 from tests.services import SmtpSink, start_celery_worker
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,7 +52,7 @@ def make_tenant(db: None) -> Callable[..., Tenant]:
 @pytest.fixture
 def make_member(db: None) -> Callable[..., User]:
     def make(tenant: Tenant, role: str = Role.MEMBER, user: User | None = None) -> User:
-        member: User = user or UserFactory()  # type: ignore[assignment]
+        member: User = user or make_user()
         Membership.objects.create(user=member, tenant=tenant, role=role)
         return member
 

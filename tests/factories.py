@@ -17,3 +17,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class: type[User], *args: object, **kwargs: object) -> User:
         kwargs.setdefault("password", PASSWORD)
         return model_class.objects.create_user(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def make_user(**fields: object) -> User:
+    """UserFactory with the User type (factory_boy's call is untyped)."""
+    return UserFactory(**fields)  # type: ignore[return-value]

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Invitation, Membership, User
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD
 from tests.services import body_html, body_text
 
 NEW_PASSWORD = "a-fresh-long-passphrase"
@@ -202,4 +202,3 @@ def test_invitations_of_another_tenant_cannot_be_revoked(db, client_for, make_te
     )
     assert response.status_code == 404
     assert Invitation.objects.get().status == "pending"
-    assert UserFactory  # factories stay importable for the other tests

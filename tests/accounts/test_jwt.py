@@ -15,7 +15,7 @@ from accounts.tokens import tenant_tokens_issue
 from tenants.models import TenantStatus
 from tenants.resolution import tenant_cache_invalidate
 from tenants.services import tenant_set_status
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, make_user
 
 LOGIN = "/api/v1/auth/login/"
 REFRESH = "/api/v1/auth/token/refresh/"
@@ -285,7 +285,7 @@ def test_authenticated_request_runs_no_user_or_membership_query(
 
 def test_user_endpoint_lists_every_membership(db, client_for, make_tenant, make_member):
     acme, beta = make_tenant("acme"), make_tenant("beta")
-    user = UserFactory()
+    user = make_user()
     make_member(acme, role="owner", user=user)
     make_member(beta, role="viewer", user=user)
 

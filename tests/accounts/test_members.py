@@ -3,7 +3,7 @@
 import pytest
 
 from accounts.models import Membership, Role
-from tests.factories import UserFactory
+from tests.factories import make_user
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ def test_only_the_owner_transfers_ownership(team, client_for, actor, status):
 
 
 def test_transfer_to_a_non_member_is_404(team, client_for):
-    outsider = UserFactory()
+    outsider = make_user()
     response = client_for(team["tenant"], team["owner"]).post(
         "/api/v1/members/transfer-ownership/", {"user_id": outsider.pk}, format="json"
     )

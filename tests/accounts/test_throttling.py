@@ -1,5 +1,7 @@
 """Login, reset and invitations are throttled per IP and per account, in Redis."""
 
+from typing import Any
+
 import pytest
 from rest_framework.settings import api_settings
 
@@ -8,7 +10,7 @@ from tests.factories import PASSWORD
 
 @pytest.fixture
 def tight_rates(settings):
-    rates = {
+    rates: dict[str, Any] = {
         **api_settings.DEFAULT_THROTTLE_RATES,
         "login_account": "3/min",
         "login_ip": "5/min",
