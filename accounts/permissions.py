@@ -41,7 +41,7 @@ class HasTenantCapability(BasePermission):
     """The view names a capability per method in `capabilities` ({"GET": ..., "POST": ...});
     a method without one is refused."""
 
-    message = "Your role does not allow this."
+    message = "Your role (or this token's scopes) does not allow this."
 
     def has_permission(self, request: Request, view: Any) -> bool:
         grant = grant_of(request)
