@@ -15,6 +15,8 @@ from .models import READABLE_STATUSES, WRITABLE_STATUSES, TenantStatus
 from .resolution import tenant_for_host
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# A read-only organization can still log in and out, and pay its way back to writing.
+_WRITABLE_WHEN_READ_ONLY = ("/api/v1/auth/", "/api/v1/billing/")
 
 
 def _hostname(request: HttpRequest) -> str:
@@ -69,7 +71,11 @@ class TenantResolutionMiddleware:
                 message="This organization is suspended.",
                 request=request,
             )
-        if request.method not in _SAFE_METHODS and status not in WRITABLE_STATUSES:
+        if (
+            request.method not in _SAFE_METHODS
+            and status not in WRITABLE_STATUSES
+            and not request.path.startswith(_WRITABLE_WHEN_READ_ONLY)
+        ):
             return error_response(
                 status=403,
                 code="tenant_read_only",

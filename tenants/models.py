@@ -42,7 +42,13 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
         {TenantStatus.ACTIVE, TenantStatus.READ_ONLY, TenantStatus.SUSPENDED, TenantStatus.ARCHIVED}
     ),
     TenantStatus.READ_ONLY: frozenset(
-        {TenantStatus.ACTIVE, TenantStatus.PAST_DUE, TenantStatus.SUSPENDED, TenantStatus.ARCHIVED}
+        {
+            TenantStatus.ACTIVE,
+            TenantStatus.TRIALING,
+            TenantStatus.PAST_DUE,
+            TenantStatus.SUSPENDED,
+            TenantStatus.ARCHIVED,
+        }
     ),
     TenantStatus.SUSPENDED: frozenset(
         {TenantStatus.ACTIVE, TenantStatus.READ_ONLY, TenantStatus.ARCHIVED}

@@ -13,6 +13,7 @@ from saas.errors import Conflict, InvalidInput
 from .db import schema_activate_public
 from .models import ALLOWED_TRANSITIONS, Domain, Tenant, TenantStatus
 from .provisioning import schema_clone_from_template
+from .signals import tenant_provisioned
 from .validation import schema_name_for, slug_validate
 
 
@@ -43,7 +44,9 @@ def tenant_create(*, name: str, slug: str, initial_status: str = TenantStatus.AC
             "This slug is taken.", code="slug_taken", extra={"fields": {"slug": ["Already taken."]}}
         ) from exc
     schema_clone_from_template(schema_name=tenant.schema_name)
-    return tenant_set_status(tenant=tenant, status=initial_status)
+    tenant = tenant_set_status(tenant=tenant, status=initial_status)
+    tenant_provisioned.send(sender=Tenant, tenant=tenant)
+    return tenant
 
 
 def tenant_set_status(*, tenant: Tenant, status: str) -> Tenant:

@@ -20,6 +20,10 @@ from rest_framework.test import APIClient
 
 from accounts.models import Membership, Role, User
 from accounts.tokens import tenant_tokens_issue
+from billing import gateway
+from billing.models import Plan
+from billing.services.catalog import catalog_seed_defaults
+from saas.stripe_emulator.server import EmulatorServer
 from tenants.db import schema_activate_public
 from tenants.models import Tenant
 from tenants.resolution import tenant_cache_invalidate
@@ -37,6 +41,41 @@ def _fresh_cache() -> None:
     new host-cache generation."""
     cache.delete_pattern("*")  # type: ignore[attr-defined]
     tenant_cache_invalidate()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stripe_emulator() -> Iterator[EmulatorServer]:
+    """Every test (and the Celery worker) talks to one offline Stripe, never the real one."""
+    server = EmulatorServer(port=0, webhook_backoff=0.05, webhook_max_attempts=4).start()
+    settings.STRIPE_API_BASE = server.url
+    settings.STRIPE_SECRET_KEY = "sk_test_emulator"
+    os.environ["STRIPE_API_BASE"] = server.url
+    os.environ["STRIPE_SECRET_KEY"] = "sk_test_emulator"
+    gateway.reset_client()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe_emulator(_stripe_emulator: EmulatorServer) -> EmulatorServer:
+    """The session's emulator with fresh state."""
+    _stripe_emulator.reset()
+    return _stripe_emulator
+
+
+@pytest.fixture(autouse=True)
+def _plan_catalog(request: pytest.FixtureRequest) -> None:
+    """The default plans come from a data migration, but transactional tests flush every
+    table: put them back for any test that uses the database."""
+    names = request.fixturenames
+    if "transactional_db" in names:
+        request.getfixturevalue("transactional_db")
+    elif "db" in names:
+        request.getfixturevalue("db")
+    else:
+        return
+    if not Plan.objects.exists():
+        catalog_seed_defaults()
 
 
 @pytest.fixture

@@ -48,9 +48,11 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "api",
     "saas",
+    "billing",
 ]
 TENANT_APPS = [
     "saas.workspace",
+    "billing.ledger",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -1,5 +1,8 @@
 """Celery: Redis broker, tasks acknowledged late so a killed worker's task runs again."""
 
+from billing import beat as billing_beat
+from billing.webhooks import beat as webhook_beat
+
 from .base import REDIS_URL
 from .env import env
 
@@ -13,4 +16,5 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 # Longer than any countdown we schedule, so Redis does not redeliver a task still waiting.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
-CELERY_BEAT_SCHEDULE: dict = {}
+# The schedule lives beside the tasks it runs (plain dicts, importable before apps load).
+CELERY_BEAT_SCHEDULE: dict = {**billing_beat.SCHEDULE, **webhook_beat.SCHEDULE}

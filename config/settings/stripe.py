@@ -1,7 +1,23 @@
-"""Stripe. With no STRIPE_SECRET_KEY, `saas dev` starts the offline emulator and points
-STRIPE_API_BASE at it; an empty STRIPE_API_BASE means Stripe's own servers."""
+"""Stripe and billing. With no STRIPE_SECRET_KEY, `saas dev` starts the offline emulator and
+points STRIPE_API_BASE at it; an empty STRIPE_API_BASE means Stripe's own servers."""
 
 from .env import env
 
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+# Pinned: Stripe answers in this version's shapes whatever the account's default is.
+STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default="2026-10-28.endive")
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# Several secrets during a rotation: an event signed by any of them is accepted.
+STRIPE_WEBHOOK_SECRETS = env.list("STRIPE_WEBHOOK_SECRETS", default=[])
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+
+# The plan a new organization starts on, and whether it starts as a trial of it (the plan's
+# trial_days, in Stripe, without a card).
+BILLING_SIGNUP_PLAN = env.str("BILLING_SIGNUP_PLAN", default="free")
+BILLING_SIGNUP_TRIAL = env.bool("BILLING_SIGNUP_TRIAL", default=False)
+# How long past_due keeps full access before the organization becomes read-only.
+BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
+# Where Checkout and the portal send people back: {host} is the organization's host.
+BILLING_RETURN_URL = env.str("BILLING_RETURN_URL", default="http://{host}/billing")

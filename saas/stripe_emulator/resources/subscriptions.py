@@ -267,7 +267,11 @@ def update_subscription(st: Store, p: Params, sid: str) -> Obj:
         end = sub["items"]["data"][0]["current_period_end"]
         be.bill(st, sub, "subscription_update", be.licensed_lines(st, sub, now, end), now)
     elif lines and behavior == "always_invoice":
-        be.bill(st, sub, "subscription_update", [], now)
+        _, failure = be.bill(st, sub, "subscription_update", [], now)
+        if failure and p.get("payment_behavior") == "error_if_incomplete":
+            # Stripe leaves the subscription as it was and answers the decline.
+            code, decline_code, message = failure
+            raise card_error(code, decline_code, message)
     be.emit_sub_change(st, sub, before)
     if p.get("trial_end") == "now" and sub["status"] == "trialing":
         from ..clock import end_trial  # the clock module builds on this one

@@ -1,0 +1,524 @@
+"""The one seam to Stripe: the only module that imports `stripe`.
+
+It pins the API version, sends an idempotency key with every create and update, turns Stripe
+errors into billing errors and returns plain dataclasses, so no Stripe object or exception
+reaches the rest of the code. With STRIPE_API_BASE set (the offline emulator) only the base
+address changes; the calls are the ones real Stripe gets.
+"""
+
+import functools
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ParamSpec, TypeVar
+
+import stripe
+from django.conf import settings
+
+from .errors import (
+    InvalidBillingRequest,
+    PaymentDeclined,
+    PaymentProviderError,
+    PaymentProviderUnavailable,
+    WebhookSignatureInvalid,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@functools.cache
+def _client() -> stripe.StripeClient:
+    base = settings.STRIPE_API_BASE or None
+    addresses: Any = {"api": base, "files": base, "connect": base, "meter_events": base}
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY or "sk_test_unconfigured",
+        stripe_version=settings.STRIPE_API_VERSION,
+        base_addresses={k: v for k, v in addresses.items() if v} if base else {},
+        max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+        http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
+    )
+
+
+def reset_client() -> None:
+    """Forget the configured client (tests that change the Stripe settings)."""
+    _client.cache_clear()
+
+
+def _translating_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(fn)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except stripe.CardError as exc:
+            decline = getattr(exc, "error", None)
+            reason = getattr(decline, "decline_code", None) or exc.code or "card_declined"
+            raise PaymentDeclined(
+                exc.user_message or "The card was declined.", extra={"decline_code": reason}
+            ) from exc
+        except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
+            raise PaymentProviderUnavailable(
+                "The payment provider is unreachable; try again shortly."
+            ) from exc
+        except stripe.InvalidRequestError as exc:
+            stripe_error = getattr(exc, "error", None)
+            message = exc.user_message or getattr(stripe_error, "message", None)
+            raise InvalidBillingRequest(
+                message or "The payment provider refused the request.",
+                extra={"param": exc.param} if exc.param else {},
+            ) from exc
+        except stripe.StripeError as exc:
+            raise PaymentProviderError("The payment provider failed.") from exc
+
+    return call
+
+
+def _ts(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if value else None
+
+
+def _opts(idempotency_key: str) -> Any:
+    return {"idempotency_key": idempotency_key}
+
+
+# ---- results ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str
+    email: str | None
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Product:
+    id: str
+    name: str
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Price:
+    id: str
+    product: str
+    lookup_key: str | None
+    unit_amount: int | None
+    currency: str
+    interval: str | None
+    usage_type: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: str
+    customer: str
+    status: str
+    item_id: str
+    price_id: str
+    quantity: int
+    current_period_start: datetime | None
+    current_period_end: datetime | None
+    trial_end: datetime | None
+    cancel_at_period_end: bool
+    latest_invoice: str | None
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Invoice:
+    id: str
+    customer: str
+    subscription: str | None
+    number: str | None
+    status: str
+    currency: str
+    subtotal: int
+    total: int
+    amount_due: int
+    amount_paid: int
+    amount_remaining: int
+    period_start: datetime | None
+    period_end: datetime | None
+    hosted_invoice_url: str | None
+    invoice_pdf: str | None
+    next_payment_attempt: datetime | None
+    created: datetime
+
+
+@dataclass(frozen=True)
+class InvoicePreview:
+    amount_due: int
+    currency: str
+    proration_amount: int  # what the change itself costs now (credit negative)
+    total: int
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    url: str
+
+
+def _customer(obj: Any) -> Customer:
+    return Customer(id=obj.id, email=obj.email, metadata=dict(obj.metadata or {}))
+
+
+def _price(obj: Any) -> Price:
+    recurring = obj.recurring
+    return Price(
+        id=obj.id,
+        product=obj.product if isinstance(obj.product, str) else obj.product.id,
+        lookup_key=obj.lookup_key,
+        unit_amount=obj.unit_amount,
+        currency=obj.currency,
+        interval=recurring.interval if recurring else None,
+        usage_type=recurring.usage_type if recurring else None,
+        active=bool(obj.active),
+    )
+
+
+def subscription_from(obj: Any) -> Subscription:
+    item = obj["items"].data[0]
+    latest = obj.latest_invoice
+    return Subscription(
+        id=obj.id,
+        customer=obj.customer if isinstance(obj.customer, str) else obj.customer.id,
+        status=obj.status,
+        item_id=item.id,
+        price_id=item.price.id,
+        quantity=int(item.get("quantity") or 1),
+        current_period_start=_ts(item.current_period_start),
+        current_period_end=_ts(item.current_period_end),
+        trial_end=_ts(obj.trial_end),
+        cancel_at_period_end=bool(obj.cancel_at_period_end),
+        latest_invoice=latest if isinstance(latest, str) or latest is None else latest.id,
+        metadata=dict(obj.metadata or {}),
+    )
+
+
+def invoice_from(obj: Any) -> Invoice:
+    parent = obj.get("parent") or {}
+    details = (parent or {}).get("subscription_details") or {}
+    subscription = details.get("subscription") if details else None
+    return Invoice(
+        id=obj.id,
+        customer=obj.customer if isinstance(obj.customer, str) else obj.customer.id,
+        subscription=subscription
+        if isinstance(subscription, str) or subscription is None
+        else subscription.id,
+        number=obj.number,
+        status=obj.status,
+        currency=obj.currency,
+        subtotal=obj.subtotal,
+        total=obj.total,
+        amount_due=obj.amount_due,
+        amount_paid=obj.amount_paid,
+        amount_remaining=obj.amount_remaining,
+        period_start=_ts(obj.period_start),
+        period_end=_ts(obj.period_end),
+        hosted_invoice_url=obj.hosted_invoice_url,
+        invoice_pdf=obj.invoice_pdf,
+        next_payment_attempt=_ts(obj.next_payment_attempt),
+        created=_ts(obj.created) or datetime.now(tz=UTC),
+    )
+
+
+# ---- customers ---------------------------------------------------------------------------
+
+
+@_translating_errors
+def customer_create(
+    *, email: str, name: str, metadata: dict[str, str], idempotency_key: str
+) -> Customer:
+    params: Any = {"email": email, "name": name, "metadata": metadata}
+    return _customer(_client().v1.customers.create(params, _opts(idempotency_key)))
+
+
+# ---- catalog ------------------------------------------------------------------------------
+
+
+@_translating_errors
+def product_upsert(*, product_id: str, name: str, description: str, active: bool) -> Product:
+    """Products carry our own id (prod_<plan code>), so creating twice is impossible."""
+    fields: Any = {"name": name, "active": active, "metadata": {"source": "saas"}}
+    if description:
+        fields["description"] = description
+    try:
+        current = _client().v1.products.retrieve(product_id)
+    except stripe.InvalidRequestError as exc:
+        if exc.code != "resource_missing":
+            raise
+        created = _client().v1.products.create(
+            {"id": product_id, **fields}, _opts(f"product-create-{product_id}")
+        )
+        return Product(created.id, created.name, dict(created.metadata or {}))
+    if (current.name, current.active, current.description or "") == (name, active, description):
+        return Product(current.id, current.name, dict(current.metadata or {}))
+    key = f"product-update-{product_id}-{abs(hash((name, description, active)))}"
+    updated = _client().v1.products.update(product_id, fields, _opts(key))
+    return Product(updated.id, updated.name, dict(updated.metadata or {}))
+
+
+@_translating_errors
+def prices_by_lookup_keys(lookup_keys: list[str]) -> dict[str, Price]:
+    params: Any = {"lookup_keys": lookup_keys, "limit": 100, "active": True}
+    found = _client().v1.prices.list(params)
+    return {p.lookup_key: _price(p) for p in found.data if p.lookup_key}
+
+
+@_translating_errors
+def price_create(
+    *,
+    product_id: str,
+    lookup_key: str,
+    unit_amount: int,
+    currency: str,
+    interval: str,
+    metered_event: str | None,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> Price:
+    recurring: dict[str, Any] = {"interval": interval}
+    if metered_event:
+        meter = _meter_for(metered_event)
+        recurring.update(usage_type="metered", meter=meter)
+    params: Any = {
+        "product": product_id,
+        "unit_amount": unit_amount,
+        "currency": currency,
+        "recurring": recurring,
+        "lookup_key": lookup_key,
+        "transfer_lookup_key": True,
+        "metadata": metadata,
+    }
+    return _price(_client().v1.prices.create(params, _opts(idempotency_key)))
+
+
+@_translating_errors
+def price_deactivate(*, price_id: str) -> None:
+    _client().v1.prices.update(price_id, {"active": False}, _opts(f"price-off-{price_id}"))
+
+
+def _meter_for(event_name: str) -> str:
+    meters = _client().v1.billing.meters.list({"limit": 100})
+    for meter in meters.data:
+        if meter.event_name == event_name:
+            return str(meter.id)
+    params: Any = {
+        "display_name": event_name,
+        "event_name": event_name,
+        "default_aggregation": {"formula": "sum"},
+    }
+    return str(_client().v1.billing.meters.create(params, _opts(f"meter-{event_name}")).id)
+
+
+# ---- subscriptions -----------------------------------------------------------------------
+
+
+@_translating_errors
+def subscription_retrieve(subscription_id: str) -> Subscription:
+    return subscription_from(_client().v1.subscriptions.retrieve(subscription_id))
+
+
+@_translating_errors
+def subscription_create_trial(
+    *,
+    customer_id: str,
+    price_id: str,
+    quantity: int,
+    trial_days: int,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> Subscription:
+    """A trial without a card: at its end Stripe cancels unless a card was added."""
+    params: Any = {
+        "customer": customer_id,
+        "items": [{"price": price_id, "quantity": quantity}],
+        "trial_period_days": trial_days,
+        "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
+        "metadata": metadata,
+    }
+    return subscription_from(_client().v1.subscriptions.create(params, _opts(idempotency_key)))
+
+
+@_translating_errors
+def subscription_update(
+    subscription_id: str,
+    *,
+    idempotency_key: str,
+    item_id: str | None = None,
+    price_id: str | None = None,
+    quantity: int | None = None,
+    proration_behavior: str | None = None,
+    cancel_at_period_end: bool | None = None,
+    payment_behavior: str | None = None,
+) -> Subscription:
+    params: dict[str, Any] = {}
+    if payment_behavior:
+        params["payment_behavior"] = payment_behavior
+    if item_id and (price_id or quantity is not None):
+        item: dict[str, Any] = {"id": item_id}
+        if price_id:
+            item["price"] = price_id
+        if quantity is not None:
+            item["quantity"] = quantity
+        params["items"] = [item]
+    if proration_behavior:
+        params["proration_behavior"] = proration_behavior
+    if cancel_at_period_end is not None:
+        params["cancel_at_period_end"] = cancel_at_period_end
+    updated = _client().v1.subscriptions.update(
+        subscription_id,
+        params,
+        _opts(idempotency_key),  # type: ignore[arg-type]
+    )
+    return subscription_from(updated)
+
+
+@_translating_errors
+def subscription_cancel_now(subscription_id: str) -> Subscription:
+    return subscription_from(_client().v1.subscriptions.cancel(subscription_id))
+
+
+@_translating_errors
+def invoice_preview_change(
+    *,
+    customer_id: str,
+    subscription_id: str,
+    item_id: str,
+    price_id: str,
+    quantity: int,
+    proration_date: int,
+) -> InvoicePreview:
+    params: Any = {
+        "customer": customer_id,
+        "subscription": subscription_id,
+        "subscription_details": {
+            "items": [{"id": item_id, "price": price_id, "quantity": quantity}],
+            "proration_date": proration_date,
+            "proration_behavior": "always_invoice",
+        },
+    }
+    preview = _client().v1.invoices.create_preview(params)
+    proration = sum(line.amount for line in preview.lines.data if _is_proration(line))
+    return InvoicePreview(
+        amount_due=preview.amount_due,
+        currency=preview.currency,
+        proration_amount=proration,
+        total=preview.total,
+    )
+
+
+def _is_proration(line: Any) -> bool:
+    parent = line.get("parent") or {}
+    details = parent.get("subscription_item_details") or parent.get("invoice_item_details") or {}
+    return bool(details.get("proration"))
+
+
+# ---- sessions -----------------------------------------------------------------------------
+
+
+@_translating_errors
+def checkout_session_create(
+    *,
+    customer_id: str,
+    price_id: str,
+    quantity: int | None,
+    success_url: str,
+    cancel_url: str,
+    trial_days: int,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> Session:
+    line: dict[str, Any] = {"price": price_id}
+    if quantity is not None:
+        line["quantity"] = quantity
+    params: Any = {
+        "mode": "subscription",
+        "customer": customer_id,
+        "line_items": [line],
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "client_reference_id": metadata.get("tenant_id"),
+        "metadata": metadata,
+        "subscription_data": {"metadata": metadata},
+    }
+    if trial_days:
+        params["subscription_data"]["trial_period_days"] = trial_days
+    session = _client().v1.checkout.sessions.create(params, _opts(idempotency_key))
+    return Session(id=session.id, url=session.url)
+
+
+@_translating_errors
+def portal_session_create(*, customer_id: str, return_url: str) -> Session:
+    params: Any = {"customer": customer_id, "return_url": return_url}
+    session = _client().v1.billing_portal.sessions.create(params)
+    return Session(id=session.id, url=session.url)
+
+
+@_translating_errors
+def checkout_session_subscription(session_id: str) -> str | None:
+    session = _client().v1.checkout.sessions.retrieve(session_id)
+    sub = session.subscription
+    return sub if isinstance(sub, str) or sub is None else sub.id
+
+
+# ---- invoices and usage -------------------------------------------------------------------
+
+
+@_translating_errors
+def invoice_retrieve(invoice_id: str) -> Invoice:
+    return invoice_from(_client().v1.invoices.retrieve(invoice_id))
+
+
+@_translating_errors
+def invoices_for_customer(customer_id: str) -> Iterator[Invoice]:
+    params: Any = {"customer": customer_id, "limit": 100}
+    for invoice in _client().v1.invoices.list(params).auto_paging_iter():
+        yield invoice_from(invoice)
+
+
+@_translating_errors
+def meter_event_create(
+    *, event_name: str, customer_id: str, value: int, identifier: str, timestamp: int
+) -> None:
+    """`identifier` makes Stripe count the event once, however often it is sent."""
+    params: Any = {
+        "event_name": event_name,
+        "identifier": identifier,
+        "timestamp": timestamp,
+        "payload": {"stripe_customer_id": customer_id, "value": str(value)},
+    }
+    _client().v1.billing.meter_events.create(params, _opts(f"meter-event-{identifier}"))
+
+
+# ---- webhooks and events ------------------------------------------------------------------
+
+
+def webhook_event_verify(
+    *, payload: bytes, signature_header: str, secrets: list[str], tolerance: int
+) -> dict[str, Any]:
+    """The event, if any of `secrets` signed this exact body within `tolerance` seconds."""
+    for secret in secrets:
+        try:
+            stripe.WebhookSignature.verify_header(
+                payload.decode("utf-8"), signature_header, secret, tolerance
+            )
+        except stripe.SignatureVerificationError:
+            continue
+        except UnicodeDecodeError as exc:
+            raise WebhookSignatureInvalid("The body is not UTF-8.") from exc
+        return dict(json.loads(payload))
+    raise WebhookSignatureInvalid("No webhook secret verifies this signature.")
+
+
+@_translating_errors
+def events_since(*, created_gte: int, undelivered_only: bool = False) -> Iterator[dict[str, Any]]:
+    params: dict[str, Any] = {"created": {"gte": created_gte}, "limit": 100}
+    if undelivered_only:
+        params["delivery_success"] = False
+    for event in _client().v1.events.list(params).auto_paging_iter():  # type: ignore[arg-type]
+        yield event.to_dict()

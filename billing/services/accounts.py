@@ -1,0 +1,66 @@
+"""Each tenant's billing account and its Stripe customer.
+
+The account is made inside the signup transaction (on the signup plan); the Stripe customer
+is made afterwards by a Celery task, so signup never waits for or fails on Stripe. The
+customer's idempotency key is stored with the account before the first attempt, so however
+often the task retries, Stripe makes one customer.
+"""
+
+from django.conf import settings
+from django.db import transaction
+
+from accounts.models import Membership, Role
+from billing import gateway
+from billing.models import BillingAccount, Plan, SubscriptionStatus
+from tenants.models import Tenant
+
+
+def billing_account_open(*, tenant: Tenant) -> BillingAccount:
+    plan = Plan.objects.get(code=settings.BILLING_SIGNUP_PLAN)
+    account = BillingAccount.objects.create(tenant=tenant, plan=plan)
+    from billing.tasks import billing_customer_create
+
+    transaction.on_commit(lambda: billing_customer_create.delay(tenant_id=tenant.pk))
+    return account
+
+
+def _owner_email(tenant: Tenant) -> str:
+    owner = Membership.objects.filter(tenant=tenant, role=Role.OWNER).select_related("user")
+    first = owner.first()
+    return first.user.email if first else ""
+
+
+@transaction.atomic
+def billing_customer_ensure(*, tenant_id: int) -> BillingAccount:
+    """The tenant's Stripe customer, made if missing. The row lock makes concurrent runs
+    wait for each other; the stored key makes Stripe answer a repeat with the same customer."""
+    account = (
+        BillingAccount.objects.select_for_update()
+        .select_related("tenant", "plan")
+        .get(tenant_id=tenant_id)
+    )
+    if account.stripe_customer_id:
+        return account
+    tenant = account.tenant
+    customer = gateway.customer_create(
+        email=_owner_email(tenant),
+        name=tenant.name,
+        metadata={"tenant_id": str(tenant.pk), "tenant_slug": tenant.slug},
+        idempotency_key=f"customer-{account.customer_idempotency_key}",
+    )
+    account.stripe_customer_id = customer.id
+    account.save(update_fields=["stripe_customer_id", "updated_at"])
+    if settings.BILLING_SIGNUP_TRIAL and account.status == SubscriptionStatus.NONE:
+        from billing.services.subscriptions import subscription_start_trial
+
+        subscription_start_trial(account=account)
+    return account
+
+
+def billing_account_for_customer(customer_id: str) -> BillingAccount | None:
+    """The public-schema mapping webhooks use: Stripe customer -> tenant."""
+    return (
+        BillingAccount.objects.select_related("tenant", "plan", "price")
+        .filter(stripe_customer_id=customer_id)
+        .first()
+    )

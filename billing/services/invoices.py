@@ -1,0 +1,47 @@
+"""The invoice mirror, kept in the tenant's own schema."""
+
+import time
+
+from django.db import transaction
+
+from billing import gateway
+from billing.ledger.models import Invoice
+from billing.models import BillingAccount
+
+
+def invoice_apply(*, account: BillingAccount, invoice: gateway.Invoice, stripe_time: int) -> bool:
+    """Mirror `invoice` into the account's tenant schema unless we hold newer state."""
+    # The tenant as a context manager switches to its schema and back to wherever we were.
+    with account.tenant, transaction.atomic():
+        current = Invoice.objects.select_for_update().filter(stripe_invoice_id=invoice.id).first()
+        if current is not None and stripe_time < current.stripe_state_at:
+            return False
+        fields = {
+            "number": invoice.number or "",
+            "status": invoice.status,
+            "currency": invoice.currency,
+            "subtotal": invoice.subtotal,
+            "total": invoice.total,
+            "amount_due": invoice.amount_due,
+            "amount_paid": invoice.amount_paid,
+            "amount_remaining": invoice.amount_remaining,
+            "period_start": invoice.period_start,
+            "period_end": invoice.period_end,
+            "hosted_invoice_url": invoice.hosted_invoice_url or "",
+            "invoice_pdf": invoice.invoice_pdf or "",
+            "next_payment_attempt": invoice.next_payment_attempt,
+            "created": invoice.created,
+            "stripe_state_at": stripe_time,
+        }
+        Invoice.objects.update_or_create(stripe_invoice_id=invoice.id, defaults=fields)
+        return True
+
+
+def invoices_refresh(*, account: BillingAccount) -> int:
+    """Mirror every invoice of the account's customer (the nightly sync, and repair)."""
+    if not account.stripe_customer_id:
+        return 0
+    count = 0
+    for invoice in gateway.invoices_for_customer(account.stripe_customer_id):
+        count += invoice_apply(account=account, invoice=invoice, stripe_time=int(time.time()))
+    return count

@@ -1,0 +1,3 @@
+"""Periodic webhook jobs (Celery beat), as plain data so settings can import it."""
+
+SCHEDULE: dict[str, dict] = {}
