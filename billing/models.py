@@ -116,4 +116,6 @@ class SeatSync(models.Model):
     synced_quantity = models.PositiveIntegerField(null=True, blank=True)
     idempotency_key = models.UUIDField(default=uuid.uuid4)
     updated_at = models.DateTimeField(auto_now=True)
+
+
 from .webhooks.models import WebhookEvent, WebhookNotification  # noqa: E402,F401
