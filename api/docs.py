@@ -24,18 +24,18 @@ ErrorSerializer = inline_serializer(
 )
 
 
-def _error(description: str) -> OpenApiResponse:
+def error_doc(description: str) -> OpenApiResponse:
     return OpenApiResponse(response=ErrorSerializer, description=description)
 
 
-E400 = {400: _error("Invalid input, with per-field messages.")}
-E401 = {401: _error("Missing or invalid credentials.")}
-E403 = {403: _error("Not allowed for this user, role or organization status.")}
-E404 = {404: _error("Not found (or an unknown host).")}
-E409 = {409: _error("Conflicts with existing data.")}
-E410 = {410: _error("The link was used, revoked or has expired.")}
-E413 = {413: _error("Request body too large.")}
-E429 = {429: _error("Too many requests; see Retry-After.")}
+E400 = {400: error_doc("Invalid input, with per-field messages.")}
+E401 = {401: error_doc("Missing or invalid credentials.")}
+E403 = {403: error_doc("Not allowed for this user, role or organization status.")}
+E404 = {404: error_doc("Not found (or an unknown host).")}
+E409 = {409: error_doc("Conflicts with existing data.")}
+E410 = {410: error_doc("The link was used, revoked or has expired.")}
+E413 = {413: error_doc("Request body too large.")}
+E429 = {429: error_doc("Too many requests; see Retry-After.")}
 
 ERRORS_READ = {**E401, **E403, **E404, **E429}
 ERRORS_WRITE = {**E400, **E401, **E403, **E404, **E413, **E429}

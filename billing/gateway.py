@@ -162,67 +162,83 @@ class Session:
     url: str
 
 
+def _plain(obj: Any) -> dict[str, Any]:
+    """Stripe objects as plain nested dicts (the SDK's objects are not mappings)."""
+    return dict(obj.to_dict()) if hasattr(obj, "to_dict") else dict(obj)
+
+
+def _id(value: Any) -> str | None:
+    """An id, whether Stripe sent the id or the expanded object."""
+    if value is None or isinstance(value, str):
+        return value
+    return str(value["id"])
+
+
 def _customer(obj: Any) -> Customer:
-    return Customer(id=obj.id, email=obj.email, metadata=dict(obj.metadata or {}))
+    d = _plain(obj)
+    return Customer(id=d["id"], email=d.get("email"), metadata=d.get("metadata") or {})
+
+
+def _product(obj: Any) -> Product:
+    d = _plain(obj)
+    return Product(id=d["id"], name=d["name"], metadata=d.get("metadata") or {})
 
 
 def _price(obj: Any) -> Price:
-    recurring = obj.recurring
+    d = _plain(obj)
+    recurring = d.get("recurring") or {}
     return Price(
-        id=obj.id,
-        product=obj.product if isinstance(obj.product, str) else obj.product.id,
-        lookup_key=obj.lookup_key,
-        unit_amount=obj.unit_amount,
-        currency=obj.currency,
-        interval=recurring.interval if recurring else None,
-        usage_type=recurring.usage_type if recurring else None,
-        active=bool(obj.active),
+        id=d["id"],
+        product=_id(d["product"]) or "",
+        lookup_key=d.get("lookup_key"),
+        unit_amount=d.get("unit_amount"),
+        currency=d["currency"],
+        interval=recurring.get("interval"),
+        usage_type=recurring.get("usage_type"),
+        active=bool(d.get("active")),
     )
 
 
 def subscription_from(obj: Any) -> Subscription:
-    item = obj["items"].data[0]
-    latest = obj.latest_invoice
+    d = _plain(obj)
+    item = d["items"]["data"][0]
     return Subscription(
-        id=obj.id,
-        customer=obj.customer if isinstance(obj.customer, str) else obj.customer.id,
-        status=obj.status,
-        item_id=item.id,
-        price_id=item.price.id,
+        id=d["id"],
+        customer=_id(d["customer"]) or "",
+        status=d["status"],
+        item_id=item["id"],
+        price_id=item["price"]["id"],
         quantity=int(item.get("quantity") or 1),
-        current_period_start=_ts(item.current_period_start),
-        current_period_end=_ts(item.current_period_end),
-        trial_end=_ts(obj.trial_end),
-        cancel_at_period_end=bool(obj.cancel_at_period_end),
-        latest_invoice=latest if isinstance(latest, str) or latest is None else latest.id,
-        metadata=dict(obj.metadata or {}),
+        current_period_start=_ts(item.get("current_period_start")),
+        current_period_end=_ts(item.get("current_period_end")),
+        trial_end=_ts(d.get("trial_end")),
+        cancel_at_period_end=bool(d.get("cancel_at_period_end")),
+        latest_invoice=_id(d.get("latest_invoice")),
+        metadata=d.get("metadata") or {},
     )
 
 
 def invoice_from(obj: Any) -> Invoice:
-    parent = obj.get("parent") or {}
-    details = (parent or {}).get("subscription_details") or {}
-    subscription = details.get("subscription") if details else None
+    d = _plain(obj)
+    details = (d.get("parent") or {}).get("subscription_details") or {}
     return Invoice(
-        id=obj.id,
-        customer=obj.customer if isinstance(obj.customer, str) else obj.customer.id,
-        subscription=subscription
-        if isinstance(subscription, str) or subscription is None
-        else subscription.id,
-        number=obj.number,
-        status=obj.status,
-        currency=obj.currency,
-        subtotal=obj.subtotal,
-        total=obj.total,
-        amount_due=obj.amount_due,
-        amount_paid=obj.amount_paid,
-        amount_remaining=obj.amount_remaining,
-        period_start=_ts(obj.period_start),
-        period_end=_ts(obj.period_end),
-        hosted_invoice_url=obj.hosted_invoice_url,
-        invoice_pdf=obj.invoice_pdf,
-        next_payment_attempt=_ts(obj.next_payment_attempt),
-        created=_ts(obj.created) or datetime.now(tz=UTC),
+        id=d["id"],
+        customer=_id(d["customer"]) or "",
+        subscription=_id(details.get("subscription")),
+        number=d.get("number"),
+        status=d["status"],
+        currency=d["currency"],
+        subtotal=d["subtotal"],
+        total=d["total"],
+        amount_due=d["amount_due"],
+        amount_paid=d["amount_paid"],
+        amount_remaining=d["amount_remaining"],
+        period_start=_ts(d.get("period_start")),
+        period_end=_ts(d.get("period_end")),
+        hosted_invoice_url=d.get("hosted_invoice_url"),
+        invoice_pdf=d.get("invoice_pdf"),
+        next_payment_attempt=_ts(d.get("next_payment_attempt")),
+        created=_ts(d.get("created")) or datetime.now(tz=UTC),
     )
 
 
@@ -254,12 +270,16 @@ def product_upsert(*, product_id: str, name: str, description: str, active: bool
         created = _client().v1.products.create(
             {"id": product_id, **fields}, _opts(f"product-create-{product_id}")
         )
-        return Product(created.id, created.name, dict(created.metadata or {}))
-    if (current.name, current.active, current.description or "") == (name, active, description):
-        return Product(current.id, current.name, dict(current.metadata or {}))
+        return _product(created)
+    if (current.name, bool(current.active), _plain(current).get("description") or "") == (
+        name,
+        active,
+        description,
+    ):
+        return _product(current)
     key = f"product-update-{product_id}-{abs(hash((name, description, active)))}"
     updated = _client().v1.products.update(product_id, fields, _opts(key))
-    return Product(updated.id, updated.name, dict(updated.metadata or {}))
+    return _product(updated)
 
 
 @_translating_errors
@@ -355,10 +375,13 @@ def subscription_update(
     proration_behavior: str | None = None,
     cancel_at_period_end: bool | None = None,
     payment_behavior: str | None = None,
+    proration_date: int | None = None,
 ) -> Subscription:
     params: dict[str, Any] = {}
     if payment_behavior:
         params["payment_behavior"] = payment_behavior
+    if proration_date:
+        params["proration_date"] = proration_date
     if item_id and (price_id or quantity is not None):
         item: dict[str, Any] = {"id": item_id}
         if price_id:
@@ -413,7 +436,7 @@ def invoice_preview_change(
 
 
 def _is_proration(line: Any) -> bool:
-    parent = line.get("parent") or {}
+    parent = _plain(line).get("parent") or {}
     details = parent.get("subscription_item_details") or parent.get("invoice_item_details") or {}
     return bool(details.get("proration"))
 
@@ -462,11 +485,15 @@ def portal_session_create(*, customer_id: str, return_url: str) -> Session:
 @_translating_errors
 def checkout_session_subscription(session_id: str) -> str | None:
     session = _client().v1.checkout.sessions.retrieve(session_id)
-    sub = session.subscription
-    return sub if isinstance(sub, str) or sub is None else sub.id
+    return _id(_plain(session).get("subscription"))
 
 
 # ---- invoices and usage -------------------------------------------------------------------
+
+
+@_translating_errors
+def invoice_amount_paid(invoice_id: str | None) -> int:
+    return int(_client().v1.invoices.retrieve(invoice_id).amount_paid) if invoice_id else 0
 
 
 @_translating_errors
@@ -521,4 +548,16 @@ def events_since(*, created_gte: int, undelivered_only: bool = False) -> Iterato
     if undelivered_only:
         params["delivery_success"] = False
     for event in _client().v1.events.list(params).auto_paging_iter():  # type: ignore[arg-type]
-        yield event.to_dict()
+        yield _plain(event)
+
+
+# ---- what webhook events point at ---------------------------------------------------------
+
+
+@_translating_errors
+def charge_customer(charge_id: str) -> str | None:
+    """The customer a charge belongs to (a dispute names only its charge)."""
+    customer = _client().v1.charges.retrieve(charge_id).get("customer")
+    if customer is None or isinstance(customer, str):
+        return customer
+    return str(customer["id"])

@@ -4,10 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from billing.apis import PlanListApi
 from tenants.apis import SignupApi
 
 api_v1 = [
     path("signup/", SignupApi.as_view(), name="signup"),
+    path("plans/", PlanListApi.as_view(), name="plan-list"),
 ]
 
 urlpatterns = [

@@ -4,8 +4,10 @@ from django.urls import include, path
 
 api_v1 = [
     path("", include("accounts.urls")),
+    path("billing/", include("billing.urls")),
     path("", include("saas.workspace.urls")),
     path("", include("accounts.oauth.tenant_urls")),
+    path("", include("billing.entitlement_urls")),
 ]
 
 urlpatterns = [

@@ -29,7 +29,7 @@ PAID_STATUSES = {
 
 def account_for_update(*, tenant: Tenant) -> BillingAccount:
     return (
-        BillingAccount.objects.select_for_update()
+        BillingAccount.objects.select_for_update(of=("self",))
         .select_related("tenant", "plan", "price", "scheduled_price")
         .get(tenant=tenant)
     )
@@ -191,6 +191,24 @@ class PlanChange:
     amount_due_now: int
     currency: str
     account: BillingAccount
+    proration_date: int | None = None  # pass it to the change to be charged what was shown
+
+
+# A preview's proration date stays usable this long (Stripe prorates to the second).
+PRORATION_DATE_MAX_AGE = 3600
+
+
+def _proration_date(requested: int | None) -> int:
+    now = int(time.time())
+    if requested is None:
+        return now
+    if not now - PRORATION_DATE_MAX_AGE <= requested <= now:
+        raise InvalidBillingRequest(
+            "proration_date must come from a preview made within the last hour.",
+            code="invalid_proration_date",
+            extra={"fields": {"proration_date": ["Too old or in the future."]}},
+        )
+    return requested
 
 
 def _monthly_value(price: Price, quantity: int) -> float:
@@ -219,19 +237,22 @@ def subscription_preview_change(*, tenant: Tenant, price_lookup_key: str) -> Pla
     effective, quantity = _change_plan(account, new)
     if effective == "period_end":
         return PlanChange("period_end", 0, new.currency, account)
+    proration_date = int(time.time())
     preview = gateway.invoice_preview_change(
         customer_id=account.stripe_customer_id or "",
         subscription_id=account.stripe_subscription_id or "",
         item_id=account.stripe_subscription_item_id,
         price_id=new.stripe_price_id,
         quantity=quantity,
-        proration_date=int(time.time()),
+        proration_date=proration_date,
     )
-    return PlanChange("now", preview.amount_due, preview.currency, account)
+    return PlanChange("now", preview.amount_due, preview.currency, account, proration_date)
 
 
 @transaction.atomic
-def subscription_change(*, tenant: Tenant, price_lookup_key: str) -> PlanChange:
+def subscription_change(
+    *, tenant: Tenant, price_lookup_key: str, proration_date: int | None = None
+) -> PlanChange:
     """Upgrades now, prorated and invoiced at once (a declined card changes nothing);
     downgrades from the next period, keeping the paid-for plan until then."""
     new = _price_by_lookup(price_lookup_key)
@@ -243,12 +264,14 @@ def subscription_change(*, tenant: Tenant, price_lookup_key: str) -> PlanChange:
         price_id=new.stripe_price_id,
         quantity=quantity,
         proration_behavior="always_invoice" if effective == "now" else "none",
+        proration_date=_proration_date(proration_date) if effective == "now" else None,
         payment_behavior="error_if_incomplete" if effective == "now" else None,
         idempotency_key=f"change-{uuid.uuid4()}",
     )
     account.scheduled_price = new if effective == "period_end" else None
     subscription_apply(account=account, subscription=updated, stripe_time=int(time.time()))
-    return PlanChange(effective, 0, new.currency, account)
+    charged = gateway.invoice_amount_paid(updated.latest_invoice) if effective == "now" else 0
+    return PlanChange(effective, charged, new.currency, account)
 
 
 @transaction.atomic

@@ -212,7 +212,7 @@ def proration_lines(
     sides = [s for s in (old, new) if s is not None]
     if (
         sub["status"] == "trialing"
-        or not start < at < end
+        or not start <= at < end
         or any(price["recurring"]["usage_type"] == "metered" for price, _ in sides)
     ):
         return []

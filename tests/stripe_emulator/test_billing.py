@@ -383,3 +383,21 @@ def test_trial_without_card_pauses_then_resumes(
     resumed = stripe.Subscription.resume(sub.id, expand=["latest_invoice"])
     assert (resumed.status, resumed.latest_invoice.amount_paid) == ("active", 1000)
     assert {"customer.subscription.paused", "customer.subscription.resumed"} <= set(event_types())
+
+
+def test_a_change_at_the_very_start_of_a_period_prorates_the_whole_period(
+    stripe_client: stripe.StripeClient, plans: dict[str, Any]
+) -> None:
+    clock, customer = customer_on_clock()
+    sub = stripe.Subscription.create(customer=customer.id, items=[{"price": plans["basic"].id}])
+    item = sub["items"].data[0]
+    preview = stripe.Invoice.create_preview(
+        subscription=sub.id,
+        subscription_details={
+            "items": [{"id": item.id, "price": plans["pro"].id}],
+            "proration_date": item.current_period_start,
+            "proration_behavior": "always_invoice",
+        },
+    )
+    assert sorted(ln.amount for ln in preview.lines.data) == [-1000, 3000]
+    assert preview.amount_due == 2000

@@ -1,0 +1,253 @@
+"""Billing endpoints: the public plan catalog, and each tenant's subscription, checkout,
+plan changes, portal and invoices. Owner, admin and billing roles manage billing; the other
+roles read at most."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.roles import Capability
+from api.base import PublicApi, TenantApi
+from api.docs import E409, ERRORS_READ, ERRORS_WRITE, error_doc
+from api.serializers import StrictSerializer
+
+from .selectors import billing_account_get, invoice_list, plan_list_public
+from .services.subscriptions import (
+    checkout_start,
+    portal_start,
+    subscription_change,
+    subscription_preview_change,
+    subscription_set_cancel_at_period_end,
+)
+
+C = Capability
+E402 = {402: error_doc("The card was declined.")}
+E5XX = {
+    502: error_doc("The payment provider failed."),
+    503: error_doc("The payment provider is unreachable; retry shortly."),
+}
+BILLING_WRITE_ERRORS = {**ERRORS_WRITE, **E402, **E409, **E5XX}
+
+
+class PriceOutput(serializers.Serializer):
+    lookup_key = serializers.CharField(help_text="Names the price in checkout and changes.")
+    amount = serializers.IntegerField(help_text="Minor units (cents) per interval (per seat).")
+    currency = serializers.CharField()
+    interval = serializers.CharField()
+    per_seat = serializers.BooleanField()
+    metered = serializers.BooleanField()
+
+
+class PlanOutput(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    trial_days = serializers.IntegerField()
+    seats_limit = serializers.IntegerField(allow_null=True, help_text="null: unlimited")
+    projects_limit = serializers.IntegerField(allow_null=True, help_text="null: unlimited")
+    api_requests_per_minute = serializers.IntegerField()
+    features = serializers.ListField(child=serializers.CharField())
+    prices = serializers.SerializerMethodField()
+
+    @extend_schema_field(PriceOutput(many=True))
+    def get_prices(self, plan: Any) -> Any:
+        return PriceOutput([p for p in plan.prices.all() if p.active], many=True).data
+
+
+class PlanListApi(PublicApi):
+    @extend_schema(
+        tags=["billing"],
+        summary="List plans",
+        description="The public plan catalog with prices and entitlements.",
+        responses={200: PlanOutput(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(PlanOutput(plan_list_public(), many=True).data)
+
+
+class SubscriptionOutput(serializers.Serializer):
+    plan = serializers.CharField(source="plan.code")
+    price = serializers.CharField(source="price.lookup_key", allow_null=True, default=None)
+    status = serializers.CharField(help_text="none (free plan), trialing, active, past_due, ...")
+    seats = serializers.IntegerField(source="quantity")
+    current_period_end = serializers.DateTimeField(allow_null=True)
+    trial_end = serializers.DateTimeField(allow_null=True)
+    cancel_at_period_end = serializers.BooleanField()
+    scheduled_change = serializers.CharField(
+        source="scheduled_price.lookup_key",
+        allow_null=True,
+        default=None,
+        help_text="A downgrade that starts at current_period_end.",
+    )
+
+
+class SubscriptionApi(TenantApi):
+    capabilities = {"GET": C.BILLING_READ}
+
+    @extend_schema(
+        tags=["billing"],
+        summary="Show the subscription",
+        responses={200: SubscriptionOutput, **ERRORS_READ},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(SubscriptionOutput(billing_account_get(tenant=self.tenant)).data)
+
+
+class PriceInput(StrictSerializer):
+    price = serializers.CharField(max_length=100, help_text="A price's lookup_key.")
+
+
+class ChangeInput(PriceInput):
+    proration_date = serializers.IntegerField(
+        required=False,
+        help_text="The preview's proration_date, to be charged exactly what it showed.",
+    )
+
+
+class SessionOutput(serializers.Serializer):
+    url = serializers.URLField()
+
+
+class CheckoutApi(TenantApi):
+    capabilities = {"POST": C.BILLING_MANAGE}
+
+    @extend_schema(
+        tags=["billing"],
+        summary="Start a Checkout Session",
+        description="For the first paid subscription. Open the returned URL to pay; the "
+        "subscription appears when Stripe confirms it.",
+        request=PriceInput,
+        responses={201: SessionOutput, **BILLING_WRITE_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validate(PriceInput, request)
+        session = checkout_start(
+            tenant=self.tenant, price_lookup_key=data["price"], host=request.get_host()
+        )
+        return Response({"url": session.url}, status=201)
+
+
+class PlanChangeOutput(serializers.Serializer):
+    effective = serializers.ChoiceField(
+        choices=["now", "period_end"],
+        help_text="now: an upgrade, prorated and invoiced at once; period_end: a downgrade.",
+    )
+    amount_due_now = serializers.IntegerField(help_text="Minor units charged now.")
+    currency = serializers.CharField()
+    proration_date = serializers.IntegerField(
+        allow_null=True, help_text="Send it with the change to be charged this amount."
+    )
+    subscription = SubscriptionOutput(source="account")
+
+
+class PreviewChangeApi(TenantApi):
+    capabilities = {"POST": C.BILLING_MANAGE}
+
+    @extend_schema(
+        tags=["billing"],
+        summary="Preview a plan change",
+        description="What changing to this price would cost now (Stripe's invoice preview); "
+        "changes nothing.",
+        request=PriceInput,
+        responses={200: PlanChangeOutput, **BILLING_WRITE_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validate(PriceInput, request)
+        change = subscription_preview_change(tenant=self.tenant, price_lookup_key=data["price"])
+        return Response(PlanChangeOutput(change).data)
+
+
+class ChangeApi(TenantApi):
+    capabilities = {"POST": C.BILLING_MANAGE}
+
+    @extend_schema(
+        tags=["billing"],
+        summary="Change the plan",
+        description="Upgrades apply now, prorated and charged at once (a declined card "
+        "changes nothing: 402); downgrades apply at the end of the paid period.",
+        request=ChangeInput,
+        responses={200: PlanChangeOutput, **BILLING_WRITE_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validate(ChangeInput, request)
+        change = subscription_change(
+            tenant=self.tenant,
+            price_lookup_key=data["price"],
+            proration_date=data.get("proration_date"),
+        )
+        return Response(PlanChangeOutput(change).data)
+
+
+class CancelApi(TenantApi):
+    capabilities = {"POST": C.BILLING_MANAGE}
+
+    @extend_schema(
+        tags=["billing"],
+        summary="Cancel at period end",
+        request=None,
+        responses={200: SubscriptionOutput, **BILLING_WRITE_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        account = subscription_set_cancel_at_period_end(tenant=self.tenant, cancel=True)
+        return Response(SubscriptionOutput(account).data)
+
+
+class ResumeApi(TenantApi):
+    capabilities = {"POST": C.BILLING_MANAGE}
+
+    @extend_schema(
+        tags=["billing"],
+        summary="Resume before the period ends",
+        description="Undoes a cancellation that has not taken effect yet.",
+        request=None,
+        responses={200: SubscriptionOutput, **BILLING_WRITE_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        account = subscription_set_cancel_at_period_end(tenant=self.tenant, cancel=False)
+        return Response(SubscriptionOutput(account).data)
+
+
+class PortalApi(TenantApi):
+    capabilities = {"POST": C.BILLING_MANAGE}
+
+    @extend_schema(
+        tags=["billing"],
+        summary="Open the customer portal",
+        description="Cards, invoices and cancellation on Stripe's hosted portal.",
+        request=None,
+        responses={201: SessionOutput, **BILLING_WRITE_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        session = portal_start(tenant=self.tenant, host=request.get_host())
+        return Response({"url": session.url}, status=201)
+
+
+class InvoiceOutput(serializers.Serializer):
+    id = serializers.CharField(source="stripe_invoice_id")
+    number = serializers.CharField()
+    status = serializers.CharField()
+    currency = serializers.CharField()
+    total = serializers.IntegerField(help_text="Minor units.")
+    amount_due = serializers.IntegerField()
+    amount_paid = serializers.IntegerField()
+    period_start = serializers.DateTimeField(allow_null=True)
+    period_end = serializers.DateTimeField(allow_null=True)
+    hosted_invoice_url = serializers.CharField()
+    invoice_pdf = serializers.CharField()
+    created = serializers.DateTimeField()
+
+
+class InvoiceListApi(TenantApi):
+    capabilities = {"GET": C.BILLING_READ}
+
+    @extend_schema(
+        tags=["billing"],
+        summary="List invoices",
+        description="Newest first, mirrored from Stripe.",
+        responses={200: InvoiceOutput(many=True), **ERRORS_READ},
+    )
+    def get(self, request: Request) -> Response:
+        return self.paginate(invoice_list(), InvoiceOutput)

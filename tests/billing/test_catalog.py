@@ -1,0 +1,68 @@
+"""The plan catalog: defaults in the database, pushed to Stripe idempotently."""
+
+from billing.models import Plan, Price
+from billing.services.catalog import catalog_seed_defaults, catalog_sync_to_stripe
+
+
+def test_default_plans_exist_after_migrate(db) -> None:
+    assert list(Plan.objects.values_list("code", flat=True)) == ["free", "starter", "pro", "scale"]
+    assert Price.objects.get(lookup_key="starter-monthly").amount == 900
+    assert Price.objects.get(lookup_key="scale-usage").metered
+
+
+def test_sync_creates_products_and_prices_then_changes_nothing(db, stripe_emulator, sdk) -> None:
+    first = catalog_sync_to_stripe()
+    assert sorted(first.created) == sorted(Price.objects.values_list("lookup_key", flat=True))
+    events_after_first = len(sdk.Event.list(limit=100).data)
+
+    second = catalog_sync_to_stripe()
+
+    assert second.created == second.replaced == second.retired == []
+    assert sorted(second.unchanged) == sorted(first.created)
+    assert len(sdk.Event.list(limit=100).data) == events_after_first  # no Stripe write at all
+    remote = sdk.Price.list(lookup_keys=["pro-monthly"], limit=10).data
+    assert [(p.unit_amount, p.currency, p.recurring.interval) for p in remote] == [
+        (1900, "usd", "month")
+    ]
+    assert Price.objects.get(lookup_key="pro-monthly").stripe_price_id == remote[0].id
+    assert sdk.Product.retrieve("prod_saas_pro").name == "Pro"
+
+
+def test_a_changed_amount_replaces_the_stripe_price_under_the_same_lookup_key(
+    db, stripe_emulator, sdk
+) -> None:
+    catalog_sync_to_stripe()
+    old_id = Price.objects.get(lookup_key="pro-monthly").stripe_price_id
+    Price.objects.filter(lookup_key="pro-monthly").update(amount=2100)
+
+    report = catalog_sync_to_stripe()
+
+    assert report.replaced == ["pro-monthly"]
+    new_id = Price.objects.get(lookup_key="pro-monthly").stripe_price_id
+    assert new_id != old_id
+    assert sdk.Price.retrieve(old_id).active is False
+    [current] = sdk.Price.list(lookup_keys=["pro-monthly"], limit=10).data
+    assert (current.id, current.unit_amount) == (new_id, 2100)
+    assert catalog_sync_to_stripe().replaced == []
+
+
+def test_seeding_again_changes_nothing(db) -> None:
+    before = list(Price.objects.order_by("id").values_list("id", "lookup_key", "amount"))
+    catalog_seed_defaults()
+    assert list(Price.objects.order_by("id").values_list("id", "lookup_key", "amount")) == before
+
+
+def test_plans_are_listed_publicly_with_prices(db, client_for) -> None:
+    Plan.objects.filter(code="scale").update(public=False)
+    body = client_for(None).get("/api/v1/plans/").json()
+    assert [p["code"] for p in body] == ["free", "starter", "pro"]
+    starter = body[1]
+    assert starter["seats_limit"] == 10
+    assert {p["lookup_key"]: p["amount"] for p in starter["prices"]} == {
+        "starter-monthly": 900,
+        "starter-yearly": 9000,
+    }
+
+
+def test_plans_are_not_served_on_tenant_hosts(db, client_for, make_tenant) -> None:
+    assert client_for(make_tenant("acme")).get("/api/v1/plans/").status_code == 404
