@@ -46,9 +46,10 @@ def cmd_dev(options: argparse.Namespace) -> int:
     smtp = devservices.resolve_smtp()
     _print(smtp.describe())
     env["EMAIL_URL"] = smtp.url
-    emulator = _start_stripe_emulator(env)
+    emulator = _start_stripe_emulator(env, web_port=options.port)
     _manage("migrate_schemas", "--noinput", "-v", "0", env=env)
     _manage("seed_demo", env=env)
+    _manage("billing_sync_catalog", env=env)
     base = env.get("BASE_DOMAIN", "localhost")
     port = options.port
     processes = [
@@ -102,18 +103,29 @@ def cmd_dev(options: argparse.Namespace) -> int:
     return _wait(processes)
 
 
-def _start_stripe_emulator(env: dict[str, str]) -> Any:
+DEV_WEBHOOK_SECRET = "whsec_dev_emulator"  # noqa: S105 - dev only, signs the emulator's events
+
+
+def _start_stripe_emulator(env: dict[str, str], *, web_port: int) -> Any:
+    """The offline Stripe, on a stable port (its stored invoice links keep working across
+    restarts), sending signed webhooks to our public host."""
     if env.get("STRIPE_SECRET_KEY"):
         return None
-    try:
-        from .stripe_emulator.server import EmulatorServer
-    except ImportError:
-        _print("Stripe: no STRIPE_SECRET_KEY and no emulator available; billing calls will fail")
-        return None
-    state = devservices.DATA_DIR / "stripe-emulator.json"
-    emulator = EmulatorServer(port=0, state_file=str(state)).start()
+    from .stripe_emulator.server import EmulatorServer
+
+    devservices.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    base = env.get("BASE_DOMAIN", "localhost")
+    webhook = f"http://{base}:{web_port}/api/v1/billing/stripe/webhook/"
+    port = int(env.get("STRIPE_EMULATOR_PORT", "12111"))
+    emulator = EmulatorServer(
+        port=0 if devservices.port_in_use(port) else port,
+        state_file=str(devservices.DATA_DIR / "stripe-emulator.json"),
+        webhook_url=webhook,
+        webhook_secret=DEV_WEBHOOK_SECRET,
+    ).start()
     env["STRIPE_API_BASE"] = emulator.url
     env["STRIPE_SECRET_KEY"] = "sk_test_emulator"  # noqa: S105 - the emulator accepts any key
+    env.setdefault("STRIPE_WEBHOOK_SECRETS", DEV_WEBHOOK_SECRET)
     return emulator
 
 

@@ -39,6 +39,10 @@ def _port_open(port: int, host: str = "127.0.0.1") -> bool:
         return False
 
 
+def port_in_use(port: int) -> bool:
+    return _port_open(port)
+
+
 def _force_embedded() -> bool:
     return os.environ.get("SAAS_EMBEDDED", "") == "1"
 
