@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from billing.services.entitlements import entitlement_require
 from saas.errors import (
     Conflict,
     Gone,
@@ -147,6 +148,7 @@ def invitation_create(
     Invitation.objects.filter(
         tenant=tenant, email=email, accepted_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=now)
+    entitlement_require(tenant=tenant, limit="seats")
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         tenant=tenant,
@@ -209,6 +211,7 @@ def invitation_accept(
     """Join with an invitation. A new address gets an account with `password`; an existing
     account must prove itself with its own password."""
     invitation = _invitation_open(tenant=tenant, token=token)
+    entitlement_require(tenant=tenant, limit="seats", count_pending_invitations=False)
     user = User.objects.filter(email__iexact=invitation.email).first()
     if user is None:
         user = user_create(email=invitation.email, password=password, full_name=full_name)

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from accounts.grants import TenantGrant
 from accounts.permissions import HasTenantCapability
 from accounts.roles import Capability
+from billing.throttling import PlanRateThrottle, rate_limit_headers
 from tenants.models import Tenant
 
 
@@ -54,3 +55,17 @@ class TenantApi(BaseApi):
     def tenant(self) -> Tenant:
         """The tenant whose host was called (set by tenants.middleware)."""
         return self.request.tenant  # type: ignore[attr-defined]
+
+    def check_throttles(self, request: Request) -> None:
+        # The plan's API rate applies to every tenant endpoint, whatever throttles a view sets.
+        super().check_throttles(request)
+        plan_rate = PlanRateThrottle()
+        if not plan_rate.allow_request(request, self):
+            self.throttled(request, plan_rate.wait())
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        rate_limit_headers(request, response)
+        return response

@@ -18,3 +18,35 @@ def billing_customer_create(*, tenant_id: int) -> None:
     from .services.accounts import billing_customer_ensure
 
     billing_customer_ensure(tenant_id=tenant_id)
+
+
+# ---- seats, usage and dunning (entitlements) ---------------------------------------------
+
+
+@shared_task(**STRIPE_RETRY)
+def billing_seat_sync(*, account_id: int) -> None:
+    from .services.seats import seat_sync_apply
+
+    seat_sync_apply(account_id=account_id)
+
+
+@shared_task
+def billing_seat_sync_sweep() -> None:
+    from .services.seats import seat_sync_sweep
+
+    seat_sync_sweep()
+
+
+@shared_task(**STRIPE_RETRY)
+def billing_usage_collect_and_report() -> None:
+    from .services.usage import usage_collect, usage_report_all
+
+    usage_collect()
+    usage_report_all()
+
+
+@shared_task
+def billing_dunning_escalate() -> None:
+    from .services.dunning import dunning_escalate
+
+    dunning_escalate()

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from oauth2_provider.generators import generate_client_secret
 
+from billing.services.entitlements import entitlement_require
 from saas.errors import InvalidInput
 from tenants.models import Tenant
 
@@ -45,6 +46,7 @@ def oauth_application_create(
     client_type: str = App.CLIENT_CONFIDENTIAL,
 ) -> RegisteredApplication:
     _check_scopes(scopes=scopes, by_role=by_role)
+    entitlement_require(tenant=tenant, feature="api")
     if grant_type == App.GRANT_CLIENT_CREDENTIALS and client_type != App.CLIENT_CONFIDENTIAL:
         _invalid("client_type", "Client-credentials applications must be confidential.")
     secret = generate_client_secret()

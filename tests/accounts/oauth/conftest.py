@@ -14,6 +14,7 @@ from django.test import Client
 from accounts.models import Role, User
 from accounts.oauth.models import OAuthApplication
 from accounts.oauth.services import oauth_application_create
+from billing.models import Plan
 from tenants.models import Tenant
 
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
@@ -29,6 +30,16 @@ class App:
     def basic(self) -> str:
         raw = f"{self.client_id}:{self.secret}".encode()
         return "Basic " + base64.b64encode(raw).decode()
+
+
+@pytest.fixture(autouse=True)
+def _signup_plan_includes_api(request: pytest.FixtureRequest) -> None:
+    """Registering an application needs the plan's "api" feature (tests/billing covers the
+    refusal); these tests are about the provider, so the signup plan includes it here."""
+    if not {"db", "transactional_db"} & set(request.fixturenames):
+        return
+    request.getfixturevalue("_plan_catalog")
+    Plan.objects.filter(code=settings.BILLING_SIGNUP_PLAN).update(features=["api"])
 
 
 @pytest.fixture

@@ -1,0 +1,182 @@
+"""The plan's API rate, per tenant, and metered usage counting: both in Redis, one round trip
+per request.
+
+A Lua script reads the tenant's cached limits, counts the request in a one-minute window and,
+for a tenant on a metered price, adds it to that minute's usage bucket (an INCR plus a set of
+open buckets that billing.services.usage moves into UsageRecord rows). No database write per
+request; a database read only when the limits are not cached. If Redis is unreachable the
+request is allowed (fail open): the rate limit protects the service, it must not take it down.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import cache
+from django.http import HttpResponseBase
+from django_redis import get_redis_connection
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+from billing.models import BillingAccount
+
+logger = logging.getLogger("billing.throttling")
+
+WINDOW_SECONDS = 60
+LIMITS_TTL_SECONDS = 300
+USAGE_TTL_SECONDS = 7 * 86400  # kept this long if the collector is down
+OPEN_BUCKETS_KEY = "billing:usage:open"
+METERED_STATUSES = ("active", "trialing", "past_due")
+
+# KEYS: limits, rate counter, usage counter, open-buckets set
+# ARGV: open-bucket member, rate ttl, usage ttl
+# Returns {count, limit}; {-1, 0} when the limits are not cached (the caller loads them).
+_SCRIPT = """
+local limits = redis.call('HMGET', KEYS[1], 'rpm', 'metered')
+if not limits[1] then return {-1, 0} end
+local rpm = tonumber(limits[1])
+local count = redis.call('INCR', KEYS[2])
+if count == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
+if count <= rpm and limits[2] == '1' then
+  redis.call('INCR', KEYS[3])
+  redis.call('EXPIRE', KEYS[3], ARGV[3])
+  redis.call('SADD', KEYS[4], ARGV[1])
+end
+return {count, rpm}
+"""
+_script: Any = None
+
+
+def redis_client() -> Any:
+    return get_redis_connection("default")
+
+
+def _limits_key(tenant_id: int) -> str:
+    return cache.make_key(f"billing:limits:{tenant_id}")
+
+
+def _rate_key(tenant_id: int, bucket: int) -> str:
+    return cache.make_key(f"billing:rate:{tenant_id}:{bucket}")
+
+
+def usage_key(tenant_id: int, bucket: int) -> str:
+    return cache.make_key(f"billing:usage:{tenant_id}:{bucket}")
+
+
+def open_buckets_key() -> str:
+    return cache.make_key(OPEN_BUCKETS_KEY)
+
+
+def bucket_of(moment: float) -> int:
+    return int(moment // WINDOW_SECONDS)
+
+
+# ---- limits cache -----------------------------------------------------------------------
+
+
+def _limits_load(tenant_id: int) -> dict[str, int]:
+    account = (
+        BillingAccount.objects.select_related("plan", "price").filter(tenant_id=tenant_id).first()
+    )
+    if account is None:
+        return {"rpm": 0, "metered": 0}  # rpm 0 means "no plan": not limited
+    metered = bool(
+        account.price
+        and account.price.metered
+        and account.stripe_customer_id
+        and account.status in METERED_STATUSES
+    )
+    return {"rpm": account.plan.api_requests_per_minute, "metered": int(metered)}
+
+
+def limits_forget(*, tenant_ids: list[int]) -> None:
+    """After a billing account or plan change: the next request reloads the limits."""
+    if not tenant_ids:
+        return
+    try:
+        redis_client().delete(*[_limits_key(tenant_id) for tenant_id in tenant_ids])
+    except Exception:  # noqa: BLE001 - Redis down: the entries expire on their own
+        logger.warning("could not forget cached plan limits", exc_info=True)
+
+
+# ---- counting ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateState:
+    limit: int
+    remaining: int
+    reset: int  # epoch seconds when the window ends
+    allowed: bool
+
+
+def rate_count(*, tenant_id: int, now: float) -> RateState | None:
+    """Count one request of `tenant_id`; None when Redis is unreachable or there is no
+    limit (callers allow the request)."""
+    global _script
+    bucket = bucket_of(now)
+    keys = [
+        _limits_key(tenant_id),
+        _rate_key(tenant_id, bucket),
+        usage_key(tenant_id, bucket),
+        open_buckets_key(),
+    ]
+    args = [f"{tenant_id}:{bucket}", WINDOW_SECONDS * 2, USAGE_TTL_SECONDS]
+    try:
+        client = redis_client()
+        if _script is None:
+            _script = client.register_script(_SCRIPT)
+        count, limit = _script(keys=keys, args=args, client=client)
+        if count == -1:
+            limits = _limits_load(tenant_id)
+            client.hset(keys[0], mapping=limits)
+            client.expire(keys[0], LIMITS_TTL_SECONDS)
+            count, limit = _script(keys=keys, args=args, client=client)
+    except Exception:  # noqa: BLE001 - fail open, never a 500 because Redis is away
+        logger.warning("rate limit unavailable; allowing the request", exc_info=True)
+        return None
+    if not limit:
+        return None
+    reset = (bucket + 1) * WINDOW_SECONDS
+    return RateState(limit, max(limit - count, 0), reset, allowed=count <= limit)
+
+
+def api_requests_this_minute(*, tenant_id: int) -> int:
+    try:
+        value = redis_client().get(_rate_key(tenant_id, bucket_of(time.time())))
+    except Exception:  # noqa: BLE001 - unknown without Redis
+        return 0
+    return int(value or 0)
+
+
+class PlanRateThrottle(BaseThrottle):
+    """The tenant's plan's api_requests_per_minute, shared by all its users and clients."""
+
+    def __init__(self) -> None:
+        self._wait = 0.0
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        tenant = getattr(request, "tenant", None)
+        if tenant is None:
+            return True
+        now = time.time()
+        state = rate_count(tenant_id=tenant.pk, now=now)
+        if state is None:
+            return True
+        request._plan_rate = state  # type: ignore[attr-defined]  # for the response headers
+        self._wait = max(state.reset - now, 0)
+        return state.allowed
+
+    def wait(self) -> float:
+        return self._wait
+
+
+def rate_limit_headers(request: Request, response: HttpResponseBase) -> None:
+    """X-RateLimit-* on every tenant API response that was counted."""
+    state: RateState | None = getattr(request, "_plan_rate", None)
+    if state is None:
+        return
+    response["X-RateLimit-Limit"] = str(state.limit)
+    response["X-RateLimit-Remaining"] = str(state.remaining)
+    response["X-RateLimit-Reset"] = str(state.reset)
