@@ -44,3 +44,6 @@ class BillingAccountAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: object) -> bool:
         return False  # made at signup; Stripe is the source of truth
+
+
+from .webhooks import admin as _webhooks_admin  # noqa: E402,F401

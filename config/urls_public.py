@@ -9,6 +9,7 @@ from tenants.apis import SignupApi
 
 api_v1 = [
     path("signup/", SignupApi.as_view(), name="signup"),
+    path("billing/stripe/webhook/", include("billing.webhooks.urls")),
     path("plans/", PlanListApi.as_view(), name="plan-list"),
 ]
 

@@ -12,6 +12,17 @@ STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 # Several secrets during a rotation: an event signed by any of them is accepted.
 STRIPE_WEBHOOK_SECRETS = env.list("STRIPE_WEBHOOK_SECRETS", default=[])
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# A failed event is retried this many times in all, after 60 s, 120 s, ... (capped, with
+# jitter); then it waits for `manage.py billing_replay_events`.
+STRIPE_WEBHOOK_MAX_ATTEMPTS = env.int("STRIPE_WEBHOOK_MAX_ATTEMPTS", default=10)
+STRIPE_WEBHOOK_RETRY_BASE_SECONDS = env.float("STRIPE_WEBHOOK_RETRY_BASE_SECONDS", default=60.0)
+STRIPE_WEBHOOK_RETRY_MAX_SECONDS = env.float("STRIPE_WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+# Reconciliation lists Stripe's events of this many past hours (Stripe retries for 3 days)
+# and ingests any never received; undelivered only (delivery_success=false) by default.
+STRIPE_EVENTS_RECONCILE_HOURS = env.int("STRIPE_EVENTS_RECONCILE_HOURS", default=72)
+STRIPE_EVENTS_RECONCILE_UNDELIVERED_ONLY = env.bool(
+    "STRIPE_EVENTS_RECONCILE_UNDELIVERED_ONLY", default=True
+)
 
 # The plan a new organization starts on, and whether it starts as a trial of it (the plan's
 # trial_days, in Stripe, without a card).
