@@ -557,7 +557,7 @@ def events_since(*, created_gte: int, undelivered_only: bool = False) -> Iterato
 @_translating_errors
 def charge_customer(charge_id: str) -> str | None:
     """The customer a charge belongs to (a dispute names only its charge)."""
-    customer = _client().v1.charges.retrieve(charge_id).get("customer")
+    customer = _client().v1.charges.retrieve(charge_id).customer
     if customer is None or isinstance(customer, str):
         return customer
-    return str(customer["id"])
+    return str(customer.id)
