@@ -1,0 +1,83 @@
+"""Metered usage: API requests of a tenant on the metered "scale" plan are counted in Redis
+(no database write per request), moved into UsageRecord rows once their minute is closed,
+reported to Stripe once however often the report runs, and billed at renewal."""
+
+import time
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Role
+from billing.ledger.models import UsageRecord
+from billing.models import Price
+from billing.services.usage import usage_collect, usage_report_all
+from billing.tasks import billing_usage_collect_and_report
+from tests.billing.helpers import clock_advance, stripe_sdk, subscribe_paid
+
+REQUESTS = 4
+
+
+@pytest.fixture
+def scale(make_tenant, make_member, stripe_emulator, client_for):
+    tenant = make_tenant("acme")
+    owner = make_member(tenant, role=Role.OWNER)
+    # The clock starts an hour back, so this minute's usage falls in the first period.
+    account = subscribe_paid(tenant, "scale-usage", clock_at=int(time.time()) - 3600)
+    return tenant, account, client_for(tenant, owner)
+
+
+def _records(tenant) -> list[UsageRecord]:
+    with tenant:
+        return list(UsageRecord.objects.order_by("identifier"))
+
+
+def test_usage_is_reported_once_and_billed_at_renewal(scale) -> None:
+    tenant, account, client = scale
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(REQUESTS):
+            assert client.get("/api/v1/projects/").status_code == 200
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert usage_collect() == 0  # this minute is still open
+
+    assert usage_collect(now=time.time() + 180) >= 1
+    assert usage_collect(now=time.time() + 180) == 0  # moved once
+    records = _records(tenant)
+    assert sum(r.quantity for r in records) == REQUESTS
+    assert all(r.identifier.startswith(f"{tenant.pk}-") for r in records)
+    assert {r.meter_event_name for r in records} == {"api_requests"}
+
+    assert usage_report_all() == len(records)
+    billing_usage_collect_and_report()  # the beat job again: nothing new to send
+    # A run that sent its events but died before marking them sends them again:
+    with tenant:
+        UsageRecord.objects.update(reported_at=None)
+    assert usage_report_all() == len(records)  # Stripe already holds those identifiers
+    assert all(r.reported_at for r in _records(tenant))
+
+    clock_advance(account.stripe_customer_id or "", _period_end(account) + 60)
+    assert _billed_usage(account) == REQUESTS
+
+
+def test_tenants_on_licensed_plans_are_not_metered(make_tenant, make_member, client_for) -> None:
+    tenant = make_tenant("acme")
+    client = client_for(tenant, make_member(tenant, role=Role.OWNER))
+    for _ in range(REQUESTS):
+        client.get("/api/v1/projects/")
+    assert usage_collect(now=time.time() + 180) == 0
+    assert _records(tenant) == []
+
+
+def _period_end(account) -> int:
+    sdk = stripe_sdk()
+    subscription = sdk.v1.subscriptions.retrieve(account.stripe_subscription_id)
+    return int(subscription["items"].data[0].current_period_end)
+
+
+def _billed_usage(account) -> int:
+    sdk = stripe_sdk()
+    price_id = Price.objects.get(lookup_key="scale-usage").stripe_price_id
+    subscription = sdk.v1.subscriptions.retrieve(account.stripe_subscription_id)
+    invoice = sdk.v1.invoices.retrieve(str(subscription.latest_invoice))
+    lines = [line for line in invoice.lines.data if line.pricing.price_details.price == price_id]
+    return sum(int(line.quantity or 0) for line in lines)
