@@ -48,7 +48,7 @@ def webhook_event_receive(*, payload: bytes, signature_header: str) -> Received:
             secrets=settings.STRIPE_WEBHOOK_SECRETS,
             tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
         )
-    except ValueError as exc:  # signed, but not JSON
+    except (ValueError, TypeError) as exc:  # signed, but not JSON (or not a JSON object)
         raise InvalidInput("The body is not a JSON event.", code="malformed_event") from exc
     return webhook_event_record(event=event, source=EventSource.WEBHOOK)
 

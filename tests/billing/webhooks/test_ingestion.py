@@ -1,0 +1,158 @@
+"""The endpoint: signature on the raw body, stored once, answered fast, nothing else."""
+
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+
+from billing.webhooks import services
+from billing.webhooks.models import EventSource, EventState, WebhookEvent
+
+from .conftest import OLD_SECRET, fixture_event, fixture_object, signed
+
+
+def _event(type_: str = "customer.updated") -> dict[str, Any]:
+    return fixture_event(type_, fixture_object("customer", id="cus_ingest_test"))
+
+
+def test_a_signed_event_is_stored_once_and_queued_after_commit(
+    db, post_event, django_capture_on_commit_callbacks
+) -> None:
+    event = _event()
+    with django_capture_on_commit_callbacks() as queued:
+        response = post_event(event)
+    assert response.status_code == 200
+    assert response.json() == {"received": True, "duplicate": False}
+    row = WebhookEvent.objects.get(stripe_event_id=event["id"])
+    assert (row.type, row.state, row.attempts, row.source) == (
+        "customer.updated",
+        EventState.PENDING,
+        0,
+        EventSource.WEBHOOK,
+    )
+    assert row.payload == event
+    assert len(queued) == 1
+
+
+def test_a_duplicate_is_answered_2xx_and_stored_and_queued_once(
+    db, post_event, django_capture_on_commit_callbacks
+) -> None:
+    event = _event()
+    assert post_event(event).status_code == 200
+    with django_capture_on_commit_callbacks() as queued:
+        again = post_event(json.dumps(event))  # Stripe's retry: same event, new signature
+    assert again.status_code == 200
+    assert again.json()["duplicate"] is True
+    assert WebhookEvent.objects.filter(stripe_event_id=event["id"]).count() == 1
+    assert queued == []
+
+
+def test_an_event_signed_with_the_previous_secret_is_accepted_during_rotation(
+    db, post_event
+) -> None:
+    event = _event()
+    body = json.dumps(event)
+    assert post_event(body, signed(body, secret=OLD_SECRET)).status_code == 200
+
+
+def _stale(body: str) -> str:
+    return signed(body, timestamp=int(time.time()) - 301)
+
+
+@pytest.mark.parametrize(
+    ("tamper", "code"),
+    [
+        pytest.param(lambda body: ("t=1,v1=" + "0" * 64, body), "invalid_signature", id="bad"),
+        pytest.param(lambda body: (_stale(body), body), "invalid_signature", id="stale"),
+        pytest.param(
+            lambda body: (signed(body, secret="whsec_someone_else"), body),
+            "invalid_signature",
+            id="wrong-secret",
+        ),
+        pytest.param(
+            # Same JSON, other bytes: what a proxy or framework that re-serialises would send.
+            lambda body: (signed(body), json.dumps(json.loads(body), separators=(",", ":"))),
+            "invalid_signature",
+            id="reserialised",
+        ),
+        pytest.param(lambda body: ("", body), "invalid_signature", id="missing"),
+        pytest.param(lambda body: (signed("{not json"), "{not json"), "malformed_event", id="json"),
+        pytest.param(lambda body: (signed("[1, 2]"), "[1, 2]"), "malformed_event", id="not-event"),
+    ],
+)
+def test_a_bad_delivery_is_400_and_stores_nothing(db, post_event, tamper, code) -> None:
+    body = json.dumps(_event(), indent=2)
+    signature, sent = tamper(body)
+    response = post_event(sent, signature)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == code
+    assert not WebhookEvent.objects.exists()
+
+
+def test_an_unknown_event_type_is_recorded_and_ignored(db, post_event) -> None:
+    event = fixture_event("plan.created", fixture_object("plan"))
+    assert post_event(event).status_code == 200
+    row = WebhookEvent.objects.get(stripe_event_id=event["id"])
+    services.webhook_event_process(event_pk=row.pk)
+    row.refresh_from_db()
+    assert (row.state, row.note) == (EventState.IGNORED, "event type not handled")
+
+
+def test_the_endpoint_needs_no_login_csrf_or_tenant_and_makes_no_stripe_call(
+    db, post_event, django_assert_max_num_queries, monkeypatch
+) -> None:
+    monkeypatch.setattr("billing.gateway._client", lambda: pytest.fail("Stripe was called"))
+    # search_path, then one INSERT ... ON CONFLICT (a savepoint pair here, a commit in prod)
+    with django_assert_max_num_queries(4):
+        assert post_event(_event()).status_code == 200
+
+
+@pytest.fixture
+def enqueued(monkeypatch) -> list[int]:
+    calls: list[int] = []
+    monkeypatch.setattr(
+        services, "webhook_event_enqueue", lambda *, event_pk, **kw: calls.append(event_pk)
+    )
+    return calls
+
+
+def test_a_transaction_that_rolls_back_enqueues_nothing(committed, enqueued) -> None:
+    event = _event()
+
+    @transaction.atomic
+    def record_then_fail() -> None:
+        services.webhook_event_record(event=event, source=EventSource.WEBHOOK)
+        raise RuntimeError("the caller fails after recording")
+
+    with pytest.raises(RuntimeError):
+        record_then_fail()
+    assert enqueued == []
+    assert not WebhookEvent.objects.exists()
+    services.webhook_event_record(event=event, source=EventSource.WEBHOOK)
+    assert len(enqueued) == 1  # the same call, committed, does enqueue
+
+
+def test_two_concurrent_copies_are_stored_and_queued_once(committed, enqueued) -> None:
+    event = _event()
+    barrier = threading.Barrier(4)
+    results: list[services.Received] = []
+
+    def receive() -> None:
+        try:
+            barrier.wait()
+            results.append(services.webhook_event_record(event=event, source="webhook"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=receive) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.created for r in results) == [False, False, False, True]
+    assert len({r.id for r in results}) == 1
+    assert WebhookEvent.objects.filter(stripe_event_id=event["id"]).count() == 1
+    assert len(enqueued) == 1
