@@ -67,9 +67,11 @@ def checkout_session_completed(event: WebhookEvent) -> Outcome:
     customer_id = _id(session.get("customer"))
     if session.get("mode") != "subscription":
         return Outcome(EventState.IGNORED, f"checkout mode {session.get('mode')}")
+    if billing_account_for_customer(customer_id or "") is None:
+        return _unknown(customer_id)  # before asking Stripe about a session not ours
     account = checkout_complete(session_id=session["id"], customer_id=customer_id or "")
     if account is None:
-        return _unknown(customer_id)
+        return Outcome(EventState.IGNORED, f"session {session['id']} has no subscription")
     return Outcome(EventState.DONE, f"subscription {account.status}", account)
 
 

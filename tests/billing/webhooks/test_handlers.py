@@ -1,0 +1,381 @@
+"""Each handled event type has its effect, once, whatever the order. Events are the
+emulator's own (the flows really happen on it) or built from Stripe's fixtures where the
+emulator makes none; they go through the real endpoint and are processed here, as the
+worker does (tests/billing/webhooks/test_worker.py runs the real worker)."""
+
+import time
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.template.loader import render_to_string
+
+from accounts.models import Role
+from billing import gateway
+from billing.ledger.models import Invoice
+from billing.models import BillingAccount, Price
+from billing.services.accounts import billing_customer_ensure
+from billing.services.subscriptions import checkout_start
+from billing.webhooks import handlers, notifications
+from billing.webhooks.models import EventState, WebhookEvent, WebhookNotification
+from billing.webhooks.services import retry_delay, webhook_event_process
+from tenants.models import Tenant
+
+from ..conftest import complete_checkout
+from ..helpers import clock_advance, stripe_sdk, subscribe_paid
+from .conftest import emulator_event, emulator_events, fixture_event, fixture_object
+
+DAY = 86400
+
+
+@pytest.fixture
+def acme(make_tenant, make_member) -> Tenant:
+    tenant = make_tenant("acme")
+    make_member(tenant, role=Role.OWNER)
+    make_member(tenant, role=Role.BILLING)
+    make_member(tenant, role=Role.MEMBER)
+    return tenant
+
+
+@pytest.fixture
+def emails(monkeypatch) -> list[dict[str, Any]]:
+    """Emails queued by notifications (sent on commit; here, recorded)."""
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(notifications, "email_send_later", lambda **kw: sent.append(kw))
+    return sent
+
+
+def _account(tenant: Tenant) -> BillingAccount:
+    return BillingAccount.objects.select_related("plan", "tenant").get(tenant=tenant)
+
+
+def _billing_people(tenant: Tenant) -> set[str]:
+    return set(
+        tenant.memberships.filter(role__in=[Role.OWNER, Role.BILLING]).values_list(
+            "user__email", flat=True
+        )
+    )
+
+
+def _rendered(email: dict[str, Any]) -> str:
+    return "".join(
+        render_to_string(f"emails/{email['template']}.{part}", email["context"])
+        for part in ("subject.txt", "txt", "html")
+    )
+
+
+# ---- checkout and subscriptions -------------------------------------------------------------
+
+
+def test_checkout_completed_mirrors_the_new_subscription(db, catalog, acme, deliver) -> None:
+    billing_customer_ensure(tenant_id=acme.pk)
+    session = checkout_start(tenant=acme, price_lookup_key="pro-monthly", host="acme.localhost")
+    complete_checkout(session.url)
+    row = deliver(emulator_event("checkout.session.completed"))
+    account = _account(acme)
+    assert (row.state, row.account) == (EventState.DONE, account)
+    assert account.plan.code == "pro"
+    assert account.status == "trialing"  # pro has a trial, and this is the first subscription
+    acme.refresh_from_db()
+    assert acme.status == "trialing"
+
+
+def test_subscription_updated_and_deleted_follow_stripe(db, catalog, acme, deliver, emails) -> None:
+    account = subscribe_paid(acme)
+    sdk = stripe_sdk()
+    sdk.v1.subscriptions.update(account.stripe_subscription_id, {"cancel_at_period_end": True})
+    deliver(emulator_event("customer.subscription.updated"))
+    assert _account(acme).cancel_at_period_end is True
+
+    sdk.v1.subscriptions.cancel(account.stripe_subscription_id)
+    row = deliver(emulator_event("customer.subscription.deleted"))
+    account = _account(acme)
+    assert (account.status, account.plan.code) == ("canceled", "free")
+    acme.refresh_from_db()
+    assert acme.status == "read_only"
+    assert {e["to"] for e in emails} == _billing_people(acme)
+    assert {e["template"] for e in emails} == {"billing_subscription_canceled"}
+    assert "has ended" in _rendered(emails[0])
+    assert row.notifications.get().kind == "subscription_canceled"
+
+
+def test_deleted_before_updated_ends_canceled(db, catalog, acme, deliver) -> None:
+    account = subscribe_paid(acme)
+    sdk = stripe_sdk()
+    sdk.v1.subscriptions.update(account.stripe_subscription_id, {"cancel_at_period_end": True})
+    sdk.v1.subscriptions.cancel(account.stripe_subscription_id)
+    deliver(emulator_event("customer.subscription.deleted"))
+    late = deliver(emulator_event("customer.subscription.updated"))
+    assert late.state == EventState.DONE
+    assert _account(acme).status == "canceled"
+
+
+def test_an_updated_event_older_than_the_stored_state_changes_nothing(
+    db, catalog, acme, deliver
+) -> None:
+    account = subscribe_paid(acme)
+    sdk = stripe_sdk()
+    for quantity in (2, 3):
+        sdk.v1.subscriptions.update(
+            account.stripe_subscription_id,
+            {"items": [{"id": account.stripe_subscription_item_id, "quantity": quantity}]},
+        )
+    older, newer = emulator_events("customer.subscription.updated")[-2:]
+    assert older["data"]["object"]["items"]["data"][0]["quantity"] == 2
+    deliver(newer)
+    deliver(older)
+    assert _account(acme).quantity == 3
+
+
+def test_trial_will_end_emails_the_owner_and_billing_members(
+    db, catalog, acme, deliver, emails
+) -> None:
+    account = billing_customer_ensure(tenant_id=acme.pk)
+    gateway.subscription_create_trial(
+        customer_id=account.stripe_customer_id or "",
+        price_id=Price.objects.get(lookup_key="starter-monthly").stripe_price_id,
+        quantity=1,
+        trial_days=2,
+        metadata={},
+        idempotency_key="trial-ending-test",
+    )
+    row = deliver(emulator_event("customer.subscription.trial_will_end"))
+    assert row.state == EventState.DONE
+    assert _account(acme).status == "trialing"
+    assert {e["to"] for e in emails} == _billing_people(acme)
+    email = emails[0]
+    assert email["template"] == "billing_trial_ending"
+    assert email["context"]["trial_end"] in _rendered(email)
+
+
+def test_paused_then_resumed(db, catalog, acme, deliver) -> None:
+    now = int(time.time())
+    account = subscribe_paid(acme, clock_at=now)  # a customer on a test clock
+    sdk = stripe_sdk()
+    sdk.v1.subscriptions.cancel(account.stripe_subscription_id)
+    price = Price.objects.get(lookup_key="starter-monthly").stripe_price_id
+    customer_id = account.stripe_customer_id or ""
+    sdk.v1.customers.update(customer_id, {"invoice_settings": {"default_payment_method": ""}})
+    for pm in sdk.v1.customers.payment_methods.list(customer_id).data:
+        sdk.v1.payment_methods.detach(pm.id)
+    subscription = sdk.v1.subscriptions.create(
+        {
+            "customer": customer_id,
+            "items": [{"price": price, "quantity": 1}],
+            "trial_period_days": 1,
+            "trial_settings": {"end_behavior": {"missing_payment_method": "pause"}},
+        }
+    )
+    clock_advance(customer_id, now + 2 * DAY)
+    row = deliver(emulator_event("customer.subscription.paused"))
+    account = _account(acme)
+    assert (row.state, account.stripe_subscription_id) == (EventState.DONE, subscription.id)
+    assert account.status == "paused"
+    acme.refresh_from_db()
+    assert acme.status == "read_only"
+
+    card = sdk.v1.payment_methods.attach("pm_card_visa", {"customer": customer_id})
+    sdk.v1.customers.update(customer_id, {"invoice_settings": {"default_payment_method": card.id}})
+    sdk.v1.subscriptions.resume(subscription.id, {"billing_cycle_anchor": "now"})
+    deliver(emulator_event("customer.subscription.resumed"))
+    assert _account(acme).status == "active"
+    acme.refresh_from_db()
+    assert acme.status == "active"
+
+
+# ---- invoices -----------------------------------------------------------------------------
+
+
+def test_invoice_events_mirror_into_the_tenant_schema_and_paid_sends_one_receipt(
+    db, catalog, acme, deliver, emails
+) -> None:
+    subscribe_paid(acme)
+    for type_ in ("invoice.created", "invoice.finalized", "invoice.paid"):
+        assert deliver(emulator_event(type_)).state == EventState.DONE
+    paid = emulator_event("invoice.paid")
+    with acme:
+        invoice = Invoice.objects.get(stripe_invoice_id=paid["data"]["object"]["id"])
+    assert (invoice.status, invoice.amount_paid) == ("paid", 3 * 900)  # three seats
+    assert {e["to"] for e in emails} == _billing_people(acme)
+    assert emails[0]["template"] == "billing_receipt"
+    assert "27.00 USD" in _rendered(emails[0])
+
+    # The same event again, processed again, replayed by force: still one receipt.
+    row = deliver(paid)
+    webhook_event_process(event_pk=row.pk)
+    call_command("billing_replay_events", "--id", paid["id"], "--include-finished")
+    assert WebhookNotification.objects.filter(event=row).count() == 1
+    assert len(emails) == 2  # owner and billing member, once each
+
+
+def test_payment_failed_emails_the_invoice_link_and_retry_date(
+    db, catalog, acme, deliver, emails
+) -> None:
+    now = int(time.time())
+    account = subscribe_paid(acme, clock_at=now)
+    sdk = stripe_sdk()
+    customer_id = account.stripe_customer_id or ""
+    failing = sdk.v1.payment_methods.attach("pm_card_chargeCustomerFail", {"customer": customer_id})
+    sdk.v1.customers.update(
+        customer_id, {"invoice_settings": {"default_payment_method": failing.id}}
+    )
+    clock_advance(customer_id, now + 32 * DAY)  # the renewal fails
+    row = deliver(emulator_event("invoice.payment_failed"))
+    assert row.state == EventState.DONE
+    account = _account(acme)
+    assert account.status == "past_due"
+    acme.refresh_from_db()
+    assert acme.status == "past_due"
+    email = emails[0]
+    assert email["template"] == "billing_payment_failed"
+    assert email["context"]["next_payment_attempt"]
+    assert email["context"]["hosted_invoice_url"].startswith("http")
+    text = _rendered(email)
+    assert email["context"]["hosted_invoice_url"] in text
+    assert f"try again on {email['context']['next_payment_attempt']}" in text
+
+
+def test_payment_action_required_emails_the_confirmation_link(
+    db, catalog, acme, deliver, emails
+) -> None:
+    subscribe_paid(acme, card="pm_card_authenticationRequired")
+    row = deliver(emulator_event("invoice.payment_action_required"))
+    assert row.state == EventState.DONE
+    email = emails[0]
+    assert email["template"] == "billing_payment_action_required"
+    assert email["context"]["hosted_invoice_url"] in _rendered(email)
+
+
+def test_upcoming_invoice_is_noted_against_the_account(db, catalog, acme, deliver) -> None:
+    account = subscribe_paid(acme)
+    upcoming = fixture_object("invoice", customer=account.stripe_customer_id, amount_due=900)
+    row = deliver(fixture_event("invoice.upcoming", upcoming))
+    assert (row.state, row.account_id) == (EventState.DONE, account.pk)
+    assert "upcoming invoice of 900" in row.note
+
+
+# ---- customers, payment methods, charges ----------------------------------------------------
+
+
+def test_customer_updated_and_payment_method_attached_refresh_the_mirror(
+    db, catalog, acme, deliver
+) -> None:
+    account = subscribe_paid(acme)
+    stripe_sdk().v1.customers.update(account.stripe_customer_id or "", {"name": "Acme Inc"})
+    for type_ in ("customer.updated", "payment_method.attached"):
+        row = deliver(emulator_event(type_))
+        assert (row.state, row.account_id) == (EventState.DONE, account.pk)
+        assert "subscription active" in row.note
+
+
+def test_charge_refunded_re_mirrors_the_invoices(db, catalog, acme, deliver) -> None:
+    account = subscribe_paid(acme)
+    charge = fixture_object(
+        "charge", customer=account.stripe_customer_id, refunded=True, amount_refunded=900
+    )
+    row = deliver(fixture_event("charge.refunded", charge))
+    assert (row.state, row.account_id) == (EventState.DONE, account.pk)
+    with acme:
+        assert Invoice.objects.filter(status="paid").count() == 1
+
+
+def test_a_dispute_is_tied_to_its_customer_through_the_charge(
+    db, catalog, acme, deliver, monkeypatch
+) -> None:
+    account = subscribe_paid(acme)
+    dispute = fixture_object("dispute")
+    # The emulator keeps no charges to look up: answer as Stripe would for this one.
+    monkeypatch.setattr(gateway, "charge_customer", lambda charge_id: account.stripe_customer_id)
+    row = deliver(fixture_event("charge.dispute.created", dispute))
+    assert (row.state, row.account_id) == (EventState.DONE, account.pk)
+    assert dispute["id"] in row.note
+
+
+def test_a_dispute_on_an_unknown_charge_is_recorded_and_ignored(db, catalog, deliver) -> None:
+    row = deliver(fixture_event("charge.dispute.created", fixture_object("dispute")))
+    assert row.state == EventState.IGNORED
+
+
+@pytest.mark.parametrize(
+    ("type_", "resource"),
+    [
+        ("customer.subscription.updated", "subscription"),
+        ("invoice.paid", "invoice"),
+        ("checkout.session.completed", "checkout.session"),
+        ("charge.refunded", "charge"),
+    ],
+)
+def test_an_event_for_an_unknown_customer_is_recorded_and_ignored(
+    db, catalog, deliver, type_, resource
+) -> None:
+    obj = fixture_object(resource, customer="cus_nobody_knows")
+    if resource == "checkout.session":
+        obj["mode"] = "subscription"
+    row = deliver(fixture_event(type_, obj))
+    assert row.state == EventState.IGNORED
+    assert row.note == "unknown customer cus_nobody_knows"
+
+
+# ---- failures, retries, replay --------------------------------------------------------------
+
+
+def test_a_failing_handler_leaves_the_event_failed_and_replay_succeeds_after_the_fix(
+    db, catalog, acme, deliver, emails, monkeypatch
+) -> None:
+    subscribe_paid(acme)
+    real = handlers.HANDLERS["invoice.paid"]
+
+    def broken(event: WebhookEvent) -> handlers.Outcome:
+        real(event)  # its writes and emails must roll back with the failure
+        raise RuntimeError("handler bug")
+
+    monkeypatch.setitem(handlers.HANDLERS, "invoice.paid", broken)
+    row = deliver(emulator_event("invoice.paid"))
+    assert (row.state, row.attempts) == (EventState.FAILED, 1)
+    assert row.last_error == "RuntimeError: handler bug"
+    assert row.next_attempt_at is not None
+    assert not row.notifications.exists()
+    with acme:
+        assert not Invoice.objects.exists()
+
+    monkeypatch.setitem(handlers.HANDLERS, "invoice.paid", real)
+    call_command("billing_replay_events", "--type", "invoice.paid")
+    row.refresh_from_db()
+    assert (row.state, row.attempts, row.last_error) == (EventState.DONE, 2, "")
+    assert row.notifications.get().kind == "receipt"
+    with acme:
+        assert Invoice.objects.get().status == "paid"
+
+
+def test_retries_back_off_exponentially_with_jitter_up_to_a_cap(settings) -> None:
+    settings.STRIPE_WEBHOOK_RETRY_BASE_SECONDS = 60
+    settings.STRIPE_WEBHOOK_RETRY_MAX_SECONDS = 3600
+    for attempts, step in [(1, 60), (2, 120), (3, 240), (7, 3600), (12, 3600)]:
+        delays = {retry_delay(attempts) for _ in range(20)}
+        assert all(step / 2 <= d <= step for d in delays)
+        assert len(delays) > 1  # jittered
+
+
+def test_replay_selects_by_type_and_time_range(db, catalog, acme, deliver, monkeypatch) -> None:
+    subscribe_paid(acme)
+    monkeypatch.setitem(handlers.HANDLERS, "invoice.created", _raise)
+    monkeypatch.setitem(handlers.HANDLERS, "invoice.finalized", _raise)
+    created = deliver(emulator_event("invoice.created"))
+    finalized = deliver(emulator_event("invoice.finalized"))
+    monkeypatch.undo()
+    call_command(
+        "billing_replay_events",
+        "--type",
+        "invoice.finalized",
+        "--since",
+        str(finalized.stripe_created),
+        "--until",
+        "2100-01-01",
+    )
+    created.refresh_from_db()
+    finalized.refresh_from_db()
+    assert (created.state, finalized.state) == (EventState.FAILED, EventState.DONE)
+
+
+def _raise(event: WebhookEvent) -> handlers.Outcome:
+    raise RuntimeError("down")
