@@ -12,9 +12,9 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate_schemas", interactive=False, verbosity=0)
-    from bench import provisioning
+    from bench import billing_queries, provisioning
 
-    for figure in provisioning.run():
+    for figure in [*provisioning.run(), *billing_queries.run()]:
         print(json.dumps(figure), flush=True)
 
 
