@@ -79,5 +79,9 @@ def _billed_usage(account) -> int:
     price_id = Price.objects.get(lookup_key="scale-usage").stripe_price_id
     subscription = sdk.v1.subscriptions.retrieve(account.stripe_subscription_id)
     invoice = sdk.v1.invoices.retrieve(str(subscription.latest_invoice))
-    lines = [line for line in invoice.lines.data if line.pricing.price_details.price == price_id]
+    lines = [
+        line
+        for line in invoice.lines.data
+        if line.to_dict()["pricing"]["price_details"]["price"] == price_id
+    ]
     return sum(int(line.quantity or 0) for line in lines)
