@@ -53,7 +53,7 @@ def fixture_event(type_: str, obj: dict[str, Any], *, created: int | None = None
 
 
 def emulator_events(type_: str) -> list[dict[str, Any]]:
-    """The emulator's own events of `type_`, oldest first."""
+    """The emulator's own events of `type_`, oldest first (ties: in the order made)."""
     response = requests.get(
         f"{settings.STRIPE_API_BASE}/v1/events",
         params={"type": type_, "limit": 100},
@@ -61,7 +61,8 @@ def emulator_events(type_: str) -> list[dict[str, Any]]:
         timeout=10,
     )
     assert response.status_code == 200, response.text
-    return sorted(response.json()["data"], key=lambda e: (e["created"], e["id"]))
+    newest_first = response.json()["data"]
+    return sorted(reversed(newest_first), key=lambda e: e["created"])
 
 
 def emulator_event(type_: str) -> dict[str, Any]:

@@ -120,8 +120,11 @@ def test_an_updated_event_older_than_the_stored_state_changes_nothing(
             account.stripe_subscription_id,
             {"items": [{"id": account.stripe_subscription_item_id, "quantity": quantity}]},
         )
-    older, newer = emulator_events("customer.subscription.updated")[-2:]
-    assert older["data"]["object"]["items"]["data"][0]["quantity"] == 2
+    by_quantity = {
+        e["data"]["object"]["items"]["data"][0]["quantity"]: e
+        for e in emulator_events("customer.subscription.updated")
+    }
+    older, newer = by_quantity[2], by_quantity[3]
     deliver(newer)
     deliver(older)
     assert _account(acme).quantity == 3
