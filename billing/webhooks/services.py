@@ -13,6 +13,7 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -71,6 +72,13 @@ def _validated(event: Any) -> tuple[str, str, int, dict[str, Any]]:
     return event_id, type_, created, obj
 
 
+def _json_default(value: Any) -> str:
+    # The SDK turns Stripe's decimal strings ("amount_decimal": "9.5") into Decimals.
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 _INSERT = """
 INSERT INTO billing_webhookevent (
     stripe_event_id, type, stripe_created, livemode, payload, source, state, attempts,
@@ -91,7 +99,7 @@ def webhook_event_record(*, event: dict[str, Any], source: str) -> Received:
         type_[:100],
         created,
         bool(event.get("livemode")),
-        json.dumps(event),
+        json.dumps(event, default=_json_default),
         source,
         EventState.PENDING,
         now,
