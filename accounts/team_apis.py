@@ -12,6 +12,7 @@ from api.base import BaseApi, TenantApi
 from api.docs import (
     E400,
     E401,
+    E402,
     E403,
     E404,
     E409,
@@ -166,7 +167,7 @@ class InvitationListCreateApi(TenantApi):
         description="Emails a single-use link that expires; a pending invitation to the same "
         "address is replaced.",
         request=InvitationInput,
-        responses={201: InvitationOutput, **ERRORS_WRITE, **E409},
+        responses={201: InvitationOutput, **ERRORS_WRITE, **E402, **E409},
     )
     def post(self, request: Request) -> Response:
         data = self.validate(self.InvitationInput, request)
@@ -218,6 +219,7 @@ class InvitationAcceptApi(BaseApi):
             201: MemberOutput,
             **E400,
             **E401,
+            **E402,
             **E404,
             **E409,
             **E413,

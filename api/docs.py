@@ -30,6 +30,7 @@ def error_doc(description: str) -> OpenApiResponse:
 
 E400 = {400: error_doc("Invalid input, with per-field messages.")}
 E401 = {401: error_doc("Missing or invalid credentials.")}
+E402 = {402: error_doc("Beyond the plan (entitlement_exceeded, naming it) or card declined.")}
 E403 = {403: error_doc("Not allowed for this user, role or organization status.")}
 E404 = {404: error_doc("Not found (or an unknown host).")}
 E409 = {409: error_doc("Conflicts with existing data.")}

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from accounts.roles import Capability
 from api.base import PublicApi, TenantApi
-from api.docs import E409, ERRORS_READ, ERRORS_WRITE, error_doc
+from api.docs import E402, E409, ERRORS_READ, ERRORS_WRITE, error_doc
 from api.serializers import StrictSerializer
 
 from .selectors import billing_account_get, invoice_list, plan_list_public
@@ -24,7 +24,7 @@ from .services.subscriptions import (
 )
 
 C = Capability
-E402 = {402: error_doc("The card was declined.")}
+
 E5XX = {
     502: error_doc("The payment provider failed."),
     503: error_doc("The payment provider is unreachable; retry shortly."),

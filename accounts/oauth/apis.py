@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.base import TenantApi
-from api.docs import ERRORS_READ, ERRORS_WRITE
+from api.docs import E402, ERRORS_READ, ERRORS_WRITE
 from api.serializers import StrictSerializer
 
 from ..roles import Capability
@@ -102,7 +102,7 @@ class OAuthApplicationListCreateApi(TenantApi):
         description="Returns the client secret once. Tokens the client obtains are valid on "
         "this organization's host only.",
         request=CreateInput,
-        responses={201: ApplicationCreatedOutput, **ERRORS_WRITE},
+        responses={201: ApplicationCreatedOutput, **ERRORS_WRITE, **E402},
     )
     def post(self, request: Request) -> Response:
         data = self.validate(self.CreateInput, request)

@@ -5,7 +5,7 @@ from rest_framework.response import Response
 
 from accounts.roles import Capability
 from api.base import TenantApi
-from api.docs import ERRORS_READ, ERRORS_WRITE
+from api.docs import E402, ERRORS_READ, ERRORS_WRITE
 from api.serializers import StrictSerializer
 
 from .selectors import project_list
@@ -41,7 +41,7 @@ class ProjectListCreateApi(TenantApi):
         tags=["projects"],
         summary="Create a project",
         request=ProjectCreateInput,
-        responses={201: ProjectOutput, **ERRORS_WRITE},
+        responses={201: ProjectOutput, **ERRORS_WRITE, **E402},
     )
     def post(self, request: Request) -> Response:
         data = self.validate(self.ProjectCreateInput, request)
