@@ -12,9 +12,9 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate_schemas", interactive=False, verbosity=0)
-    from bench import billing_queries, provisioning
+    from bench import billing_queries, provisioning, webhooks
 
-    for figure in [*provisioning.run(), *billing_queries.run()]:
+    for figure in [*provisioning.run(), *billing_queries.run(), *webhooks.run()]:
         print(json.dumps(figure), flush=True)
 
 

@@ -56,7 +56,7 @@ def emulator_events(type_: str) -> list[dict[str, Any]]:
     """The emulator's own events of `type_`, oldest first (ties: in the order made)."""
     response = requests.get(
         f"{settings.STRIPE_API_BASE}/v1/events",
-        params={"type": type_, "limit": 100},
+        params={"type": type_, "limit": "100"},
         headers={"Authorization": f"Bearer {settings.STRIPE_SECRET_KEY}"},
         timeout=10,
     )

@@ -83,11 +83,13 @@ def test_checkout_completed_mirrors_the_new_subscription(db, catalog, acme, deli
 def test_subscription_updated_and_deleted_follow_stripe(db, catalog, acme, deliver, emails) -> None:
     account = subscribe_paid(acme)
     sdk = stripe_sdk()
-    sdk.v1.subscriptions.update(account.stripe_subscription_id, {"cancel_at_period_end": True})
+    sdk.v1.subscriptions.update(
+        account.stripe_subscription_id or "", {"cancel_at_period_end": True}
+    )
     deliver(emulator_event("customer.subscription.updated"))
     assert _account(acme).cancel_at_period_end is True
 
-    sdk.v1.subscriptions.cancel(account.stripe_subscription_id)
+    sdk.v1.subscriptions.cancel(account.stripe_subscription_id or "")
     row = deliver(emulator_event("customer.subscription.deleted"))
     account = _account(acme)
     assert (account.status, account.plan.code) == ("canceled", "free")
@@ -102,8 +104,10 @@ def test_subscription_updated_and_deleted_follow_stripe(db, catalog, acme, deliv
 def test_deleted_before_updated_ends_canceled(db, catalog, acme, deliver) -> None:
     account = subscribe_paid(acme)
     sdk = stripe_sdk()
-    sdk.v1.subscriptions.update(account.stripe_subscription_id, {"cancel_at_period_end": True})
-    sdk.v1.subscriptions.cancel(account.stripe_subscription_id)
+    sdk.v1.subscriptions.update(
+        account.stripe_subscription_id or "", {"cancel_at_period_end": True}
+    )
+    sdk.v1.subscriptions.cancel(account.stripe_subscription_id or "")
     deliver(emulator_event("customer.subscription.deleted"))
     late = deliver(emulator_event("customer.subscription.updated"))
     assert late.state == EventState.DONE
@@ -117,7 +121,7 @@ def test_an_updated_event_older_than_the_stored_state_changes_nothing(
     sdk = stripe_sdk()
     for quantity in (2, 3):
         sdk.v1.subscriptions.update(
-            account.stripe_subscription_id,
+            account.stripe_subscription_id or "",
             {"items": [{"id": account.stripe_subscription_item_id, "quantity": quantity}]},
         )
     by_quantity = {
@@ -155,7 +159,7 @@ def test_paused_then_resumed(db, catalog, acme, deliver) -> None:
     now = int(time.time())
     account = subscribe_paid(acme, clock_at=now)  # a customer on a test clock
     sdk = stripe_sdk()
-    sdk.v1.subscriptions.cancel(account.stripe_subscription_id)
+    sdk.v1.subscriptions.cancel(account.stripe_subscription_id or "")
     price = Price.objects.get(lookup_key="starter-monthly").stripe_price_id
     customer_id = account.stripe_customer_id or ""
     sdk.v1.customers.update(customer_id, {"invoice_settings": {"default_payment_method": ""}})
@@ -179,7 +183,8 @@ def test_paused_then_resumed(db, catalog, acme, deliver) -> None:
 
     card = sdk.v1.payment_methods.attach("pm_card_visa", {"customer": customer_id})
     sdk.v1.customers.update(customer_id, {"invoice_settings": {"default_payment_method": card.id}})
-    sdk.v1.subscriptions.resume(subscription.id, {"billing_cycle_anchor": "now"})
+    resume: Any = {"billing_cycle_anchor": "now"}
+    sdk.v1.subscriptions.resume(subscription.id, resume)
     deliver(emulator_event("customer.subscription.resumed"))
     assert _account(acme).status == "active"
     acme.refresh_from_db()

@@ -134,7 +134,7 @@ def test_a_task_sent_from_a_tenant_schema_runs_in_that_schema(
     make_member(tenant, role=Role.OWNER)
     account = subscribe_paid(tenant)
     stripe_sdk().v1.subscriptions.update(
-        account.stripe_subscription_id, {"cancel_at_period_end": True}
+        account.stripe_subscription_id or "", {"cancel_at_period_end": True}
     )
     with tenant:  # tenant-schemas-celery puts the schema in the message
         billing_account_sync.delay(tenant_id=tenant.pk)
