@@ -30,12 +30,15 @@ R = TypeVar("R")
 
 @functools.cache
 def _client() -> stripe.StripeClient:
-    base = settings.STRIPE_API_BASE or None
-    addresses: Any = {"api": base, "files": base, "connect": base, "meter_events": base}
+    base = settings.STRIPE_API_BASE
+    # Only the base address differs from production (the offline emulator in dev and tests).
+    addresses: Any = (
+        {"api": base, "files": base, "connect": base, "meter_events": base} if base else {}
+    )
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY or "sk_test_unconfigured",
         stripe_version=settings.STRIPE_API_VERSION,
-        base_addresses={k: v for k, v in addresses.items() if v} if base else {},
+        base_addresses=addresses,
         max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
         http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
     )
@@ -267,9 +270,8 @@ def product_upsert(*, product_id: str, name: str, description: str, active: bool
     except stripe.InvalidRequestError as exc:
         if exc.code != "resource_missing":
             raise
-        created = _client().v1.products.create(
-            {"id": product_id, **fields}, _opts(f"product-create-{product_id}")
-        )
+        params: Any = {"id": product_id, **fields}
+        created = _client().v1.products.create(params, _opts(f"product-create-{product_id}"))
         return _product(created)
     if (current.name, bool(current.active), _plain(current).get("description") or "") == (
         name,
@@ -393,11 +395,8 @@ def subscription_update(
         params["proration_behavior"] = proration_behavior
     if cancel_at_period_end is not None:
         params["cancel_at_period_end"] = cancel_at_period_end
-    updated = _client().v1.subscriptions.update(
-        subscription_id,
-        params,
-        _opts(idempotency_key),  # type: ignore[arg-type]
-    )
+    typed: Any = params
+    updated = _client().v1.subscriptions.update(subscription_id, typed, _opts(idempotency_key))
     return subscription_from(updated)
 
 
@@ -472,7 +471,7 @@ def checkout_session_create(
     if trial_days:
         params["subscription_data"]["trial_period_days"] = trial_days
     session = _client().v1.checkout.sessions.create(params, _opts(idempotency_key))
-    return Session(id=session.id, url=session.url)
+    return Session(id=session.id, url=session.url or "")
 
 
 @_translating_errors

@@ -117,5 +117,8 @@ class SeatSync(models.Model):
     idempotency_key = models.UUIDField(default=uuid.uuid4)
     updated_at = models.DateTimeField(auto_now=True)
 
+    def __str__(self) -> str:
+        return f"seats:{self.account_id}:{'dirty' if self.dirty_since else 'clean'}"
+
 
 from .webhooks.models import WebhookEvent, WebhookNotification  # noqa: E402,F401

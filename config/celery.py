@@ -10,3 +10,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = CeleryApp("saas")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Packages inside apps with tasks of their own.
+app.autodiscover_tasks(["billing.webhooks"])

@@ -1,13 +1,13 @@
 """URLs of the public host (BASE_DOMAIN): signup, catalog, webhooks, OAuth2, docs, admin."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from billing.apis import PlanListApi
 from tenants.apis import SignupApi
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("signup/", SignupApi.as_view(), name="signup"),
     path("billing/stripe/webhook/", include("billing.webhooks.urls")),
     path("plans/", PlanListApi.as_view(), name="plan-list"),

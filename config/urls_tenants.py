@@ -1,8 +1,8 @@
 """URLs of a tenant host (<slug>.<BASE_DOMAIN>): the organization's own API."""
 
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("accounts.urls")),
     path("billing/", include("billing.urls")),
     path("", include("saas.workspace.urls")),

@@ -9,7 +9,6 @@ from django.dispatch import Signal, receiver
 from .models import Domain, Tenant
 from .resolution import tenant_cache_invalidate
 
-
 # Sent inside tenant_create's transaction once the schema exists (kwargs: tenant). Receivers
 # that fail roll the whole provisioning back.
 tenant_provisioned = Signal()

@@ -118,10 +118,12 @@ def _track_past_due(account: BillingAccount) -> None:
 
 
 def subscription_refresh(*, account: BillingAccount) -> BillingAccount:
-    """Fetch the subscription from Stripe and mirror it (out-of-order safe by nature)."""
+    """Fetch the subscription from Stripe and mirror it. The clock is read before the fetch,
+    so of two overlapping refreshes the one that fetched later wins."""
     if account.stripe_subscription_id:
+        fetched_at = int(time.time())
         current = gateway.subscription_retrieve(account.stripe_subscription_id)
-        subscription_apply(account=account, subscription=current, stripe_time=int(time.time()))
+        subscription_apply(account=account, subscription=current, stripe_time=fetched_at)
     return account
 
 
@@ -176,12 +178,15 @@ def checkout_complete(*, session_id: str, customer_id: str) -> BillingAccount | 
     from .accounts import billing_account_for_customer
 
     found = billing_account_for_customer(customer_id)
-    subscription_id = gateway.checkout_session_subscription(session_id)
-    if found is None or subscription_id is None:
+    if found is None:  # not one of ours: nothing to ask Stripe
         return None
     account = account_for_update(tenant=found.tenant)
+    fetched_at = int(time.time())
+    subscription_id = gateway.checkout_session_subscription(session_id)
+    if subscription_id is None:
+        return None
     current = gateway.subscription_retrieve(subscription_id)
-    subscription_apply(account=account, subscription=current, stripe_time=int(time.time()))
+    subscription_apply(account=account, subscription=current, stripe_time=fetched_at)
     return account
 
 

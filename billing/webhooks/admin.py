@@ -1,9 +1,4 @@
-"""Operator view of Stripe events: state, attempts, last error; replay from the list.
-
-Celery autodiscovers only `<installed app>.tasks`, and billing.webhooks is a package of the
-billing app: Django loads every admin module at setup (web and worker alike), so importing
-the tasks here registers them everywhere.
-"""
+"""Operator view of Stripe events: state, attempts, last error; replay from the list."""
 
 from typing import Any
 
@@ -11,7 +6,6 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from . import tasks  # noqa: F401 - registers these tasks in every process (see below)
 from .models import WebhookEvent, WebhookNotification
 from .services import webhook_event_enqueue
 

@@ -57,7 +57,8 @@ def test_signup_succeeds_with_stripe_down_and_the_customer_appears_once_it_is_ba
     account = billing_customer_ensure(tenant_id=account.tenant_id)
     again = billing_customer_ensure(tenant_id=account.tenant_id)
 
-    assert account.stripe_customer_id and again.stripe_customer_id == account.stripe_customer_id
+    assert account.stripe_customer_id
+    assert again.stripe_customer_id == account.stripe_customer_id
     [customer] = customers_named(sdk, "acme")
     assert customer.id == account.stripe_customer_id
     assert customer.email == "owner@acme.test"

@@ -36,7 +36,8 @@ def test_checkout_returns_a_url_and_completion_makes_an_active_subscription(
     assert body["price"] == "starter-monthly"
     assert body["status"] == "trialing"  # starter has a 14-day trial on first checkout
     assert body["seats"] == 2
-    assert body["trial_end"] and body["current_period_end"]
+    assert body["trial_end"]
+    assert body["current_period_end"]
     assert body["cancel_at_period_end"] is False
 
 
