@@ -8,6 +8,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("saas.workspace.urls")),
     path("", include("accounts.oauth.tenant_urls")),
     path("", include("billing.entitlement_urls")),
+    path("", include("saas.audit.urls")),
 ]
 
 urlpatterns = [
