@@ -1,5 +1,13 @@
-from django.contrib import admin
+import json
+from collections.abc import Callable
 
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+
+from saas.errors import ApplicationError
+
+from . import operations
 from .models import Domain, Tenant
 
 
@@ -15,6 +23,40 @@ class TenantAdmin(admin.ModelAdmin):
     search_fields = ("slug", "name")
     readonly_fields = ("schema_name", "created_at", "updated_at", "status_changed_at")
     inlines = [DomainInline]
+    actions = ["suspend", "reactivate", "export", "archive"]
+
+    def _each(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        operation: Callable[..., object],
+        verb: str,
+    ) -> None:
+        for tenant in queryset:
+            try:
+                operation(tenant=tenant)
+                self.message_user(request, f"{tenant.slug}: {verb}.")
+            except ApplicationError as exc:
+                self.message_user(request, f"{tenant.slug}: {exc.message}", messages.ERROR)
+
+    @admin.action(description="Suspend selected tenants")
+    def suspend(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._each(request, queryset, operations.tenant_suspend, "suspended")
+
+    @admin.action(description="Reactivate selected tenants")
+    def reactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._each(request, queryset, operations.tenant_reactivate, "reactivated")
+
+    @admin.action(description="Archive selected tenants (cancels Stripe first; purged later)")
+    def archive(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._each(request, queryset, operations.tenant_archive, "archived")
+
+    @admin.action(description="Export selected tenants as JSON")
+    def export(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        data = {t.slug: operations.tenant_export(tenant=t) for t in queryset}
+        response = HttpResponse(json.dumps(data, indent=2), content_type="application/json")
+        response["Content-Disposition"] = 'attachment; filename="tenants-export.json"'
+        return response
 
 
 @admin.register(Domain)

@@ -50,3 +50,5 @@ TENANT_RESERVED_SLUGS = frozenset(
         ],
     )
 )
+# Archived tenants are purged (schema dropped, public rows deleted) this many days later.
+TENANT_PURGE_AFTER_DAYS = env.int("TENANT_PURGE_AFTER_DAYS", default=30)
