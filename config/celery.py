@@ -5,6 +5,8 @@ import os
 
 from tenant_schemas_celery.app import CeleryApp
 
+from saas.observability.celery_signals import connect_signals
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = CeleryApp("saas")
@@ -12,3 +14,5 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Packages inside apps with tasks of their own.
 app.autodiscover_tasks(["billing.webhooks"])
+# Task outcomes and durations for /metrics (saas.observability).
+connect_signals(app)

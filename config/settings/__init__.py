@@ -8,5 +8,7 @@ from .auth import *  # noqa: F403
 from .base import *  # noqa: F403
 from .celery import *  # noqa: F403
 from .oauth import *  # noqa: F403
+from .observability import *  # noqa: F403
+from .security import *  # noqa: F403
 from .stripe import *  # noqa: F403
 from .tenancy import *  # noqa: F403

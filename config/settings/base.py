@@ -59,6 +59,8 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 
 MIDDLEWARE = [
     "api.middleware.RequestIdMiddleware",
+    # Outermost after the id: the access log and metrics see every answer; serves /metrics.
+    "saas.observability.middleware.AccessLogMiddleware",
     "api.health.HealthCheckMiddleware",
     "api.middleware.BodySizeLimitMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
@@ -73,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "saas.security.ContentSecurityPolicyMiddleware",
 ]
 
 # Every route of both hosts, for the OpenAPI schema and reverse() outside a request; the
@@ -169,16 +172,6 @@ WHITENOISE_USE_FINDERS = IS_DEV_OR_TEST
 # Bodies above this answer 413 before any view parses them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 
-SESSION_COOKIE_SECURE = not IS_DEV_OR_TEST
-CSRF_COOKIE_SECURE = not IS_DEV_OR_TEST
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# LOGGING: config/settings/observability.py; cookies and HTTPS: config/settings/security.py.

@@ -1,0 +1,110 @@
+"""Log formatting: one JSON object per line (production) or readable text (dev), the
+request's context on every record, and redaction of secrets whatever logged them."""
+
+import json
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from .context import request_fields
+
+# Attributes every LogRecord has; anything else on a record came from `extra=`.
+_STANDARD_ATTRS = frozenset(
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
+    | {"message", "asctime", "request_id", "tenant", "user_id", "request", "server_time"}
+)
+_REDACTED = "[REDACTED]"
+# Shapes of secrets, wherever they appear in a message, an extra or a traceback.
+_PATTERNS = [
+    # Authorization / Cookie / Stripe-Signature header values, as header lines or dict items.
+    re.compile(
+        r"(?i)((?:authorization|proxy-authorization|cookie|set-cookie|stripe-signature|"
+        r"x-api-key|http_authorization|http_cookie|http_stripe_signature)['\"]?\s*[:=]\s*['\"]?)"
+        r"[^'\"\n,}]+"
+    ),
+    # key=value or "key": "value" for secret-named keys.
+    re.compile(
+        r"(?i)((?:password\d?|new_password\d?|old_password|passwd|secret|client_secret|token|"
+        r"access|refresh|api_key|signature)['\"]?\s*[:=]\s*['\"]?)[^'\"&\s,}]+"
+    ),
+    re.compile(r"\bBearer\s+[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"\b(?:sk|rk|pk)_(?:test|live)_[A-Za-z0-9]+"),
+    re.compile(r"\bwhsec_[A-Za-z0-9_]+"),
+    # A JWT: three base64url parts, the first two starting with '{"'.
+    re.compile(r"\beyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"),
+    re.compile(r"\bt=\d+,v1=[0-9a-f]+(?:,v\d=[0-9a-f]+)*"),
+]
+
+
+def _configured_secrets() -> list[str]:
+    """Exact values to scrub: the settings that hold secrets (read once they are ready)."""
+    from django.conf import settings
+
+    if not settings.configured:
+        return []
+    values: list[str] = []
+    for name in ("SECRET_KEY", "JWT_SIGNING_KEY", "STRIPE_SECRET_KEY", "METRICS_TOKEN"):
+        value = getattr(settings, name, "")
+        if isinstance(value, str) and len(value) >= 8:
+            values.append(value)
+    for value in getattr(settings, "STRIPE_WEBHOOK_SECRETS", ()) or ():
+        if isinstance(value, str) and len(value) >= 8:
+            values.append(value)
+    return sorted(values, key=len, reverse=True)
+
+
+def redact(text: str) -> str:
+    for value in _configured_secrets():
+        if value in text:
+            text = text.replace(value, _REDACTED)
+    for pattern in _PATTERNS:
+        if pattern.groups:
+            text = pattern.sub(lambda m: m.group(1) + _REDACTED, text)
+        else:
+            text = pattern.sub(_REDACTED, text)
+    return text
+
+
+class RequestContextFilter(logging.Filter):
+    """Puts the current request's id, tenant and user on every record (None outside one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fields = request_fields()
+        for name in ("request_id", "tenant", "user_id"):
+            if not hasattr(record, name):
+                setattr(record, name, fields.get(name))
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "timestamp": datetime.fromtimestamp(record.created, tz=UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+            "tenant": getattr(record, "tenant", None),
+            "user_id": getattr(record, "user_id", None),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["exception"] = record.exc_text
+        return redact(json.dumps(entry, default=str))
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not hasattr(record, "request_id"):
+            record.request_id = None
+        return redact(super().format(record))
