@@ -3,6 +3,7 @@
 import logging
 from typing import Any
 
+from django import db
 from django.core import exceptions as django_exceptions
 from django.http import Http404
 from rest_framework import exceptions as drf
@@ -67,10 +68,25 @@ def _describe(exc: Exception, request: Any) -> tuple[int, dict[str, Any], dict[s
         )
     if isinstance(exc, drf.APIException):
         return _describe_api_exception(exc, request)
+    if is_database_unavailable(exc):
+        return 503, database_unavailable_body(request), {"Retry-After": "5"}
     return (
         500,
         error_body(code="server_error", message="Internal server error.", request=request),
         {},
+    )
+
+
+def is_database_unavailable(exc: BaseException | None) -> bool:
+    """PostgreSQL down, restarting or unreachable (not a bad query: that stays a 500)."""
+    return isinstance(exc, db.OperationalError | db.InterfaceError)
+
+
+def database_unavailable_body(request: Any) -> dict[str, Any]:
+    return error_body(
+        code="database_unavailable",
+        message="The service is temporarily unavailable; try again shortly.",
+        request=request,
     )
 
 

@@ -1,4 +1,5 @@
-"""/healthz (the process answers) and /readyz (database and Redis reachable), on any host:
+"""/healthz (the process answers) and /readyz (database and Redis; 200 "degraded" when only
+Redis is down, 503 without the database), on any host:
 load balancers probe by IP, so these must not depend on tenant resolution."""
 
 from collections.abc import Callable
@@ -29,12 +30,18 @@ def _redis_ok() -> bool:
 
 def readiness() -> tuple[int, dict]:
     checks = {"database": _database_ok(), "redis": _redis_ok()}
-    ready = all(checks.values())
+    # Without Redis the API still serves (caches fall back to the database, throttles fail
+    # open, webhooks are stored and swept later): "degraded" but ready, so load balancers
+    # keep routing. Without the database nothing works: 503.
+    if not checks["database"]:
+        status, code = "unavailable", 503
+    else:
+        status, code = ("ok" if checks["redis"] else "degraded"), 200
     body = {
-        "status": "ok" if ready else "unavailable",
+        "status": status,
         "checks": {name: "ok" if ok else "unreachable" for name, ok in checks.items()},
     }
-    return (200 if ready else 503), body
+    return code, body
 
 
 class HealthCheckMiddleware:

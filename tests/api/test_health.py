@@ -23,8 +23,11 @@ def test_readyz_is_503_when_the_database_is_unreachable(start_server) -> None:
     assert server.get("/healthz", host="localhost").status_code == 200
 
 
-def test_readyz_is_503_when_redis_is_unreachable(db, start_server) -> None:
+def test_readyz_is_degraded_but_ready_when_only_redis_is_unreachable(db, start_server) -> None:
     server = start_server(REDIS_URL="redis://127.0.0.1:1/0")
     response = server.get("/readyz", host="localhost")
-    assert response.status_code == 503
-    assert response.json()["checks"] == {"database": "ok", "redis": "unreachable"}
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "degraded",
+        "checks": {"database": "ok", "redis": "unreachable"},
+    }

