@@ -56,6 +56,13 @@ class TenantApi(BaseApi):
         """The tenant whose host was called (set by tenants.middleware)."""
         return self.request.tenant  # type: ignore[attr-defined]
 
+    def check_permissions(self, request: Request) -> None:
+        # An unsupported method is a 405 with Allow whatever the caller's role (the
+        # capability check would otherwise answer 403 for a method no role can use).
+        if not hasattr(self, str(request.method).lower()):
+            self.http_method_not_allowed(request)
+        super().check_permissions(request)
+
     def check_throttles(self, request: Request) -> None:
         # The plan's API rate applies to every tenant endpoint, whatever throttles a view sets.
         super().check_throttles(request)

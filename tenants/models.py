@@ -71,6 +71,9 @@ class Tenant(TenantMixin):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Browser origins (scheme://host[:port]) allowed to call this organization's host
+    # cross-origin (api.cors); set by its admins through PATCH /api/v1/organization/.
+    cors_allowed_origins = models.JSONField(default=list, blank=True)
 
     # Schemas are cloned by tenants.provisioning inside tenant_create's transaction, never
     # by save(): django-tenants' own path runs every migration (or a 4,600-line PL/pgSQL

@@ -52,4 +52,27 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+# Origins allowed on the public host. Tenant hosts allow what each tenant lists
+# (Tenant.cors_allowed_origins); api.cors decides per request, so corsheaders' own list stays
+# empty and one tenant's origin never opens another tenant's host.
+CORS_PUBLIC_ALLOWED_ORIGINS = [o.lower() for o in env.list("CORS_ALLOWED_ORIGINS", default=[])]
+CORS_ALLOWED_ORIGINS: list[str] = []
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "if-match",
+    "if-none-match",
+    "x-request-id",
+]
+CORS_EXPOSE_HEADERS = [
+    "etag",
+    "location",
+    "retry-after",
+    "idempotent-replayed",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+    "x-request-id",
+]

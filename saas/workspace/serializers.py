@@ -1,0 +1,201 @@
+"""Input, query and output shapes of the workspace API. Write bodies are strict: unknown keys
+(`id`, `created_by`, `project`, ...) are a 400, never silently dropped."""
+
+from drf_spectacular.utils import OpenApiExample
+from rest_framework import serializers
+
+from api.serializers import StrictSerializer
+
+from .models import TaskPriority, TaskStatus
+from .selectors import PROJECT_ORDERING_FIELDS, TASK_ORDERING_FIELDS
+
+_MAX_ID = 2**63 - 1
+
+
+def _ordering_choices(fields: tuple[str, ...]) -> list[str]:
+    return [option for field in fields for option in (field, f"-{field}")]
+
+
+# ---- projects -------------------------------------------------------------------------------
+
+
+class ProjectOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    created_by = serializers.IntegerField(source="created_by_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    archived_at = serializers.DateTimeField(allow_null=True)
+
+
+class ProjectPage(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ProjectOutput(many=True)
+
+
+class ProjectCreateInput(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+
+
+class ProjectUpdateInput(StrictSerializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    archived = serializers.BooleanField(
+        required=False, help_text="true archives (hidden from lists), false restores."
+    )
+
+
+class ProjectListQuery(serializers.Serializer):
+    archived = serializers.BooleanField(
+        required=False, default=False, help_text="true lists only archived projects."
+    )
+    search = serializers.CharField(
+        required=False, max_length=200, help_text="Case-insensitive, in name or description."
+    )
+    ordering = serializers.ChoiceField(
+        choices=_ordering_choices(PROJECT_ORDERING_FIELDS),
+        default="-created_at",
+        help_text="Sort field; a leading '-' sorts descending.",
+    )
+    page = serializers.IntegerField(required=False, min_value=1, help_text="1-based page.")
+    page_size = serializers.IntegerField(
+        required=False, min_value=1, help_text="Rows per page (capped at API_MAX_PAGE_SIZE)."
+    )
+
+
+# ---- tasks ----------------------------------------------------------------------------------
+
+
+class TaskOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    project = serializers.IntegerField(source="project_id")
+    title = serializers.CharField()
+    description = serializers.CharField()
+    status = serializers.ChoiceField(choices=TaskStatus.choices)
+    priority = serializers.ChoiceField(
+        choices=TaskPriority.choices, help_text="1 low, 2 normal, 3 high, 4 urgent."
+    )
+    due_date = serializers.DateField(allow_null=True)
+    assignee = serializers.IntegerField(source="assignee_id", allow_null=True)
+    created_by = serializers.IntegerField(source="created_by_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    archived_at = serializers.DateTimeField(allow_null=True)
+
+
+class TaskPage(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page, or null.")
+    results = TaskOutput(many=True)
+
+
+class _TaskFields(StrictSerializer):
+    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
+    priority = serializers.ChoiceField(
+        choices=TaskPriority.choices, required=False, help_text="1 low, 2 normal, 3 high, 4 urgent."
+    )
+    due_date = serializers.DateField(required=False, allow_null=True)
+    assignee = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=_MAX_ID,
+        help_text="User id of a member of this organization, or null.",
+    )
+
+
+class TaskCreateInput(_TaskFields):
+    title = serializers.CharField(max_length=200)
+
+
+class TaskUpdateInput(_TaskFields):
+    title = serializers.CharField(max_length=200, required=False)
+    archived = serializers.BooleanField(
+        required=False, help_text="true archives (hidden from lists), false restores."
+    )
+
+
+class TaskListQuery(serializers.Serializer):
+    archived = serializers.BooleanField(
+        required=False, default=False, help_text="true lists only archived tasks."
+    )
+    status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
+    assignee = serializers.IntegerField(
+        required=False, min_value=1, max_value=_MAX_ID, help_text="Assignee's user id."
+    )
+    due_before = serializers.DateField(required=False, help_text="Due on or before (inclusive).")
+    due_after = serializers.DateField(required=False, help_text="Due on or after (inclusive).")
+    search = serializers.CharField(
+        required=False, max_length=200, help_text="Case-insensitive, in title or description."
+    )
+    ordering = serializers.ChoiceField(
+        choices=_ordering_choices(TASK_ORDERING_FIELDS),
+        default="-created_at",
+        help_text="Sort field; a leading '-' sorts descending. Tasks without a due date "
+        "sort after dated ones.",
+    )
+    cursor = serializers.CharField(
+        required=False, help_text="Opaque; from a previous response's next/previous link."
+    )
+    page_size = serializers.IntegerField(
+        required=False, min_value=1, help_text="Rows per page (capped at API_MAX_PAGE_SIZE)."
+    )
+
+
+# ---- OpenAPI examples ------------------------------------------------------------------------
+
+PROJECT_EXAMPLE = OpenApiExample(
+    "Project",
+    value={
+        "id": 7,
+        "name": "Website relaunch",
+        "description": "Q3 marketing site",
+        "created_by": 12,
+        "created_at": "2026-01-05T09:30:00Z",
+        "updated_at": "2026-01-06T14:02:11Z",
+        "archived_at": None,
+    },
+    response_only=True,
+)
+PROJECT_CREATE_EXAMPLE = OpenApiExample(
+    "Create",
+    value={"name": "Website relaunch", "description": "Q3 marketing site"},
+    request_only=True,
+)
+PROJECT_ARCHIVE_EXAMPLE = OpenApiExample("Archive", value={"archived": True}, request_only=True)
+TASK_EXAMPLE = OpenApiExample(
+    "Task",
+    value={
+        "id": 41,
+        "project": 7,
+        "title": "Draft the landing page copy",
+        "description": "",
+        "status": "in_progress",
+        "priority": 3,
+        "due_date": "2026-02-01",
+        "assignee": 12,
+        "created_by": 12,
+        "created_at": "2026-01-05T09:31:00Z",
+        "updated_at": "2026-01-07T08:00:00Z",
+        "archived_at": None,
+    },
+    response_only=True,
+)
+TASK_CREATE_EXAMPLE = OpenApiExample(
+    "Create",
+    value={
+        "title": "Draft the landing page copy",
+        "priority": 3,
+        "due_date": "2026-02-01",
+        "assignee": 12,
+    },
+    request_only=True,
+)
+TASK_UPDATE_EXAMPLE = OpenApiExample(
+    "Start work", value={"status": "in_progress"}, request_only=True
+)
