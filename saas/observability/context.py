@@ -46,8 +46,9 @@ def tenant_slug_of(request: HttpRequest) -> str | None:
     return getattr(tenant, "slug", None)
 
 
-def request_fields() -> dict[str, Any]:
-    request = current_request.get()
+def request_fields(request: HttpRequest | None = None) -> dict[str, Any]:
+    """The context of `request`, or of the request being served (None outside one)."""
+    request = request if request is not None else current_request.get()
     if request is None:
         return {}
     return {

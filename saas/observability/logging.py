@@ -7,6 +7,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from django.http import HttpRequest
+
 from .context import request_fields
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
@@ -21,7 +23,7 @@ _PATTERNS = [
     re.compile(
         r"(?i)((?:authorization|proxy-authorization|cookie|set-cookie|stripe-signature|"
         r"x-api-key|http_authorization|http_cookie|http_stripe_signature)['\"]?\s*[:=]\s*['\"]?)"
-        r"[^'\"\n,}]+"
+        r"[^'\"\n}]+"
     ),
     # key=value or "key": "value" for secret-named keys.
     re.compile(
@@ -70,7 +72,10 @@ class RequestContextFilter(logging.Filter):
     """Puts the current request's id, tenant and user on every record (None outside one)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        fields = request_fields()
+        # Django's request logger logs 4xx/5xx after the middleware has returned, with the
+        # request attached to the record: take the context from there.
+        request = getattr(record, "request", None)
+        fields = request_fields(request if isinstance(request, HttpRequest) else None)
         for name in ("request_id", "tenant", "user_id"):
             if not hasattr(record, name):
                 setattr(record, name, fields.get(name))
