@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test fuzz lint bench install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 needed"'
@@ -20,6 +20,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/saas test
+
+# Schemathesis against a running server (also part of `make test`): just that, quicker.
+fuzz: $(STAMP)
+	$(BIN)/saas test tests/fuzz
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

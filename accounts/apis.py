@@ -88,13 +88,16 @@ class LogoutApi(rest_auth.LogoutView):
         description="Blacklists the refresh token in the body; the access token lapses "
         "within minutes.",
         request=inline_serializer("LogoutInput", {"refresh": serializers.CharField()}),
-        responses={200: DetailOutput, **E401},
+        responses={200: DetailOutput, **E400, **E401},
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         refresh = request.data.get("refresh") if isinstance(request.data, dict) else None
         if not isinstance(refresh, str) or not refresh:
             raise serializers.ValidationError({"refresh": ["This field is required."]})
-        return super().post(request, *args, **kwargs)
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == 401:  # found by the fuzzer: dj-rest-auth's own error body
+            raise AuthenticationFailed(response.data.get("detail"), code="token_invalid")
+        return response
 
 
 class UserApi(rest_auth.UserDetailsView):

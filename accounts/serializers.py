@@ -10,6 +10,7 @@ from dj_rest_auth.forms import AllAuthPasswordResetForm
 from django.conf import settings
 from rest_framework import exceptions, serializers
 
+from api.serializers import StrictSerializer
 from saas.mail import email_send_later
 
 from .models import Membership, User
@@ -45,7 +46,10 @@ class MembershipOutput(serializers.Serializer):
         return f"{membership.tenant.slug}.{settings.BASE_DOMAIN}"
 
 
-class UserDetailsSerializer(serializers.ModelSerializer):
+class UserDetailsSerializer(StrictSerializer, serializers.ModelSerializer):
+    """Strict like every other write body: {"full_name": 0} is refused, not stored as "0".
+    (Found by the fuzzer.)"""
+
     memberships = serializers.SerializerMethodField()
 
     class Meta:

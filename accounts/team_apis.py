@@ -21,6 +21,8 @@ from api.docs import (
     E429,
     ERRORS_READ,
     ERRORS_WRITE,
+    PAGE_PARAMETERS,
+    paginated,
 )
 from api.serializers import StrictSerializer
 from api.throttling import throttles
@@ -57,11 +59,18 @@ class MemberListApi(TenantApi):
     @extend_schema(
         tags=["members"],
         summary="List members",
-        parameters=[OpenApiParameter("role", enum=Role.values, required=False)],
-        responses={200: MemberOutput(many=True), **ERRORS_READ},
+        operation_id="members_list",
+        parameters=[OpenApiParameter("role", enum=Role.values, required=False), *PAGE_PARAMETERS],
+        responses={
+            200: paginated(MemberOutput, name="PaginatedMemberList"),
+            **E400,
+            **ERRORS_READ,
+        },
     )
     def get(self, request: Request) -> Response:
         role = request.query_params.get("role") or None
+        if role is not None and role not in Role.values:  # found by the fuzzer: was ignored
+            raise serializers.ValidationError({"role": [f"Not one of {', '.join(Role.values)}."]})
         return self.paginate(membership_list(tenant=self.tenant, role=role), MemberOutput)
 
 
@@ -69,6 +78,8 @@ class MemberDetailApi(TenantApi):
     capabilities = {"PATCH": C.MEMBERS_MANAGE, "DELETE": C.MEMBERS_MANAGE}
 
     class RoleInput(StrictSerializer):
+        # Validated whole, not as drf-spectacular's partial "Patched" body: role is required.
+        complete_on_patch = True
         role = serializers.ChoiceField(choices=ROLES)
 
     @extend_schema(
@@ -156,7 +167,12 @@ class InvitationListCreateApi(TenantApi):
     @extend_schema(
         tags=["invitations"],
         summary="List pending invitations",
-        responses={200: InvitationOutput(many=True), **ERRORS_READ},
+        operation_id="invitations_list",
+        parameters=PAGE_PARAMETERS,
+        responses={
+            200: paginated(InvitationOutput, name="PaginatedInvitationList"),
+            **ERRORS_READ,
+        },
     )
     def get(self, request: Request) -> Response:
         return self.paginate(invitation_list_pending(tenant=self.tenant), InvitationOutput)

@@ -1,7 +1,11 @@
 """OpenAPI pieces shared by every endpoint: the error body and the errors each kind of
 endpoint can answer with."""
 
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 ErrorSerializer = inline_serializer(
@@ -13,9 +17,12 @@ ErrorSerializer = inline_serializer(
                 "code": serializers.CharField(help_text="Stable machine-readable code."),
                 "message": serializers.CharField(help_text="Human-readable explanation."),
                 "fields": serializers.DictField(
-                    child=serializers.ListField(child=serializers.CharField()),
+                    child=serializers.JSONField(),
                     required=False,
-                    help_text="Per-field messages for invalid input.",
+                    help_text=(
+                        "Per-field messages for invalid input: a list of strings, or for "
+                        'nested input an object keyed by index or field ({"0": [...]}).'
+                    ),
                 ),
                 "request_id": serializers.CharField(help_text="Quote it when reporting."),
             },
@@ -41,3 +48,29 @@ E429 = {429: error_doc("Too many requests; see Retry-After.")}
 ERRORS_READ = {**E401, **E403, **E404, **E429}
 ERRORS_WRITE = {**E400, **E401, **E403, **E404, **E413, **E429}
 ERRORS_PUBLIC_WRITE = {**E400, **E409, **E413, **E429}
+
+
+def paginated(item: type[serializers.Serializer], *, name: str) -> Any:
+    """The page envelope api.base.BaseApi.paginate answers with, around `item`."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "count": serializers.IntegerField(help_text="Items on all pages."),
+            "next": serializers.URLField(allow_null=True, help_text="The next page, if any."),
+            "previous": serializers.URLField(allow_null=True, help_text="The previous page."),
+            "results": item(many=True),
+        },
+    )
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter(
+        "page", OpenApiTypes.INT, description="Page number, from 1 (past the last page: 404)."
+    ),
+    OpenApiParameter(
+        "page_size",
+        OpenApiTypes.INT,
+        description=f"Items per page (default {settings.API_PAGE_SIZE}, at most "
+        f"{settings.API_MAX_PAGE_SIZE}).",
+    ),
+]

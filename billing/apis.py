@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from accounts.roles import Capability
 from api.base import PublicApi, TenantApi
-from api.docs import E402, E409, ERRORS_READ, ERRORS_WRITE, error_doc
+from api.docs import E402, E409, ERRORS_READ, ERRORS_WRITE, PAGE_PARAMETERS, error_doc, paginated
 from api.serializers import StrictSerializer
 
 from .selectors import billing_account_get, invoice_list, plan_list_public
@@ -246,8 +246,10 @@ class InvoiceListApi(TenantApi):
     @extend_schema(
         tags=["billing"],
         summary="List invoices",
+        operation_id="billing_invoices_list",
         description="Newest first, mirrored from Stripe.",
-        responses={200: InvoiceOutput(many=True), **ERRORS_READ},
+        parameters=PAGE_PARAMETERS,
+        responses={200: paginated(InvoiceOutput, name="PaginatedInvoiceList"), **ERRORS_READ},
     )
     def get(self, request: Request) -> Response:
         return self.paginate(invoice_list(), InvoiceOutput)

@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.base import TenantApi
-from api.docs import E402, ERRORS_READ, ERRORS_WRITE
+from api.docs import E402, ERRORS_READ, ERRORS_WRITE, PAGE_PARAMETERS, paginated
 from api.serializers import StrictSerializer
 
 from ..roles import Capability
@@ -90,8 +90,13 @@ class OAuthApplicationListCreateApi(TenantApi):
     @extend_schema(
         tags=TAGS,
         summary="List OAuth applications",
+        operation_id="oauth_applications_list",
         description="The organization's registered OAuth2 clients (secrets are never shown).",
-        responses={200: ApplicationOutput(many=True), **ERRORS_READ},
+        parameters=PAGE_PARAMETERS,
+        responses={
+            200: paginated(ApplicationOutput, name="PaginatedApplicationList"),
+            **ERRORS_READ,
+        },
     )
     def get(self, request: Request) -> Response:
         return self.paginate(oauth_application_list(tenant=self.tenant), ApplicationOutput)

@@ -1,14 +1,13 @@
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.roles import Capability
 from api.base import TenantApi
-from api.docs import E400, ERRORS_READ
+from api.docs import E400, ERRORS_READ, PAGE_PARAMETERS, paginated
 
 from .models import ActorKind
 from .selectors import audit_entry_list
@@ -41,11 +40,11 @@ class AuditLogFilters(serializers.Serializer):
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        since, until = attrs.get("since"), attrs.get("until")
-        if since and until and since > until:
-            raise serializers.ValidationError({"until": ["Must not be before since."]})
-        return attrs
+    def to_internal_value(self, data: Any) -> Any:
+        empty: list[str] = [str(name) for name in self.fields.keys() if data.get(name) == ""]
+        if empty:  # "?until=" is a mistake, not "no filter"
+            raise serializers.ValidationError({name: ["Must not be empty."] for name in empty})
+        return super().to_internal_value(data)
 
 
 _EXAMPLE = {
@@ -70,6 +69,7 @@ class AuditLogListApi(TenantApi):
     @extend_schema(
         tags=["audit"],
         summary="List audit log entries",
+        operation_id="audit_log_list",
         description=(
             "Who did what to which resource of this organization, when and from which IP: "
             "membership and role changes, invitations, ownership transfers, subscription "
@@ -77,12 +77,12 @@ class AuditLogListApi(TenantApi):
             "applications, projects and tasks. Newest first, paginated. Owners and admins "
             "only. `action` ending in `.` matches a prefix (`member.`)."
         ),
-        parameters=[
-            AuditLogFilters,
-            OpenApiParameter("page", OpenApiTypes.INT, description="Page number (from 1)."),
-            OpenApiParameter("page_size", OpenApiTypes.INT, description="Entries per page."),
-        ],
-        responses={200: AuditEntryOutput(many=True), **E400, **ERRORS_READ},
+        parameters=[AuditLogFilters, *PAGE_PARAMETERS],
+        responses={
+            200: paginated(AuditEntryOutput, name="PaginatedAuditEntryList"),
+            **E400,
+            **ERRORS_READ,
+        },
         examples=[
             OpenApiExample("A role change", value=_EXAMPLE, response_only=True),
         ],

@@ -234,7 +234,7 @@ def test_filters(db, acme, owner, make_member, client_for) -> None:
         {"actor_kind": "robot"},
         {"since": "yesterday"},
         {"until": "2026-13-01"},
-        {"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
+        {"until": ""},
         {"action": "x" * 65},
         {"target_id": "a\x00b"},
     ],
