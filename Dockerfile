@@ -7,6 +7,7 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY config ./config
 COPY tenants ./tenants
 COPY accounts ./accounts
+COPY billing ./billing
 COPY saas ./saas
 COPY api ./api
 COPY manage.py ./
@@ -16,4 +17,6 @@ RUN pip install --no-cache-dir -c constraints.txt . \
  && useradd --create-home app
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "-b", "0.0.0.0:8000", "-w", "4", "--access-logfile", "-"]
+# Workers (WEB_CONCURRENCY, default 4) share their metrics through this directory.
+ENV PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus-multiproc
+CMD ["gunicorn", "-c", "python:saas.observability.gunicorn_conf", "config.wsgi"]

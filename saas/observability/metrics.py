@@ -50,6 +50,10 @@ def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
+if multiprocess_dir():  # values are written there from the first request or task on
+    os.makedirs(str(multiprocess_dir()), exist_ok=True)
+
+
 class DatabaseCollector(Collector):
     """Counts read with one grouped query each at scrape time (never stale, never drifting)."""
 

@@ -1,0 +1,89 @@
+"""The operations files parse and hang together (no `docker compose` on this machine: the
+YAML is read with PyYAML, anchors and merge keys resolved as Compose does)."""
+
+import json
+import re
+from typing import Any
+
+import yaml
+
+from tests.conftest import REPO
+
+OPS = REPO / "ops"
+
+
+def compose() -> dict[str, Any]:
+    return dict(yaml.safe_load((REPO / "docker-compose.yml").read_text()))
+
+
+def test_compose_has_the_stack_monitoring_and_scale_profile() -> None:
+    services = compose()["services"]
+    for name in ("postgres", "redis", "migrate", "web", "worker", "beat", "prometheus", "grafana"):
+        assert "profiles" not in services[name], name
+    scaled = {name for name, s in services.items() if "scale" in s.get("profiles", [])}
+    assert scaled == {"web-replica", "worker-replica", "nginx"}
+    assert services["web-replica"]["deploy"]["replicas"] >= 2
+    assert services["worker-replica"]["deploy"]["replicas"] >= 2
+    # Behind nginx the app trusts exactly one proxy hop; the directly exposed web trusts none.
+    assert services["web-replica"]["environment"]["NUM_PROXIES"] == "1"
+    assert "NUM_PROXIES" not in services["web"]["environment"]
+    assert "ports" not in services["web-replica"]  # reached through nginx only
+    for name in ("web", "web-replica", "worker", "worker-replica"):
+        env = services[name]["environment"]
+        assert env["PROMETHEUS_MULTIPROC_DIR"] in services[name]["tmpfs"], name
+        assert env["METRICS_TOKEN"], name
+    assert services["worker"]["environment"]["CELERY_METRICS_PORT"] == "9808"
+
+
+def test_compose_mounts_exist() -> None:
+    for name, service in compose()["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (REPO / source).exists(), f"{name}: {source}"
+
+
+def test_nginx_passes_host_and_forwarded_headers_to_the_replicas() -> None:
+    conf = (OPS / "nginx" / "nginx.conf").read_text()
+    assert re.search(r"server web-replica:8000\b", conf)
+    assert "proxy_pass http://web;" in conf
+    for header in (
+        "proxy_set_header Host $host;",
+        "proxy_set_header X-Forwarded-For $remote_addr;",
+        "proxy_set_header X-Forwarded-Proto $scheme;",
+    ):
+        assert header in conf
+    assert "location = /metrics { return 404; }" in conf
+    assert conf.count("{") == conf.count("}")
+
+
+def test_prometheus_scrapes_web_with_the_token_and_the_workers() -> None:
+    config = yaml.safe_load((OPS / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    web = jobs["web"]
+    assert web["authorization"]["credentials_file"] == "/etc/prometheus/metrics_token"
+    assert set(web["dns_sd_configs"][0]["names"]) == {"web", "web-replica"}
+    assert jobs["worker"]["dns_sd_configs"][0]["port"] == 9808
+    targets = compose()["services"]["prometheus"]["configs"]
+    assert targets[0]["target"] == web["authorization"]["credentials_file"]
+
+
+def test_grafana_dashboard_shows_the_figures_we_export() -> None:
+    dashboard = json.loads((OPS / "grafana" / "dashboard.json").read_text())
+    exprs = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
+    for metric in (
+        "saas_http_requests_total",
+        "saas_http_request_duration_seconds_bucket",
+        'status=~"5.."',
+        "saas_celery_tasks_total",
+        "saas_celery_task_duration_seconds_bucket",
+        "saas_webhook_events",
+        "saas_tenants",
+    ):
+        assert metric in exprs, metric
+    assert "histogram_quantile(0.95" in exprs
+    datasources = yaml.safe_load(
+        (OPS / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text()
+    )
+    uid = datasources["datasources"][0]["uid"]
+    assert {p["datasource"]["uid"] for p in dashboard["panels"]} == {uid}
