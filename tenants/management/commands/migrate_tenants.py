@@ -112,7 +112,11 @@ def migrate_one(schema: str) -> Outcome:
             error=f"{type(exc).__name__}: {exc}",
         )
     finally:
-        connection.close()
+        # The worker keeps its connection for the next schema: a new PostgreSQL backend per
+        # schema (cold catalog cache) would cost more than the migration check itself.
+        if connection.connection is not None and connection.needs_rollback:
+            connection.close()
+        schema_activate_public()
 
 
 def _worker_init() -> None:
