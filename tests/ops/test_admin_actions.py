@@ -1,6 +1,7 @@
 """The Tenant admin's actions run the same operations as the commands."""
 
 import json
+from typing import Any
 
 from django.test import Client
 
@@ -15,7 +16,7 @@ def _admin_client() -> Client:
     return client
 
 
-def _act(client: Client, action: str, *tenants: Tenant):  # type: ignore[no-untyped-def]
+def _act(client: Client, action: str, *tenants: Tenant) -> Any:
     return client.post(
         "/admin/tenants/tenant/",
         {"action": action, "_selected_action": [t.pk for t in tenants]},
