@@ -3,7 +3,7 @@
 from typing import Any
 
 from dj_rest_auth import views as rest_auth
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -50,6 +50,13 @@ class LoginApi(rest_auth.LoginView):
         description="Email and password of a member of this organization. Returns a JWT "
         "pair bound to this organization: other hosts refuse it.",
         responses={200: TokenPairOutput, **E400, **E401, **E404, **E429},
+        examples=[
+            OpenApiExample(
+                "Log in",
+                value={"email": "owner@acme.test", "password": "correct-horse-battery"},
+                request_only=True,
+            ),
+        ],
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().post(request, *args, **kwargs)
@@ -71,6 +78,9 @@ class TokenRefreshApi(TokenRefreshView):
         tags=["auth"],
         summary="Refresh the token pair",
         description="Rotates: the refresh token sent is spent; reusing it is refused.",
+        # No header credential: the refresh token in the body is one. ([{}] is OpenAPI's
+        # "no security"; drf-spectacular accepts it though its hint says strings.)
+        auth=[{}],  # type: ignore[list-item]
         responses={200: RefreshOutput, **E400, **E401, **E429},
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -151,7 +161,7 @@ class PasswordResetApi(rest_auth.PasswordResetView):
         tags=["auth"],
         summary="Email a password reset link",
         description="The answer is the same whether or not the address belongs to a member.",
-        responses={200: DetailOutput, **E400, **E429},
+        responses={200: DetailOutput, **E400, **E401, **E429},
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         _on_tenant_host(request)
@@ -164,7 +174,7 @@ class PasswordResetConfirmApi(rest_auth.PasswordResetConfirmView):
     @extend_schema(
         tags=["auth"],
         summary="Set a new password with a reset link",
-        responses={200: DetailOutput, **E400, **E429},
+        responses={200: DetailOutput, **E400, **E401, **E429},
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         _on_tenant_host(request)

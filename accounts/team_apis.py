@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -87,6 +87,7 @@ class MemberDetailApi(TenantApi):
         summary="Change a member's role",
         description="Admins grant up to admin; the owner's role changes only by transfer.",
         request=RoleInput,
+        examples=[OpenApiExample("Make admin", value={"role": "admin"}, request_only=True)],
         responses={200: MemberOutput, **ERRORS_WRITE, **E409},
     )
     def patch(self, request: Request, user_id: int) -> Response:
@@ -114,7 +115,8 @@ class MemberLeaveApi(TenantApi):
     @extend_schema(
         tags=["members"],
         summary="Leave this organization",
-        responses={204: None, **E401, **E403, **E409},
+        description="Ends the caller's own membership; the owner must transfer ownership first.",
+        responses={204: None, **E401, **E403, **E404, **E409, **E429},
     )
     def delete(self, request: Request) -> Response:
         membership_remove(tenant=self.tenant, user_id=self.grant.user_id)
@@ -133,6 +135,7 @@ class OwnershipTransferApi(TenantApi):
         description="The named member becomes owner; the current owner becomes admin.",
         request=TransferInput,
         responses={200: MemberOutput, **ERRORS_WRITE},
+        examples=[OpenApiExample("To member 12", value={"user_id": 12}, request_only=True)],
     )
     def post(self, request: Request) -> Response:
         data = self.validate(self.TransferInput, request)
@@ -184,6 +187,27 @@ class InvitationListCreateApi(TenantApi):
         "address is replaced.",
         request=InvitationInput,
         responses={201: InvitationOutput, **ERRORS_WRITE, **E402, **E409},
+        examples=[
+            OpenApiExample(
+                "Invite a member",
+                value={"email": "ada@acme.test", "role": "member"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Invited",
+                value={
+                    "id": 7,
+                    "email": "ada@acme.test",
+                    "role": "member",
+                    "status": "pending",
+                    "invited_by": 1,
+                    "created_at": "2026-11-24T09:00:00Z",
+                    "expires_at": "2026-11-27T09:00:00Z",
+                },
+                response_only=True,
+                status_codes=["201"],
+            ),
+        ],
     )
     def post(self, request: Request) -> Response:
         data = self.validate(self.InvitationInput, request)

@@ -44,10 +44,13 @@ E409 = {409: error_doc("Conflicts with existing data.")}
 E410 = {410: error_doc("The link was used, revoked or has expired.")}
 E413 = {413: error_doc("Request body too large.")}
 E429 = {429: error_doc("Too many requests; see Retry-After.")}
+E500 = {500: error_doc("Unexpected server error: the body carries the request id, no trace.")}
+E503 = {503: error_doc("A dependency is unavailable (database_unavailable); retry later.")}
+E5XX = {**E500, **E503}
 
-ERRORS_READ = {**E401, **E403, **E404, **E429}
-ERRORS_WRITE = {**E400, **E401, **E403, **E404, **E413, **E429}
-ERRORS_PUBLIC_WRITE = {**E400, **E409, **E413, **E429}
+ERRORS_READ = {**E401, **E403, **E404, **E429, **E5XX}
+ERRORS_WRITE = {**E400, **E401, **E403, **E404, **E413, **E429, **E5XX}
+ERRORS_PUBLIC_WRITE = {**E400, **E409, **E413, **E429, **E5XX}
 
 
 def paginated(item: type[serializers.Serializer], *, name: str) -> Any:

@@ -4,14 +4,23 @@ roles read at most."""
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.roles import Capability
 from api.base import PublicApi, TenantApi
-from api.docs import E402, E409, ERRORS_READ, ERRORS_WRITE, PAGE_PARAMETERS, error_doc, paginated
+from api.docs import (
+    E402,
+    E409,
+    E500,
+    ERRORS_READ,
+    ERRORS_WRITE,
+    PAGE_PARAMETERS,
+    error_doc,
+    paginated,
+)
 from api.serializers import StrictSerializer
 
 from .selectors import billing_account_get, invoice_list, plan_list_public
@@ -62,7 +71,7 @@ class PlanListApi(PublicApi):
         tags=["billing"],
         summary="List plans",
         description="The public plan catalog with prices and entitlements.",
-        responses={200: PlanOutput(many=True)},
+        responses={200: PlanOutput(many=True), **E500},
     )
     def get(self, request: Request) -> Response:
         return Response(PlanOutput(plan_list_public(), many=True).data)
@@ -121,6 +130,9 @@ class CheckoutApi(TenantApi):
         "subscription appears when Stripe confirms it.",
         request=PriceInput,
         responses={201: SessionOutput, **BILLING_WRITE_ERRORS},
+        examples=[
+            OpenApiExample("Pro, monthly", value={"price": "pro-monthly"}, request_only=True)
+        ],
     )
     def post(self, request: Request) -> Response:
         data = self.validate(PriceInput, request)
@@ -153,6 +165,9 @@ class PreviewChangeApi(TenantApi):
         "changes nothing.",
         request=PriceInput,
         responses={200: PlanChangeOutput, **BILLING_WRITE_ERRORS},
+        examples=[
+            OpenApiExample("Pro, monthly", value={"price": "pro-monthly"}, request_only=True)
+        ],
     )
     def post(self, request: Request) -> Response:
         data = self.validate(PriceInput, request)
@@ -170,6 +185,13 @@ class ChangeApi(TenantApi):
         "changes nothing: 402); downgrades apply at the end of the paid period.",
         request=ChangeInput,
         responses={200: PlanChangeOutput, **BILLING_WRITE_ERRORS},
+        examples=[
+            OpenApiExample(
+                "At the previewed price",
+                value={"price": "pro-monthly", "proration_date": 1795500000},
+                request_only=True,
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
         data = self.validate(ChangeInput, request)

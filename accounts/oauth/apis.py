@@ -1,7 +1,7 @@
 """Tenant admins register the OAuth2 clients of their organization: /api/v1/oauth/applications/
 on the tenant host."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -108,6 +108,23 @@ class OAuthApplicationListCreateApi(TenantApi):
         "this organization's host only.",
         request=CreateInput,
         responses={201: ApplicationCreatedOutput, **ERRORS_WRITE, **E402},
+        examples=[
+            OpenApiExample(
+                "A web app (authorization code + PKCE)",
+                value={
+                    "name": "Calendar sync",
+                    "grant_type": "authorization-code",
+                    "redirect_uris": ["https://calendar.example/callback"],
+                    "scopes": ["read", "write"],
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "A machine client (client credentials)",
+                value={"name": "Nightly export", "grant_type": "client-credentials"},
+                request_only=True,
+            ),
+        ],
     )
     def post(self, request: Request) -> Response:
         data = self.validate(self.CreateInput, request)

@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.base import PublicApi
-from api.docs import E400, E413
+from api.docs import E5XX, E400, E413
 
 from .services import webhook_event_receive
 
@@ -42,7 +42,7 @@ class StripeWebhookApi(PublicApi):
             )
         ],
         request={"application/json": OpenApiTypes.OBJECT},
-        responses={200: WebhookAck, **E400, **E413},
+        responses={200: WebhookAck, **E400, **E413, **E5XX},
         auth=[],
     )
     def post(self, request: Request) -> Response:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.core.management import call_command
 
 from billing.models import Plan
 from tests.conftest import RunningServer
@@ -70,6 +71,8 @@ def schemathesis(schema: Path, server: RunningServer, *options: str) -> None:
 @pytest.fixture
 def fuzz_server(committed, start_server) -> RunningServer:
     Plan.objects.update(api_requests_per_minute=1_000_000)
+    # Prices in the (emulated) Stripe, so checkout and plan changes can succeed.
+    call_command("billing_sync_catalog", verbosity=0)
     try:
         return start_server(**SERVER_ENV)
     except requests.ReadTimeout:
