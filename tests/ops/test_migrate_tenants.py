@@ -94,3 +94,15 @@ def test_the_template_is_migrated_too(committed: None) -> None:
         call_command("migrate_tenants")
     assert "_template: migrating the clone template" in output
     assert schemas_behind(["_template"], target_migrations()) == []
+
+
+def test_a_tenant_whose_schema_is_gone_is_reported_and_skipped(three: list[str]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(three[1])))
+    _unmigrate_workspace(three[2])
+
+    output = _run("--workers", "2")
+
+    assert f"{three[1]}: schema does not exist; skipped" in output
+    assert "1 current (skipped), 1 to migrate" in output
+    assert schemas_behind([three[0], three[2]], target_migrations()) == []

@@ -14,22 +14,22 @@
    and those never started are migrated.
 """
 
-import io
-import re
 import sys
 import time
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
-from typing import Any
+from typing import Any, cast
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.management.commands.migrate import Command as MigrateCommand
 from django.db import connection, connections
+from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
+from django.db.migrations.state import ProjectState
 from django_tenants.utils import schema_exists
 from psycopg import sql
 
@@ -38,7 +38,6 @@ from tenants.models import Tenant
 from tenants.provisioning import _plan_cache, template_schema_name, template_schema_sync
 
 BATCH = 500
-_APPLYING = re.compile(r"Applying (\S+)\.\.\.")
 
 
 @dataclass(frozen=True)
@@ -89,26 +88,52 @@ def _existing(schemas: Iterable[str]) -> tuple[list[str], list[str]]:
     return [s for s in wanted if s in present], [s for s in wanted if s not in present]
 
 
+# Per worker process: the project state after a given set of applied migrations, rendered
+# once. Every schema at the same point starts from a clone of it instead of replaying and
+# rendering every migration again (the bulk of `migrate`'s time per schema).
+_states: dict[frozenset, ProjectState] = {}
+
+
+def _apply_plan(schema: str, current: list[str]) -> None:
+    connection.set_schema(schema)  # type: ignore[attr-defined]
+    MigrationRecorder(connection).ensure_schema()
+
+    def progress(action: str, migration: Any = None, fake: bool = False) -> None:
+        if action == "apply_start":
+            current[:] = [f"{migration.app_label}.{migration.name}"]
+
+    executor = MigrationExecutor(connection, progress_callback=cast(Any, progress))
+    targets = executor.loader.graph.leaf_nodes()
+    plan = executor.migration_plan(targets)
+    if not plan:
+        return
+    if any(backwards for _, backwards in plan):  # unusual: let Django's migrate handle it
+        call_command(MigrateCommand(), interactive=False, verbosity=0, skip_checks=True)
+        return
+    applied = frozenset(executor.loader.applied_migrations)
+    state = _states.get(applied)
+    if state is None:
+        state = cast(Any, executor)._create_project_state(with_applied_migrations=True)
+        state.apps  # noqa: B018 - render once; clones copy the rendered models
+        _states[applied] = state
+    # Like `migrate` without its checks and pre/post-migrate signals: those act on the
+    # public schema (content types, permissions), which the shared pass has just done.
+    executor.migrate(targets, plan=plan, state=state.clone())
+
+
 def migrate_one(schema: str) -> Outcome:
-    """Runs in a worker process: Django's migrate inside one schema."""
+    """Runs in a worker process: the schema's unapplied migrations, in order."""
     started = time.monotonic()
-    output = io.StringIO()
+    current: list[str] = []
     try:
-        connection.set_schema(schema)  # type: ignore[attr-defined]
-        MigrationRecorder(connection).ensure_schema()
-        # Django's own migrate (what django-tenants runs per schema), its output kept so a
-        # failure can name the migration it was applying.
-        call_command(
-            MigrateCommand(), interactive=False, verbosity=1, stdout=output, skip_checks=True
-        )
+        _apply_plan(schema, current)
         return Outcome(schema, True, time.monotonic() - started)
     except Exception as exc:  # noqa: BLE001 - reported to the operator, never swallowed
-        applying = _APPLYING.findall(output.getvalue())
         return Outcome(
             schema,
             False,
             time.monotonic() - started,
-            migration=applying[-1] if applying else "",
+            migration=current[0] if current else "",
             error=f"{type(exc).__name__}: {exc}",
         )
     finally:
@@ -154,8 +179,11 @@ class Command(BaseCommand):
             .values_list("schema_name", flat=True)
         )
         present, missing = _existing(schemas)
-        behind = missing + schemas_behind(present, targets)
-        total, current = len(schemas), len(schemas) - len(behind)
+        absent = [schema for schema in missing if not schema_exists(schema)]
+        for schema in absent:  # a tenant row without its schema: nothing to migrate into
+            self.stderr.write(f"  {schema}: schema does not exist; skipped")
+        behind = [s for s in missing if s not in absent] + schemas_behind(present, targets)
+        total, current = len(schemas), len(schemas) - len(behind) - len(absent)
         self.stdout.write(
             f"{total} tenant schemas: {current} current (skipped), {len(behind)} to migrate"
         )
