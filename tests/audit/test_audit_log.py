@@ -243,3 +243,56 @@ def test_bad_filter_values_are_400(db, acme, owner, client_for, params) -> None:
     response = client_for(acme, owner).get(URL, params)
     assert response.status_code == 400, response.content
     assert response.json()["error"]["fields"]
+
+
+def test_tasks_and_project_edits_over_the_api_are_recorded(db, acme, owner, client_for) -> None:
+    client = client_for(acme, owner)
+    project = client.post("/api/v1/projects/", {"name": "Rocket"}, format="json").json()
+    renamed = client.patch(f"/api/v1/projects/{project['id']}/", {"name": "Moon"}, format="json")
+    assert renamed.status_code == 200, renamed.content
+    tasks = f"/api/v1/projects/{project['id']}/tasks/"
+    task = client.post(tasks, {"title": "Fuel"}, format="json")
+    assert task.status_code == 201, task.content
+    done = client.patch(f"{tasks}{task.json()['id']}/", {"status": "done"}, format="json")
+    assert done.status_code == 200, done.content
+
+    assert the_entry(acme, "project.updated").changes == {
+        "name": {"before": "Rocket", "after": "Moon"}
+    }
+    created = the_entry(acme, "task.created")
+    assert (created.actor_id, created.target_id) == (owner.pk, str(task.json()["id"]))
+    assert created.changes["title"] == {"before": None, "after": "Fuel"}
+    updated = the_entry(acme, "task.updated")
+    assert updated.changes == {"status": {"before": "todo", "after": "done"}}
+    assert updated.actor_kind == "user"
+
+
+def test_an_oauth2_application_is_recorded_as_the_actor(db, acme, owner, client_for) -> None:
+    from django.test import Client
+
+    from tests.accounts.oauth.conftest import App, form_post
+
+    Plan.objects.filter(code=settings.BILLING_SIGNUP_PLAN).update(features=["api"])
+    registered = client_for(acme, owner).post(
+        "/api/v1/oauth/applications/",
+        {"name": "Bot", "grant_type": "client-credentials", "scopes": ["read", "write"]},
+        format="json",
+    )
+    body = registered.json()
+    app = App.__new__(App)
+    app.client_id, app.secret = body["client_id"], body["client_secret"]
+    token = form_post(
+        Client(HTTP_HOST=settings.BASE_DOMAIN),
+        "/o/token/",
+        {"grant_type": "client_credentials", "scope": "write"},
+        HTTP_AUTHORIZATION=app.basic,
+    ).json()["access_token"]
+    bot = client_for(acme)
+    bot.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert (
+        bot.post("/api/v1/projects/", {"name": "Made by a bot"}, format="json").status_code == 201
+    )
+
+    entry = the_entry(acme, "project.created")
+    assert (entry.actor_kind, entry.actor_app) == ("oauth2_app", body["client_id"])
+    assert (entry.actor_id, entry.actor_email) == (owner.pk, owner.email)
