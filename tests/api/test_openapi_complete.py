@@ -52,6 +52,20 @@ def test_every_operation_is_documented(schema: dict) -> None:
     assert missing == {}
 
 
+def test_every_paginated_list_documents_its_page_parameters(schema: dict) -> None:
+    components = schema["components"]["schemas"]
+    lists = {}
+    for path, method, operation in operations(schema):
+        content = operation["responses"].get("200", {}).get("content", {})
+        ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+        if "results" in components.get(ref.rsplit("/", 1)[-1], {}).get("properties", {}):
+            lists[f"{method.upper()} {path}"] = {p["name"] for p in operation["parameters"]}
+    assert "GET /api/v1/audit-log/" in lists
+    unpaged = [op for op, names in lists.items() if not ({"page", "cursor"} & names)]
+    assert unpaged == []
+    assert [op for op, names in lists.items() if "page_size" not in names] == []
+
+
 def test_the_walk_sees_the_api(schema: dict) -> None:
     seen = {f"{method.upper()} {path}" for path, method, _ in operations(schema)}
     assert {"POST /api/v1/signup/", "GET /api/v1/audit-log/", "GET /api/v1/members/"} <= seen
