@@ -114,9 +114,27 @@ def _invitation_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) 
 # --- billing (public schema) ---
 
 
+def _named_billing_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """Plan codes and price lookup keys instead of row ids: what a reader recognises."""
+    from billing.models import Plan, Price
+
+    lookups = {"plan_id": ("plan", Plan, "code"), "price_id": ("price", Price, "lookup_key")}
+    lookups["scheduled_price_id"] = ("scheduled_price", Price, "lookup_key")
+    named = {}
+    for field, change in changes.items():
+        if field not in lookups:
+            named[field] = change
+            continue
+        name, model, attr = lookups[field]
+        ids = [v for v in (change["before"], change["after"]) if v is not None]
+        labels = dict(model._default_manager.filter(pk__in=ids).values_list("pk", attr))
+        named[name] = {side: labels.get(value) for side, value in change.items()}
+    return named
+
+
 def _billing_account_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
     if not created:
-        changes = _diff(instance, _BILLING_FIELDS)
+        changes = _named_billing_changes(_diff(instance, _BILLING_FIELDS))
         if changes:
             audit_entry_record(
                 action="billing.subscription_changed",

@@ -168,14 +168,14 @@ def test_oauth_applications_are_recorded_without_secrets(db, acme, owner, client
 
 def test_subscription_changes_by_webhooks_are_recorded_as_system(db, acme) -> None:
     account = BillingAccount.objects.get(tenant=acme)
-    old_plan = account.plan_id
-    account.plan = Plan.objects.exclude(pk=old_plan).get(code="pro")
+    assert account.plan.code == "free"
+    account.plan = Plan.objects.get(code="pro")
     account.status = "active"
     account.save()
     entry = the_entry(acme, "billing.subscription_changed")
     assert entry.actor_kind == "system"
     assert entry.actor_id is None
-    assert entry.changes["plan_id"] == {"before": old_plan, "after": account.plan_id}
+    assert entry.changes["plan"] == {"before": "free", "after": "pro"}
     assert entry.changes["status"]["after"] == "active"
 
 
