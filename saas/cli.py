@@ -160,7 +160,7 @@ def cmd_test(pytest_args: Sequence[str]) -> int:
         **devservices.environment_for(postgres, redis),
         "DJANGO_ENV": "test",
         "TEST_DATABASE_NAME": os.environ.get("TEST_DATABASE_NAME", f"test_saas_{tag}"),
-        "CACHE_KEY_PREFIX": f"saas-test-{tag}",
+        "CACHE_KEY_PREFIX": f"saas-test-{tag}-{os.getpid()}",
         # Per run, not per checkout: a worker of another run must never take these tasks.
         "CELERY_QUEUE": f"saas-test-{tag}-{os.getpid()}",
     }
