@@ -210,9 +210,9 @@ def start_server() -> Iterator[Callable[..., RunningServer]]:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
                 return RunningServer(process, port)
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow to boot
                 time.sleep(0.1)
         raise RuntimeError("server did not start")
 
