@@ -12,13 +12,14 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate_schemas", interactive=False, verbosity=0)
-    from bench import billing_queries, ops_scale, provisioning, webhooks
+    from bench import billing_queries, ops_scale, provisioning, tasks_throughput, webhooks
 
     for figure in [
         *provisioning.run(),
         *billing_queries.run(),
         *webhooks.run(),
         *ops_scale.run(),
+        *tasks_throughput.run(),
     ]:
         print(json.dumps(figure), flush=True)
 
