@@ -21,6 +21,15 @@ class PageNumberPagination(pagination.PageNumberPagination):
     max_page_size = settings.API_MAX_PAGE_SIZE
 
 
+def _sane(value: Any) -> bool:
+    """A sort value the database can compare (no NUL, no integer beyond a smallint)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**15) < value < 2**15
+    return isinstance(value, str) and "\x00" not in value
+
+
 class KeysetCursorPagination:
     """Opaque `?cursor=` pagination over one ordering field plus the primary key.
 
@@ -62,6 +71,8 @@ class KeysetCursorPagination:
             data = json.loads(base64.urlsafe_b64decode(raw.encode()).decode())
             if data["o"] != ordering or not isinstance(data["id"], int):
                 raise ValueError("cursor of another ordering")
+            if not 0 < data["id"] < 2**63 or not _sane(data["v"]):
+                raise ValueError("not a row position")
             value = field.to_python(data["v"])
             return value, data["id"], bool(data["r"])
         except (ValueError, TypeError, KeyError, binascii.Error, DjangoValidationError):
