@@ -10,7 +10,9 @@
   with another request -> 422 `idempotency_key_reused`. One Redis lock per key makes
   concurrent retries wait for the first and replay it (409 `idempotency_in_progress` only if
   the first is still running after IDEMPOTENCY_WAIT seconds). Errors are not kept: a request
-  that failed changed nothing and may be retried with the same key.
+  that failed changed nothing and may be retried with the same key. With Redis unreachable a
+  request that carries a key is refused with 503 `idempotency_unavailable` (creating it
+  without the guarantee could duplicate it); requests without a key are unaffected.
 """
 
 import functools
@@ -29,7 +31,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from saas.errors import ApplicationError, Conflict, InvalidInput
+from saas.errors import ApplicationError, Conflict, InvalidInput, ServiceUnavailable
 
 from .docs import error_doc
 
@@ -157,15 +159,23 @@ def _run_once(request: Request, key: str, create: Callable[[], Response]) -> Res
     if stored is not None:
         return _replay(stored, fingerprint)
     token = uuid.uuid4().hex
-    while not cache.add(lock_key, token, timeout=IDEMPOTENCY_LOCK_TTL):
+    for _attempt in range(3):
+        acquired = cache.add(lock_key, token, timeout=IDEMPOTENCY_LOCK_TTL)
+        if acquired:
+            break
+        if acquired is None:  # Redis unreachable (the cache ignores its errors)
+            raise ServiceUnavailable(
+                "Idempotency-Key cannot be honoured right now; retry shortly.",
+                code="idempotency_unavailable",
+            )
         stored = _wait_for_first(result_key)
         if stored is not None:
             return _replay(stored, fingerprint)
-        if cache.get(lock_key) is not None:
-            raise Conflict(
-                "A request with this Idempotency-Key is still being processed; retry later.",
-                code="idempotency_in_progress",
-            )
+    else:
+        raise Conflict(
+            "A request with this Idempotency-Key is still being processed; retry later.",
+            code="idempotency_in_progress",
+        )
     try:
         stored = cache.get(result_key)  # finished between our first look and the lock
         if stored is not None:
@@ -232,4 +242,7 @@ IF_NONE_MATCH_PARAMETER = OpenApiParameter(
 E304 = {304: OpenApiResponse(description="Not modified: your If-None-Match is current.")}
 E409_IDEMPOTENCY = {409: error_doc("A request with this Idempotency-Key is still being processed.")}
 E412 = {412: error_doc("precondition_failed: If-Match does not name the current version.")}
+E503_IDEMPOTENCY = {
+    503: error_doc("idempotency_unavailable: the key cannot be honoured right now; retry.")
+}
 E422_IDEMPOTENCY = {422: error_doc("idempotency_key_reused: the key was used for another request.")}

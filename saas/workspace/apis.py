@@ -19,6 +19,7 @@ from api.conventions import (
     E409_IDEMPOTENCY,
     E412,
     E422_IDEMPOTENCY,
+    E503_IDEMPOTENCY,
     IDEMPOTENCY_KEY_PARAMETER,
     IF_MATCH_PARAMETER,
     IF_NONE_MATCH_PARAMETER,
@@ -99,6 +100,7 @@ class ProjectListCreateApi(TenantApi):
             **E402,
             **E409_IDEMPOTENCY,
             **E422_IDEMPOTENCY,
+            **E503_IDEMPOTENCY,
         },
         examples=[PROJECT_CREATE_EXAMPLE, PROJECT_EXAMPLE],
     )
@@ -194,7 +196,13 @@ class TaskListCreateApi(TenantApi):
         "retry safe." + _WRITE_ROLES,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         request=TaskCreateInput,
-        responses={201: TaskOutput, **ERRORS_WRITE, **E409_IDEMPOTENCY, **E422_IDEMPOTENCY},
+        responses={
+            201: TaskOutput,
+            **ERRORS_WRITE,
+            **E409_IDEMPOTENCY,
+            **E422_IDEMPOTENCY,
+            **E503_IDEMPOTENCY,
+        },
         examples=[TASK_CREATE_EXAMPLE, TASK_EXAMPLE],
     )
     @idempotent_create

@@ -6,12 +6,14 @@ from types import SimpleNamespace
 
 import pytest
 from django.db import connection
+from django_redis.cache import RedisCache
 
 from api import conventions
 from billing import throttling
 from billing.models import BillingAccount, Plan
 from saas.workspace import services
 from saas.workspace.models import Project, Task
+from tests.conftest import free_port
 from tests.workspace.fixtures import acme, beta, make_org
 
 __all__ = ["acme", "beta", "make_org"]  # fixtures
@@ -234,3 +236,22 @@ def test_task_list_is_rate_limited_by_plan(acme, monkeypatch) -> None:
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "rate_limited"
     assert refused["Retry-After"] == "51"
+
+
+def test_with_redis_unreachable_a_keyed_create_is_503_and_creates_nothing(
+    acme, monkeypatch
+) -> None:
+    unreachable = RedisCache(
+        f"redis://127.0.0.1:{free_port()}/0",
+        {"OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.2}},
+    )
+    monkeypatch.setattr(conventions, "cache", unreachable)
+    keyed = acme.client.post(
+        "/api/v1/projects/", {"name": "p"}, format="json", HTTP_IDEMPOTENCY_KEY="k"
+    )
+    assert keyed.status_code == 503
+    assert keyed.json()["error"]["code"] == "idempotency_unavailable"
+    with acme.tenant:
+        assert not Project.objects.exists()
+    plain = acme.client.post("/api/v1/projects/", {"name": "p"}, format="json")
+    assert plain.status_code == 201
