@@ -103,14 +103,15 @@ def _gunicorn(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     command += ["-w", str(GUNICORN_WORKERS), "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=REPO, env=env)  # noqa: S603
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            requests.get(base + "/healthz", timeout=1)
+            requests.get(base + "/healthz", timeout=5)
             return process, base
-        except requests.ConnectionError:
-            time.sleep(0.1)
+        except requests.RequestException:  # not listening yet, or busy booting
+            time.sleep(0.2)
     process.kill()
+    process.wait(30)
     raise RuntimeError("gunicorn did not start")
 
 
