@@ -44,13 +44,16 @@ def _routed(name: str, tenant: Tenant) -> bool:
 def _cleanup() -> None:
     schema_activate_public()
     tenants = Tenant.objects.filter(slug=SLUG)
+    schemas = list(tenants.values_list("schema_name", flat=True))
+    # Tenant rows first: their memberships go with them, so no membership signal (the audit
+    # log) reaches for a schema that is already gone; then the schemas, then the users.
+    tenants.delete()
     with connection.cursor() as cursor:
-        for schema in tenants.values_list("schema_name", flat=True):
+        for schema in schemas:
             cursor.execute(
                 sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
             )
     User.objects.filter(email__endswith="@bench-billing.test").delete()
-    tenants.delete()
 
 
 def _grow(tenant: Tenant, size: int) -> None:

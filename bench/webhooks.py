@@ -90,7 +90,7 @@ def _gunicorn(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
         try:
             requests.get(base + "/healthz", timeout=1)
             return process, base
-        except requests.ConnectionError:
+        except requests.RequestException:  # not up yet, or slow to answer on a busy machine
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("gunicorn did not start")
