@@ -2,6 +2,7 @@
 
 from billing import beat as billing_beat
 from billing.webhooks import beat as webhook_beat
+from tenants import beat as tenant_beat
 
 from .base import REDIS_URL
 from .env import env
@@ -29,4 +30,8 @@ if _unacked_key := env.str("CELERY_UNACKED_KEY", default=""):
         unacked_mutex_key=f"{_unacked_key}_mutex",
     )
 # The schedule lives beside the tasks it runs (plain dicts, importable before apps load).
-CELERY_BEAT_SCHEDULE: dict = {**billing_beat.SCHEDULE, **webhook_beat.SCHEDULE}
+CELERY_BEAT_SCHEDULE: dict = {
+    **billing_beat.SCHEDULE,
+    **webhook_beat.SCHEDULE,
+    **tenant_beat.SCHEDULE,
+}
