@@ -178,6 +178,8 @@ def cmd_bench(args: Sequence[str]) -> int:
         **devservices.environment_for(postgres, redis),
         "DJANGO_ENV": "dev",
         "CACHE_KEY_PREFIX": "saas-bench",
+        # Figures measure the app, not a console printing an access-log line per request.
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
     }
     command = [sys.executable, "-m", "bench.run", *args]
     return subprocess.run(command, cwd=REPO, env=env, check=False).returncode  # noqa: S603
