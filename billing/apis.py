@@ -89,7 +89,8 @@ class SubscriptionOutput(serializers.Serializer):
         source="scheduled_price.lookup_key",
         allow_null=True,
         default=None,
-        help_text="A downgrade that starts at current_period_end.",
+        help_text="The price Stripe switches to at current_period_end (a scheduled "
+        "downgrade), or null.",
     )
 
 
@@ -145,9 +146,15 @@ class CheckoutApi(TenantApi):
 class PlanChangeOutput(serializers.Serializer):
     effective = serializers.ChoiceField(
         choices=["now", "period_end"],
-        help_text="now: an upgrade, prorated and invoiced at once; period_end: a downgrade.",
+        help_text="now: prorated and invoiced at once (upgrades, interval changes, a move to "
+        "metered billing); period_end: switched by Stripe at the period end (downgrades).",
     )
-    amount_due_now = serializers.IntegerField(help_text="Minor units charged now.")
+    effective_at = serializers.DateTimeField(
+        allow_null=True, help_text="When a period_end change takes effect; null for now."
+    )
+    amount_due_now = serializers.IntegerField(
+        help_text="Minor units invoiced now: Stripe's own invoice preview (0 for period_end)."
+    )
     currency = serializers.CharField()
     proration_date = serializers.IntegerField(
         allow_null=True, help_text="Send it with the change to be charged this amount."
@@ -181,8 +188,10 @@ class ChangeApi(TenantApi):
     @extend_schema(
         tags=["billing"],
         summary="Change the plan",
-        description="Upgrades apply now, prorated and charged at once (a declined card "
-        "changes nothing: 402); downgrades apply at the end of the paid period.",
+        description="Upgrades and interval changes apply now, prorated and charged at once "
+        "(a declined card changes nothing: 402); downgrades are scheduled in Stripe for the "
+        "end of the paid period; the current price again drops a scheduled change. 409: the "
+        "same price, a change already scheduled, a past_due subscription, or none.",
         request=ChangeInput,
         responses={200: PlanChangeOutput, **BILLING_WRITE_ERRORS},
         examples=[

@@ -6,8 +6,10 @@ reaches the rest of the code. With STRIPE_API_BASE set (the offline emulator) on
 address changes; the calls are the ones real Stripe gets.
 """
 
+import contextlib
 import functools
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +28,7 @@ from .errors import (
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 @functools.cache
@@ -52,29 +55,48 @@ def reset_client() -> None:
 def _translating_errors(fn: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(fn)
     def call(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
+        with _translated():
             return fn(*args, **kwargs)
-        except stripe.CardError as exc:
-            decline = getattr(exc, "error", None)
-            reason = getattr(decline, "decline_code", None) or exc.code or "card_declined"
-            raise PaymentDeclined(
-                exc.user_message or "The card was declined.", extra={"decline_code": reason}
-            ) from exc
-        except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
-            raise PaymentProviderUnavailable(
-                "The payment provider is unreachable; try again shortly."
-            ) from exc
-        except stripe.InvalidRequestError as exc:
-            stripe_error = getattr(exc, "error", None)
-            message = exc.user_message or getattr(stripe_error, "message", None)
-            raise InvalidBillingRequest(
-                message or "The payment provider refused the request.",
-                extra={"param": exc.param} if exc.param else {},
-            ) from exc
-        except stripe.StripeError as exc:
-            raise PaymentProviderError("The payment provider failed.") from exc
 
     return call
+
+
+def _translating_iteration(fn: Callable[P, Iterator[T]]) -> Callable[P, Iterator[T]]:
+    """For generators: Stripe is called while the caller iterates (each page), after the
+    function itself has returned, so the translation has to wrap the iteration."""
+
+    @functools.wraps(fn)
+    def call(*args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
+        with _translated():
+            yield from fn(*args, **kwargs)
+
+    return call
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    """Stripe's exceptions as billing errors: nothing outside this module sees a Stripe one."""
+    try:
+        yield
+    except stripe.CardError as exc:
+        decline = getattr(exc, "error", None)
+        reason = getattr(decline, "decline_code", None) or exc.code or "card_declined"
+        raise PaymentDeclined(
+            exc.user_message or "The card was declined.", extra={"decline_code": reason}
+        ) from exc
+    except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
+        raise PaymentProviderUnavailable(
+            "The payment provider is unreachable; try again shortly."
+        ) from exc
+    except stripe.InvalidRequestError as exc:
+        stripe_error = getattr(exc, "error", None)
+        message = exc.user_message or getattr(stripe_error, "message", None)
+        raise InvalidBillingRequest(
+            message or "The payment provider refused the request.",
+            extra={"param": exc.param} if exc.param else {},
+        ) from exc
+    except stripe.StripeError as exc:
+        raise PaymentProviderError("The payment provider failed.") from exc
 
 
 def _ts(value: int | None) -> datetime | None:
@@ -128,6 +150,25 @@ class Subscription:
     cancel_at_period_end: bool
     latest_invoice: str | None
     metadata: dict[str, str]
+    # The subscription schedule that will change the price at a period end, and that price
+    # (from the phase after the current one); None when nothing is scheduled.
+    schedule_id: str | None = None
+    scheduled_price_id: str | None = None
+    clock_time: datetime | None = None  # a test clock's frozen time (test mode only)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    id: str
+    status: str
+    phase_start: int | None  # the current phase's start_date, which an update must keep
+
+
+@dataclass(frozen=True)
+class TestClock:
+    id: str
+    frozen_time: int
+    status: str
 
 
 @dataclass(frozen=True)
@@ -202,9 +243,23 @@ def _price(obj: Any) -> Price:
     )
 
 
+def _next_phase_price(schedule: Any) -> str | None:
+    """The price of the phase that follows the current one of an expanded schedule."""
+    if not isinstance(schedule, dict) or schedule.get("status") not in ("not_started", "active"):
+        return None
+    current_end = (schedule.get("current_phase") or {}).get("end_date")
+    later = [
+        p for p in schedule.get("phases") or [] if current_end and p["start_date"] >= current_end
+    ]
+    if not later or not later[0].get("items"):
+        return None
+    return _id(later[0]["items"][0]["price"])
+
+
 def subscription_from(obj: Any) -> Subscription:
     d = _plain(obj)
     item = d["items"]["data"][0]
+    schedule = d.get("schedule")
     return Subscription(
         id=d["id"],
         customer=_id(d["customer"]) or "",
@@ -218,6 +273,11 @@ def subscription_from(obj: Any) -> Subscription:
         cancel_at_period_end=bool(d.get("cancel_at_period_end")),
         latest_invoice=_id(d.get("latest_invoice")),
         metadata=d.get("metadata") or {},
+        schedule_id=_id(schedule),
+        scheduled_price_id=_next_phase_price(schedule),
+        clock_time=_ts((d.get("test_clock") or {}).get("frozen_time"))
+        if isinstance(d.get("test_clock"), dict)
+        else None,
     )
 
 
@@ -250,10 +310,48 @@ def invoice_from(obj: Any) -> Invoice:
 
 @_translating_errors
 def customer_create(
-    *, email: str, name: str, metadata: dict[str, str], idempotency_key: str
+    *,
+    email: str,
+    name: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+    test_clock: str | None = None,
 ) -> Customer:
     params: Any = {"email": email, "name": name, "metadata": metadata}
+    if test_clock:
+        params["test_clock"] = test_clock
     return _customer(_client().v1.customers.create(params, _opts(idempotency_key)))
+
+
+# ---- test clocks (Stripe test mode and the emulator) ---------------------------------------
+
+
+def _clock(obj: Any) -> TestClock:
+    return TestClock(id=obj.id, frozen_time=int(obj.frozen_time), status=obj.status)
+
+
+@_translating_errors
+def test_clock_create(*, name: str, frozen_time: int, idempotency_key: str) -> TestClock:
+    params: Any = {"name": name, "frozen_time": frozen_time}
+    return _clock(_client().v1.test_helpers.test_clocks.create(params, _opts(idempotency_key)))
+
+
+@_translating_errors
+def test_clock_of_customer(customer_id: str) -> TestClock | None:
+    clock_id = _id(_client().v1.customers.retrieve(customer_id).test_clock)
+    return _clock(_client().v1.test_helpers.test_clocks.retrieve(clock_id)) if clock_id else None
+
+
+@_translating_errors
+def test_clock_advance(clock_id: str, *, frozen_time: int) -> TestClock:
+    """Ask Stripe to move the clock; Stripe advances asynchronously (poll until ready)."""
+    params: Any = {"frozen_time": frozen_time}
+    return _clock(_client().v1.test_helpers.test_clocks.advance(clock_id, params))
+
+
+@_translating_errors
+def test_clock_retrieve(clock_id: str) -> TestClock:
+    return _clock(_client().v1.test_helpers.test_clocks.retrieve(clock_id))
 
 
 # ---- catalog ------------------------------------------------------------------------------
@@ -279,7 +377,10 @@ def product_upsert(*, product_id: str, name: str, description: str, active: bool
         description,
     ):
         return _product(current)
-    key = f"product-update-{product_id}-{abs(hash((name, description, active)))}"
+    # Setting the same fields twice is harmless, so each update has a key of its own (the
+    # SDK reuses it for its retries). A key derived from the content would replay an old
+    # answer, and change nothing, when a name is changed back within Stripe's 24 hours.
+    key = f"product-update-{product_id}-{uuid.uuid4()}"
     updated = _client().v1.products.update(product_id, fields, _opts(key))
     return _product(updated)
 
@@ -339,10 +440,23 @@ def _meter_for(event_name: str) -> str:
 
 # ---- subscriptions -----------------------------------------------------------------------
 
+# Every subscription we mirror comes with its schedule, so the mirror knows what Stripe will
+# switch to at the period end without deciding anything on its own clock, and with its test
+# clock (test mode), so that times we record are the simulated ones.
+_WITH_SCHEDULE: Any = {"expand": ["schedule", "test_clock"]}
+
 
 @_translating_errors
 def subscription_retrieve(subscription_id: str) -> Subscription:
-    return subscription_from(_client().v1.subscriptions.retrieve(subscription_id))
+    return subscription_from(_client().v1.subscriptions.retrieve(subscription_id, _WITH_SCHEDULE))
+
+
+@_translating_errors
+def subscription_ids_live(customer_id: str) -> list[str]:
+    """The customer's subscriptions that still bill or may bill (not canceled or expired)."""
+    params: Any = {"customer": customer_id, "status": "all", "limit": 100}
+    found = _client().v1.subscriptions.list(params).auto_paging_iter()
+    return [s.id for s in found if s.status not in ("canceled", "incomplete_expired")]
 
 
 @_translating_errors
@@ -362,8 +476,27 @@ def subscription_create_trial(
         "trial_period_days": trial_days,
         "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
         "metadata": metadata,
+        **_WITH_SCHEDULE,
     }
     return subscription_from(_client().v1.subscriptions.create(params, _opts(idempotency_key)))
+
+
+def _items(
+    item_id: str, price_id: str | None, quantity: int | None, *, replace_item: bool
+) -> list[dict[str, Any]]:
+    """The `items` of an update. A change between a metered and a per-unit price replaces
+    the item (Stripe keeps an item's usage type; a metered item has no quantity)."""
+    if replace_item:
+        added: dict[str, Any] = {"price": price_id}
+        if quantity is not None:
+            added["quantity"] = quantity
+        return [{"id": item_id, "deleted": True}, added]
+    item: dict[str, Any] = {"id": item_id}
+    if price_id:
+        item["price"] = price_id
+    if quantity is not None:
+        item["quantity"] = quantity
+    return [item]
 
 
 @_translating_errors
@@ -374,23 +507,19 @@ def subscription_update(
     item_id: str | None = None,
     price_id: str | None = None,
     quantity: int | None = None,
+    replace_item: bool = False,
     proration_behavior: str | None = None,
     cancel_at_period_end: bool | None = None,
     payment_behavior: str | None = None,
     proration_date: int | None = None,
 ) -> Subscription:
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = dict(_WITH_SCHEDULE)
     if payment_behavior:
         params["payment_behavior"] = payment_behavior
     if proration_date:
         params["proration_date"] = proration_date
     if item_id and (price_id or quantity is not None):
-        item: dict[str, Any] = {"id": item_id}
-        if price_id:
-            item["price"] = price_id
-        if quantity is not None:
-            item["quantity"] = quantity
-        params["items"] = [item]
+        params["items"] = _items(item_id, price_id, quantity, replace_item=replace_item)
     if proration_behavior:
         params["proration_behavior"] = proration_behavior
     if cancel_at_period_end is not None:
@@ -402,7 +531,36 @@ def subscription_update(
 
 @_translating_errors
 def subscription_cancel_now(subscription_id: str) -> Subscription:
-    return subscription_from(_client().v1.subscriptions.cancel(subscription_id))
+    return subscription_from(_client().v1.subscriptions.cancel(subscription_id, _WITH_SCHEDULE))
+
+
+@_translating_errors
+def subscription_cancel_and_refund(subscription_id: str, *, idempotency_key: str) -> int:
+    """End a subscription now and refund every payment of its invoices; returns the amount
+    refunded (minor units). For a duplicate subscription nobody meant to buy."""
+    client = _client()
+    subscription = client.v1.subscriptions.retrieve(subscription_id)
+    if subscription.status not in ("canceled", "incomplete_expired"):
+        client.v1.subscriptions.cancel(subscription_id)
+    refunded = 0
+    invoices: Any = {"subscription": subscription_id, "limit": 100}
+    for invoice in client.v1.invoices.list(invoices).auto_paging_iter():
+        payments: Any = {"invoice": invoice.id, "status": "paid", "limit": 100}
+        for payment in client.v1.invoice_payments.list(payments).auto_paging_iter():
+            refunded += _refund(client, _plain(payment), f"{idempotency_key}-{payment.id}")
+    return refunded
+
+
+def _refund(client: stripe.StripeClient, payment: dict[str, Any], key: str) -> int:
+    target = payment.get("payment") or {}
+    params: Any = {"reason": "duplicate", "metadata": {"source": "saas"}}
+    if target.get("payment_intent"):
+        params["payment_intent"] = _id(target["payment_intent"])
+    elif target.get("charge"):
+        params["charge"] = _id(target["charge"])
+    else:
+        return 0
+    return int(client.v1.refunds.create(params, _opts(key)).amount)
 
 
 @_translating_errors
@@ -412,14 +570,17 @@ def invoice_preview_change(
     subscription_id: str,
     item_id: str,
     price_id: str,
-    quantity: int,
+    quantity: int | None,
     proration_date: int,
+    replace_item: bool = False,
 ) -> InvoicePreview:
+    """What Stripe would invoice at once for the change: exactly what the same update with
+    `always_invoice` and this `proration_date` charges."""
     params: Any = {
         "customer": customer_id,
         "subscription": subscription_id,
         "subscription_details": {
-            "items": [{"id": item_id, "price": price_id, "quantity": quantity}],
+            "items": _items(item_id, price_id, quantity, replace_item=replace_item),
             "proration_date": proration_date,
             "proration_behavior": "always_invoice",
         },
@@ -432,6 +593,70 @@ def invoice_preview_change(
         proration_amount=proration,
         total=preview.total,
     )
+
+
+# ---- subscription schedules (changes at a period end) --------------------------------------
+
+
+def _schedule(obj: Any) -> Schedule:
+    d = _plain(obj)
+    return Schedule(
+        id=d["id"],
+        status=d["status"],
+        phase_start=(d.get("current_phase") or {}).get("start_date"),
+    )
+
+
+@_translating_errors
+def schedule_for_subscription(subscription_id: str, *, idempotency_key: str) -> Schedule:
+    """The subscription's schedule: its own if it has one, else a new one that starts as
+    the subscription is now (one phase, to the period end)."""
+    client = _client()
+    current = client.v1.subscriptions.retrieve(subscription_id)
+    if current.schedule:
+        return _schedule(client.v1.subscription_schedules.retrieve(str(_id(current.schedule))))
+    params: Any = {"from_subscription": subscription_id}
+    return _schedule(client.v1.subscription_schedules.create(params, _opts(idempotency_key)))
+
+
+def _phase_item(price_id: str, quantity: int | None) -> dict[str, Any]:
+    item: dict[str, Any] = {"price": price_id}
+    if quantity is not None:
+        item["quantity"] = quantity
+    return item
+
+
+@_translating_errors
+def schedule_change_at(
+    schedule: Schedule,
+    *,
+    current: tuple[str, int | None],
+    switch_at: int,
+    new: tuple[str, int | None],
+    idempotency_key: str,
+) -> None:
+    """Two phases: the current (price, quantity) until `switch_at`, then the new one; at the
+    end the schedule lets go and the subscription renews on the new price by itself."""
+    params: Any = {
+        "end_behavior": "release",
+        "proration_behavior": "none",
+        "phases": [
+            {
+                "items": [_phase_item(*current)],
+                "start_date": schedule.phase_start,
+                "end_date": switch_at,
+                "proration_behavior": "none",
+            },
+            {"items": [_phase_item(*new)], "proration_behavior": "none"},
+        ],
+    }
+    _client().v1.subscription_schedules.update(schedule.id, params, _opts(idempotency_key))
+
+
+@_translating_errors
+def schedule_release(schedule_id: str, *, idempotency_key: str) -> None:
+    """Drop a scheduled change: the subscription carries on as it is."""
+    _client().v1.subscription_schedules.release(schedule_id, {}, _opts(idempotency_key))
 
 
 def _is_proration(line: Any) -> bool:
@@ -482,6 +707,22 @@ def portal_session_create(*, customer_id: str, return_url: str) -> Session:
 
 
 @_translating_errors
+def checkout_session_ids_open(customer_id: str) -> list[str]:
+    params: Any = {"customer": customer_id, "status": "open", "limit": 100}
+    return [s.id for s in _client().v1.checkout.sessions.list(params).auto_paging_iter()]
+
+
+@_translating_errors
+def checkout_session_expire(session_id: str) -> str:
+    """Expire an open session; returns its status after (`expired`, or `complete` when it
+    was paid first: Stripe refuses to expire a completed session)."""
+    try:
+        return str(_client().v1.checkout.sessions.expire(session_id).status)
+    except stripe.InvalidRequestError:
+        return str(_client().v1.checkout.sessions.retrieve(session_id).status)
+
+
+@_translating_errors
 def checkout_session_subscription(session_id: str) -> str | None:
     session = _client().v1.checkout.sessions.retrieve(session_id)
     return _id(_plain(session).get("subscription"))
@@ -500,7 +741,7 @@ def invoice_retrieve(invoice_id: str) -> Invoice:
     return invoice_from(_client().v1.invoices.retrieve(invoice_id))
 
 
-@_translating_errors
+@_translating_iteration
 def invoices_for_customer(customer_id: str) -> Iterator[Invoice]:
     params: Any = {"customer": customer_id, "limit": 100}
     for invoice in _client().v1.invoices.list(params).auto_paging_iter():
@@ -541,7 +782,7 @@ def webhook_event_verify(
     raise WebhookSignatureInvalid("No webhook secret verifies this signature.")
 
 
-@_translating_errors
+@_translating_iteration
 def events_since(*, created_gte: int, undelivered_only: bool = False) -> Iterator[dict[str, Any]]:
     params: dict[str, Any] = {"created": {"gte": created_gte}, "limit": 100}
     if undelivered_only:

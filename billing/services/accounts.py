@@ -6,6 +6,8 @@ customer's idempotency key is stored with the account before the first attempt, 
 often the task retries, Stripe makes one customer.
 """
 
+import time
+
 from django.conf import settings
 from django.db import transaction
 
@@ -47,6 +49,7 @@ def billing_customer_ensure(*, tenant_id: int) -> BillingAccount:
         name=tenant.name,
         metadata={"tenant_id": str(tenant.pk), "tenant_slug": tenant.slug},
         idempotency_key=f"customer-{account.customer_idempotency_key}",
+        test_clock=_test_clock_for(account) if settings.BILLING_TEST_CLOCKS else None,
     )
     account.stripe_customer_id = customer.id
     account.save(update_fields=["stripe_customer_id", "updated_at"])
@@ -55,6 +58,17 @@ def billing_customer_ensure(*, tenant_id: int) -> BillingAccount:
 
         subscription_start_trial(account=account)
     return account
+
+
+def _test_clock_for(account: BillingAccount) -> str:
+    """A test clock of the tenant's own, starting now (Stripe only puts a customer on a
+    clock when the customer is made). Same key as the customer: one clock per tenant."""
+    clock = gateway.test_clock_create(
+        name=account.tenant.slug,
+        frozen_time=int(time.time()),
+        idempotency_key=f"clock-{account.customer_idempotency_key}",
+    )
+    return clock.id
 
 
 def billing_account_for_customer(customer_id: str) -> BillingAccount | None:

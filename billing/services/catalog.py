@@ -155,9 +155,11 @@ def _sync_price(
         interval=price.interval,
         metered_event=price.meter_event_name if price.metered else None,
         metadata={"plan": price.plan.code, "per_seat": str(price.per_seat).lower()},
-        # The same content always makes the same request: a retry cannot add a second price.
+        # A retry of the same replacement is the same request, so it cannot add a second
+        # price; naming the price it replaces keeps a change back to an earlier amount from
+        # replaying that earlier, since retired, price (Stripe keeps keys for 24 hours).
         idempotency_key=f"price-{price.lookup_key}-{price.amount}-{price.currency}-"
-        f"{price.interval}-{int(price.metered)}",
+        f"{price.interval}-{int(price.metered)}-replacing-{remote.id if remote else 'none'}",
     )
     Price.objects.filter(pk=price.pk).update(stripe_price_id=created.id)
     (report.replaced if remote is not None else report.created).append(price.lookup_key)

@@ -91,10 +91,11 @@ def _locked_plan(tenant_id: int) -> Plan:
     """The tenant's plan, holding its billing account row until the caller's transaction
     ends, so counting and then adding is not raced by a concurrent request."""
     if connection.in_atomic_block:
-        accounts = BillingAccount.objects.select_for_update(of=("self",), no_key=True)
-    else:
-        accounts = BillingAccount.objects.all()
-    return accounts.select_related("plan").get(tenant_id=tenant_id).plan
+        # No join in the locking query: PostgreSQL would re-check a join against the plan
+        # row as it was, and a plan change committed meanwhile would make the row vanish.
+        locked = BillingAccount.objects.select_for_update(no_key=True).get(tenant_id=tenant_id)
+        return Plan.objects.get(pk=locked.plan_id)
+    return BillingAccount.objects.select_related("plan").get(tenant_id=tenant_id).plan
 
 
 def _refuse(*, entitlement: str, limit: Any, plan: Plan, message: str) -> EntitlementExceeded:

@@ -81,11 +81,8 @@ def seat_sync_apply(*, account_id: int) -> bool:
     sync = SeatSync.objects.select_for_update().filter(account_id=account_id).first()
     if sync is None or sync.dirty_since is None:
         return False
-    account = (
-        BillingAccount.objects.select_for_update(of=("self",))
-        .select_related("tenant", "plan", "price", "scheduled_price")
-        .get(pk=account_id)
-    )
+    # No joins in a locking query: see subscriptions.account_for_update.
+    account = BillingAccount.objects.select_for_update().get(pk=account_id)
     updated = False
     if seat_sync_applies(account):
         quantity = max(seat_count(tenant=account.tenant), 1)

@@ -8,7 +8,7 @@ that identifier to Stripe, which counts an identifier once; `reported_at` marks 
 """
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -69,6 +69,17 @@ def usage_collect(*, now: float | None = None) -> int:
     return made
 
 
+def _occurred_at(account: BillingAccount, bucket: int) -> datetime:
+    """The minute's start, or the period's start when the period began within that minute:
+    requests are counted only while on a metered price, so all of them came after it, and
+    Stripe bills an event only to the period its timestamp falls in."""
+    minute = datetime.fromtimestamp(bucket * WINDOW_SECONDS, tz=UTC)
+    start = account.current_period_start
+    if start is not None and minute < start < minute + timedelta(seconds=WINDOW_SECONDS):
+        return start
+    return minute
+
+
 def _record(account: BillingAccount, bucket: int, value: int) -> int:
     with account.tenant, transaction.atomic():
         _, created = UsageRecord.objects.get_or_create(
@@ -76,7 +87,7 @@ def _record(account: BillingAccount, bucket: int, value: int) -> int:
             defaults={
                 "meter_event_name": _meter_event_name(account),
                 "quantity": value,
-                "occurred_at": datetime.fromtimestamp(bucket * WINDOW_SECONDS, tz=UTC),
+                "occurred_at": _occurred_at(account, bucket),
             },
         )
     return int(created)

@@ -19,7 +19,12 @@ from billing.errors import InvalidBillingRequest
 from billing.models import BillingAccount
 from billing.services.accounts import billing_account_for_customer
 from billing.services.invoices import invoice_apply, invoices_refresh
-from billing.services.subscriptions import account_for_update, checkout_complete, subscription_apply
+from billing.services.subscriptions import (
+    account_for_update,
+    checkout_complete,
+    subscription_apply,
+    subscription_is_kept,
+)
 
 from . import notifications
 from .models import EventState, WebhookEvent
@@ -101,6 +106,12 @@ def invoice_changed(event: WebhookEvent) -> Outcome:
     fetched_at = int(time.time())
     invoice = gateway.invoice_retrieve(obj["id"])
     invoice_apply(account=account, invoice=invoice, stripe_time=fetched_at)
+    if invoice.subscription and not subscription_is_kept(
+        account=account, subscription_id=invoice.subscription
+    ):
+        # A duplicate subscription's invoice (two checkouts paid): mirrored, since Stripe
+        # billed it, but no receipt; the duplicate is canceled and refunded.
+        return Outcome(EventState.DONE, f"invoice {invoice.id} of a duplicate", account)
     if invoice.subscription and event.type in _INVOICE_MOVES_SUBSCRIPTION:
         account, _, _ = subscription_sync(account, invoice.subscription)
     _invoice_email(event, account, invoice)

@@ -28,6 +28,11 @@ STRIPE_EVENTS_RECONCILE_UNDELIVERED_ONLY = env.bool(
 # trial_days, in Stripe, without a card).
 BILLING_SIGNUP_PLAN = env.str("BILLING_SIGNUP_PLAN", default="free")
 BILLING_SIGNUP_TRIAL = env.bool("BILLING_SIGNUP_TRIAL", default=False)
+# Where an organization lands when its subscription ends (a trial that ran out included).
+BILLING_FREE_PLAN = env.str("BILLING_FREE_PLAN", default="free")
+# Test mode only: every new Stripe customer gets a test clock of its own, so
+# `manage.py billing_test_clock` can move that organization through simulated time.
+BILLING_TEST_CLOCKS = env.bool("BILLING_TEST_CLOCKS", default=False)
 # How long past_due keeps full access before the organization becomes read-only.
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
 # Where Checkout and the portal send people back: {host} is the organization's host.

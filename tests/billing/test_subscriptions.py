@@ -3,7 +3,7 @@ portal, invoices; roles and isolation."""
 
 import pytest
 
-from billing.models import BillingAccount
+from billing.models import BillingAccount, Price
 from billing.services.invoices import invoices_refresh
 from tenants.models import TenantStatus
 from tests.billing.conftest import complete_checkout
@@ -130,8 +130,12 @@ def test_downgrade_waits_for_the_period_end(acme, client_for, subscribe, sdk) ->
     assert (body["effective"], body["amount_due_now"]) == ("period_end", 0)
     assert body["subscription"]["plan"] == "pro"  # paid for until the period ends
     assert body["subscription"]["scheduled_change"] == "starter-monthly"
-    remote = sdk.Subscription.retrieve(account.stripe_subscription_id)
-    assert remote["items"].data[0].price.lookup_key == "starter-monthly"  # billed from next period
+    remote = sdk.Subscription.retrieve(account.stripe_subscription_id, expand=["schedule"])
+    assert remote["items"].data[0].price.lookup_key == "pro-monthly"  # Stripe bills pro till then
+    first, then = remote.schedule.phases  # and switches to starter by itself at the boundary
+    period_end = remote["items"].data[0].current_period_end
+    assert (first.end_date, then.start_date) == (period_end, period_end)
+    assert then["items"][0].price == Price.objects.get(lookup_key="starter-monthly").stripe_price_id
     invoices = sdk.Invoice.list(customer=account.stripe_customer_id, limit=10).data
     assert all(inv.billing_reason != "subscription_update" for inv in invoices)  # no charge now
 

@@ -1,0 +1,180 @@
+"""Plan changes over time, as Stripe models them: upgrades now (prorated per second, charged
+what the preview said), downgrades at the period end through a subscription schedule (Stripe
+switches the price itself; the mirror follows its webhooks), interval changes now (a new
+billing cycle from the change, with a credit for the unused time)."""
+
+from typing import Any
+
+import pytest
+
+from billing.models import Price
+
+from ..helpers import stripe_sdk
+from .conftest import DAY, Admin, World, pay_on_hosted_page, prorated, wait_until
+
+AMOUNT = {"starter-monthly": 900, "starter-yearly": 9000, "pro-monthly": 1900, "pro-yearly": 19000}
+
+
+def subscribed(world: World, slug: str, price: str) -> Admin:
+    admin = world.signup(slug, trial_days=0)
+    assert pay_on_hosted_page(admin.checkout(price)).status_code == 303
+    world.settle()
+    assert admin.subscription()["price"] == price
+    return admin
+
+
+def stripe_subscription(admin: Admin) -> Any:
+    return stripe_sdk().v1.subscriptions.retrieve(
+        admin.account.stripe_subscription_id or "", {"expand": ["schedule"]}
+    )
+
+
+def period_of(admin: Admin) -> tuple[int, int]:
+    item = stripe_subscription(admin)["items"].data[0]
+    return int(item.current_period_start), int(item.current_period_end)
+
+
+def stripe_invoices(admin: Admin) -> list[Any]:
+    """Newest first, as Stripe lists them."""
+    params: Any = {"customer": admin.customer_id, "limit": 100}
+    return list(stripe_sdk().v1.invoices.list(params).data)
+
+
+def preview_then_change(admin: Admin, price: str) -> tuple[dict, dict]:
+    preview = admin.post("billing/subscription/preview-change/", {"price": price})
+    assert preview.status_code == 200, preview.text
+    body = {"price": price, "proration_date": preview.json()["proration_date"]}
+    changed = admin.post("billing/subscription/change/", body)
+    assert changed.status_code == 200, changed.text
+    return preview.json(), changed.json()
+
+
+def test_upgrade_mid_period_charges_the_prorated_difference_now(world: World) -> None:
+    admin = subscribed(world, "upgrader", "starter-monthly")
+    start, end = period_of(admin)
+    admin.advance(days=10)
+
+    preview, changed = preview_then_change(admin, "pro-monthly")
+
+    at = preview["proration_date"]
+    assert at == admin.clock_now()  # prorated at Stripe's (the clock's) time
+    remaining, period = end - at, end - start
+    expected = prorated(1900, 1, remaining, period) - prorated(900, 1, remaining, period)
+    assert (preview["effective"], preview["amount_due_now"]) == ("now", expected)
+    assert (changed["effective"], changed["amount_due_now"]) == ("now", expected)
+    assert changed["subscription"]["plan"] == "pro"
+    newest = stripe_invoices(admin)[0]
+    assert (newest.billing_reason, newest.amount_paid) == ("subscription_update", expected)
+    world.settle()
+    sub = admin.subscription()
+    assert (sub["plan"], sub["price"], sub["scheduled_change"]) == ("pro", "pro-monthly", None)
+    assert admin.entitlements()["seats"]["limit"] == 50
+    assert [i["amount_paid"] for i in admin.invoices()] == [expected, 900]
+    # The renewal after the upgrade bills pro for a whole period.
+    admin.advance(to=end + 3600)
+    world.settle()
+    assert [i["amount_paid"] for i in admin.invoices()] == [1900, expected, 900]
+    wait_until(lambda: len(admin.receipts()) == 3, "three receipts")
+
+
+def test_downgrade_waits_for_the_period_end_then_renews_on_the_lower_plan(world: World) -> None:
+    admin = subscribed(world, "downgrader", "pro-monthly")
+    start, end = period_of(admin)
+    admin.advance(days=3)
+
+    preview = admin.post("billing/subscription/preview-change/", {"price": "starter-monthly"})
+    changed = admin.post("billing/subscription/change/", {"price": "starter-monthly"})
+
+    for answer in (preview.json(), changed.json()):
+        assert (answer["effective"], answer["amount_due_now"]) == ("period_end", 0)
+        assert answer["effective_at"] is not None
+    world.settle()
+    sub = admin.subscription()
+    assert (sub["plan"], sub["scheduled_change"]) == ("pro", "starter-monthly")
+    assert admin.entitlements()["plan"]["code"] == "pro"  # paid for until the period ends
+    remote = stripe_subscription(admin)
+    assert remote["items"].data[0].price.lookup_key == "pro-monthly"
+    assert [p.end_date for p in remote.schedule.phases][:1] == [end]
+    assert len(stripe_invoices(admin)) == 1  # nothing billed by the change
+
+    admin.advance(to=end + 3600)
+    world.settle()
+    sub = admin.subscription()
+    assert (sub["plan"], sub["price"], sub["scheduled_change"]) == (
+        "starter",
+        "starter-monthly",
+        None,
+    )
+    entitlements = admin.entitlements()
+    assert (entitlements["plan"]["code"], entitlements["seats"]["limit"]) == ("starter", 10)
+    assert [i["amount_paid"] for i in admin.invoices()] == [900, 1900]
+    newest = stripe_invoices(admin)[0]
+    assert (newest.period_start, newest.period_end) == (start, end)  # Stripe's renewal shape
+
+    # The next renewal stays on starter: nothing switches back.
+    admin.advance(days=31)
+    world.settle()
+    assert [i["amount_paid"] for i in admin.invoices()] == [900, 900, 1900]
+    assert admin.subscription()["plan"] == "starter"
+    assert stripe_subscription(admin).schedule is None  # released after the switch
+
+
+def test_back_to_the_current_price_drops_the_scheduled_downgrade(world: World) -> None:
+    admin = subscribed(world, "changeback", "pro-monthly")
+    _, end = period_of(admin)
+    assert admin.post("billing/subscription/change/", {"price": "starter-monthly"}).ok
+    again = admin.post("billing/subscription/change/", {"price": "starter-monthly"})
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "change_already_scheduled"
+
+    kept = admin.post("billing/subscription/change/", {"price": "pro-monthly"})
+
+    assert kept.status_code == 200, kept.text
+    assert (kept.json()["effective"], kept.json()["amount_due_now"]) == ("now", 0)
+    assert kept.json()["subscription"]["scheduled_change"] is None
+    assert stripe_subscription(admin).schedule is None
+    admin.advance(to=end + 3600)
+    world.settle()
+    assert [i["amount_paid"] for i in admin.invoices()] == [1900, 1900]
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("pro-monthly", "pro-yearly"),
+        ("starter-monthly", "starter-yearly"),
+        ("pro-yearly", "pro-monthly"),
+        ("pro-yearly", "starter-monthly"),
+        ("starter-yearly", "pro-monthly"),
+    ],
+)
+def test_an_interval_change_starts_a_new_cycle_now_with_a_credit(
+    world: World, before: str, after: str
+) -> None:
+    admin = subscribed(world, "interval", before)
+    start, end = period_of(admin)
+    admin.advance(days=10)
+
+    preview, changed = preview_then_change(admin, after)
+
+    at = preview["proration_date"]
+    credit = prorated(AMOUNT[before], 1, end - at, end - start)
+    total = AMOUNT[after] - credit  # the new cycle in full, less the unused old time
+    assert preview["effective"] == changed["effective"] == "now"
+    assert preview["amount_due_now"] == changed["amount_due_now"] == max(total, 0)
+    newest = stripe_invoices(admin)[0]
+    assert (newest.total, newest.amount_due) == (total, max(total, 0))
+    new_start, new_end = period_of(admin)
+    assert new_start == at  # the billing anchor moved to the change
+    interval = Price.objects.get(lookup_key=after).interval
+    assert new_end - new_start >= (365 if interval == "year" else 28) * DAY
+    world.settle()
+    sub = admin.subscription()
+    assert (sub["price"], sub["scheduled_change"]) == (after, None)
+    assert sub["current_period_end"].startswith(_iso_day(new_end))
+
+
+def _iso_day(ts: int) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).date().isoformat()

@@ -1,0 +1,37 @@
+"""A card-less trial from signup (BILLING_SIGNUP_PLAN=pro, BILLING_SIGNUP_TRIAL=true): when
+it ends without a card, Stripe cancels it and the organization is on the free plan, with
+the free plan's limits, not on the plan it tried."""
+
+from .conftest import World, pay_on_hosted_page, wait_until
+
+STACK_ENV = {"BILLING_SIGNUP_PLAN": "pro", "BILLING_SIGNUP_TRIAL": "true"}
+
+
+def test_a_trial_without_a_card_ends_on_the_free_plan(world: World) -> None:
+    admin = world.signup("cardless", trial_days=14)
+    wait_until(lambda: admin.subscription()["status"] == "trialing", "the signup trial")
+    world.settle()
+    entitlements = admin.entitlements()
+    assert (entitlements["plan"]["code"], entitlements["features"]["sso"]) == ("pro", True)
+
+    admin.advance(days=12)  # Stripe warns three days before the end
+    world.settle()
+    wait_until(lambda: any("trial ends" in s for s in admin.emails()), "trial ending email")
+    admin.advance(days=3)
+    world.settle()
+
+    sub = admin.subscription()
+    assert (sub["plan"], sub["status"], sub["price"]) == ("free", "canceled", None)
+    entitlements = admin.entitlements()
+    assert (entitlements["plan"]["code"], entitlements["seats"]["limit"]) == ("free", 3)
+    assert entitlements["features"]["sso"] is False
+    assert admin.invoices()[0]["amount_paid"] == 0
+    assert not admin.receipts()
+    wait_until(lambda: any("has ended" in s for s in admin.emails()), "the ended email")
+
+    # Paying afterwards starts a paid subscription at once: the trial was used.
+    assert pay_on_hosted_page(admin.checkout("pro-monthly")).status_code == 303
+    world.settle()
+    sub = admin.subscription()
+    assert (sub["plan"], sub["status"]) == ("pro", "active")
+    assert admin.invoices()[0]["amount_paid"] == 1900
