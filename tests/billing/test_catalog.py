@@ -66,3 +66,34 @@ def test_plans_are_listed_publicly_with_prices(db, client_for) -> None:
 
 def test_plans_are_not_served_on_tenant_hosts(db, client_for, make_tenant) -> None:
     assert client_for(make_tenant("acme")).get("/api/v1/plans/").status_code == 404
+
+
+def test_an_amount_changed_back_within_a_day_makes_a_new_active_price(
+    db, stripe_emulator, sdk, make_tenant, make_member, client_for
+) -> None:
+    """9000 -> 9900 -> 9000 with a sync after each: the third sync used to replay the first
+    price's creation (same idempotency key within Stripe's 24 hours), leaving the retired
+    price in use and Checkout refusing it as inactive."""
+    Price.objects.filter(lookup_key="starter-yearly").update(amount=9000)
+    catalog_sync_to_stripe()
+    first = Price.objects.get(lookup_key="starter-yearly").stripe_price_id
+    for amount in (9900, 9000):
+        Price.objects.filter(lookup_key="starter-yearly").update(amount=amount)
+        catalog_sync_to_stripe()
+
+    current = Price.objects.get(lookup_key="starter-yearly").stripe_price_id
+    assert current != first
+    remote = sdk.Price.retrieve(current)
+    assert (remote.active, remote.unit_amount, remote.lookup_key) == (True, 9000, "starter-yearly")
+    tenant = make_tenant("acme")
+    client = client_for(tenant, make_member(tenant, role="owner"))
+    response = client.post("/api/v1/billing/checkout/", {"price": "starter-yearly"}, format="json")
+    assert response.status_code == 201, response.json()
+
+
+def test_a_product_renamed_back_within_a_day_is_renamed_at_stripe(db, stripe_emulator, sdk) -> None:
+    catalog_sync_to_stripe()
+    for name in ("Pro Plus", "Pro", "Pro Plus"):
+        Plan.objects.filter(code="pro").update(name=name)
+        catalog_sync_to_stripe()
+        assert sdk.Product.retrieve("prod_saas_pro").name == name

@@ -85,3 +85,27 @@ def _billed_usage(account) -> int:
         if line.to_dict()["pricing"]["price_details"]["price"] == price_id
     ]
     return sum(int(line.quantity or 0) for line in lines)
+
+
+def test_usage_in_the_minute_the_subscription_starts_is_billed(
+    make_tenant, make_member, stripe_emulator, client_for
+) -> None:
+    """A subscription starting mid-minute: that minute's requests were stamped at the
+    minute's start, before the period, and Stripe billed none of them."""
+    if time.time() % 60 > 45:  # keep the subscription and the requests in one minute
+        time.sleep(61 - time.time() % 60)
+    if time.time() % 60 < 2:
+        time.sleep(2)
+    tenant = make_tenant("acme")
+    owner = make_member(tenant, role=Role.OWNER)
+    account = subscribe_paid(tenant, "scale-usage", clock_at=int(time.time()))
+    client = client_for(tenant, owner)
+    for _ in range(7):
+        assert client.get("/api/v1/projects/").status_code == 200
+
+    usage_collect(now=time.time() + 180)
+    usage_report_all()
+    clock_advance(account.stripe_customer_id or "", _period_end(account) + 60)
+
+    assert _billed_usage(account) == 7
+    assert all(r.occurred_at >= account.current_period_start for r in _records(tenant))

@@ -99,9 +99,7 @@ def stack(
 
 
 @pytest.fixture
-def world(
-    stack: Stack, committed: None, stripe_emulator: Any, settings: Any
-) -> Iterator["World"]:
+def world(stack: Stack, committed: None, stripe_emulator: Any, settings: Any) -> Iterator["World"]:
     """A fresh Stripe whose webhooks reach this test's stack, and the plan catalog in it."""
     emulator = stripe_emulator.emulator
     config = dataclasses.replace(emulator.store.config)  # a scenario may change Stripe's settings

@@ -66,6 +66,8 @@ def test_a_failed_renewal_goes_through_grace_to_read_only_and_back_when_paid(
     assert admin.subscription()["status"] == "past_due"
     assert _tenant_status(admin) == "past_due"
     assert _create_project(admin, "During grace") == 201  # full access during the grace
+    refused = admin.post("billing/subscription/change/", {"price": "pro-monthly"})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "subscription_past_due")
     wait_until(lambda: any("Payment failed" in s for s in admin.emails()), "payment failed")
 
     admin.advance(days=4)  # a retry fails too; still within BILLING_GRACE_DAYS (7)

@@ -2,8 +2,8 @@
 
 from datetime import datetime
 
-from .conftest import World, pay_on_hosted_page, wait_until
 from ..helpers import stripe_sdk
+from .conftest import World, pay_on_hosted_page, wait_until
 
 
 def _ts(value: str) -> int:
