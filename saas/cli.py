@@ -1,6 +1,7 @@
 """The `saas` command: the dev stack and the test run, with their services found or started.
 
 saas dev              web + worker + beat (+ the offline Stripe when no STRIPE_SECRET_KEY)
+saas manage ARGS      manage.py ARGS on what `saas dev` runs on (its database, Redis, Stripe)
 saas test [ARGS]      the test suite (pytest ARGS) against a PostgreSQL and Redis of its own
 saas bench            the benchmarks in bench/, on a database of their own
 saas stripe-emulator  the offline Stripe on its own
@@ -126,7 +127,27 @@ def _start_stripe_emulator(env: dict[str, str], *, web_port: int) -> Any:
     env["STRIPE_API_BASE"] = emulator.url
     env["STRIPE_SECRET_KEY"] = "sk_test_emulator"  # noqa: S105 - the emulator accepts any key
     env.setdefault("STRIPE_WEBHOOK_SECRETS", DEV_WEBHOOK_SECRET)
+    EMULATOR_URL_FILE.write_text(emulator.url)  # for `saas manage` while this runs
     return emulator
+
+
+EMULATOR_URL_FILE = devservices.DATA_DIR / "stripe-emulator.url"
+
+
+def cmd_manage(argv: Sequence[str]) -> int:
+    """manage.py on the dev stack's services, so commands reach what `make run` serves:
+    its database and Redis, and its offline Stripe (when no STRIPE_SECRET_KEY is set)."""
+    postgres, redis = _services(redis_db=0)
+    env = {
+        **os.environ,
+        "DJANGO_ENV": os.environ.get("DJANGO_ENV", "dev"),
+        **devservices.environment_for(postgres, redis),
+    }
+    if not env.get("STRIPE_SECRET_KEY") and EMULATOR_URL_FILE.exists():
+        env["STRIPE_API_BASE"] = EMULATOR_URL_FILE.read_text().strip()
+        env["STRIPE_SECRET_KEY"] = "sk_test_emulator"  # noqa: S105 - the emulator's
+    command = [sys.executable, str(REPO / "manage.py"), *argv]
+    return subprocess.run(command, env=env, check=False).returncode  # noqa: S603
 
 
 def _wait(processes: list[subprocess.Popen]) -> int:
@@ -197,6 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_test(argv[1:])
     if argv[:1] == ["bench"]:
         return cmd_bench(argv[1:])
+    if argv[:1] == ["manage"]:
+        return cmd_manage(argv[1:])
     if argv[:1] == ["stripe-emulator"]:
         return cmd_stripe_emulator(argv[1:])
     parser = argparse.ArgumentParser(
@@ -208,6 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     dev.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     dev.add_argument("--no-worker", action="store_true", help="skip the Celery worker/beat")
     commands.add_parser("test", help="run the test suite (extra args go to pytest)")
+    commands.add_parser("manage", help="manage.py on the dev stack's services (args follow)")
     commands.add_parser("bench", help="run the benchmarks in bench/ on a database of their own")
     commands.add_parser("stripe-emulator", help="run the offline Stripe alone (--help)")
     options = parser.parse_args(argv)

@@ -250,6 +250,8 @@ def checkout_complete(*, session_id: str, customer_id: str) -> BillingAccount | 
     fetched_at = int(time.time())
     current = gateway.subscription_retrieve(subscription_id)
     subscription_apply(account=account, subscription=current, stripe_time=fetched_at)
+    for other in gateway.checkout_session_ids_open(customer_id):  # nothing else to pay now
+        gateway.checkout_session_expire(other)
     return account
 
 

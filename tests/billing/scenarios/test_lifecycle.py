@@ -167,6 +167,22 @@ def test_seats_up_and_down_are_prorated(world: World) -> None:
     world.settle()
     assert [i["amount_paid"] for i in admin.invoices()] == [1800 + added, 900]
 
+    # Down again mid-period: a credit for the seat's unused time, taken off the renewal.
+    start, end = period_of(admin)
+    admin.advance(days=5)
+    members = admin.get("members/")["results"]
+    ada = next(m for m in members if m["email"] == "ada@example.test")
+    assert admin.request("DELETE", f"members/{ada['user_id']}/").status_code == 204
+    wait_until(lambda: _stripe_quantity(admin) == 1, "Stripe's quantity follows the members")
+    world.settle()
+    assert admin.subscription()["seats"] == 1
+    at = _proration_time(admin)
+    credit = prorated(900, 1, end - at, end - start) - prorated(900, 2, end - at, end - start)
+    assert credit < 0
+    admin.advance(to=end + 3600)
+    world.settle()
+    assert [i["amount_paid"] for i in admin.invoices()][0] == 900 + credit
+
 
 def _invitation_token(world: World, email: str) -> str:
     import re
@@ -186,8 +202,9 @@ def _stripe_quantity(admin: Admin) -> int:
 
 
 def _proration_time(admin: Admin) -> int:
-    """When Stripe prorated the seat change: the proration line's period start."""
-    items = stripe_sdk().v1.invoice_items.list({"customer": admin.customer_id}).data
+    """When Stripe prorated the latest seat change: its pending proration's period start."""
+    params: Any = {"customer": admin.customer_id, "pending": True}
+    items = stripe_sdk().v1.invoice_items.list(params).data
     return int(items[0].period.start)
 
 

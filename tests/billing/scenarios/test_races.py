@@ -173,3 +173,24 @@ def _day(ts: int) -> str:
     import datetime as dt
 
     return dt.datetime.fromtimestamp(ts, tz=dt.UTC).date().isoformat()
+
+
+def test_a_completed_checkout_expires_the_other_open_sessions(world: World) -> None:
+    admin = world.signup("expireothers", trial_days=0)
+    ours = admin.checkout("starter-monthly")  # opened, then left in a browser tab
+    price = stripe_sdk().v1.prices.list({"lookup_keys": ["pro-monthly"]}).data[0]
+    params: Any = {
+        "mode": "subscription",
+        "customer": admin.customer_id,
+        "line_items": [{"price": price.id, "quantity": 1}],
+        "success_url": "http://example.test/ok",
+    }
+    other = stripe_sdk().v1.checkout.sessions.create(params)
+    assert pay_on_hosted_page(other.url or "").status_code == 303
+    world.settle()
+
+    sessions = stripe_sdk().v1.checkout.sessions.list({"customer": admin.customer_id}).data
+    assert sorted(s.status for s in sessions) == ["complete", "expired"]
+    assert pay_on_hosted_page(ours).status_code >= 400
+    assert len(live_subscriptions(admin)) == 1
+    assert admin.subscription()["plan"] == "pro"
