@@ -15,10 +15,17 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import pages, routing
+from . import pages, routing, validation
 from .errors import StripeError
 from .params import Params, as_list, decode
-from .resources import checkout, core, invoices, platform, subscriptions  # noqa: F401 - routes
+from .resources import (  # noqa: F401 - they register routes
+    checkout,
+    core,
+    invoices,
+    platform,
+    schedules,
+    subscriptions,
+)
 from .store import Obj, Store
 from .webhooks import Dispatcher
 
@@ -44,6 +51,19 @@ def _api_key(auth: str) -> str:
         except ValueError:
             return ""
     return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def _authenticate(key: str) -> None:
+    if not key:
+        raise StripeError(
+            401,
+            "You did not provide an API key. You need to provide your API key in the "
+            "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
+            "YOUR_SECRET_KEY').",
+        )
+    if not key.startswith(("sk_", "rk_")):
+        # Stripe's answer has no error code: `api_key_invalid` isn't one of its codes.
+        raise StripeError(401, f"Invalid API Key provided: {key[:8]}****")
 
 
 class Emulator:
@@ -123,37 +143,26 @@ class Emulator:
     def api(
         self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
     ) -> Response:
-        key = _api_key(headers.get("authorization", ""))
-        if not key:
-            return json_response(
-                401,
-                StripeError(
-                    401,
-                    (
-                        "You did not provide an API key. You need to provide your API key in the "
-                        "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
-                        "YOUR_SECRET_KEY')."
-                    ),
-                ).body(),
-            )
-        if not key.startswith(("sk_", "rk_")):
-            return json_response(
-                401,
-                StripeError(
-                    401, f"Invalid API Key provided: {key[:8]}****", code="api_key_invalid"
-                ).body(),
-            )
-        found = routing.resolve(method, path)
-        if found is None:
-            return json_response(
-                404, StripeError(404, f"Unrecognized request URL ({method}: {path}).").body()
-            )
-        handler, ids = found
-        raw = body.decode() if method == "POST" else ""
-        params = {**decode(query), **decode(raw)}
-        idem = headers.get("idempotency-key", "") if method == "POST" else ""
         request_id = "req_" + uuid.uuid4().hex[:14]
         extra = {"Request-Id": request_id, "Stripe-Version": self.store.api_version}
+        key = _api_key(headers.get("authorization", ""))
+        raw = body.decode() if method == "POST" else ""
+        params = {**decode(query), **decode(raw)}
+        try:
+            # In Stripe's order: who is asking, in which version, for what, with what.
+            _authenticate(key)
+            if headers.get("stripe-version"):
+                validation.check_version(headers["stripe-version"])
+            found = routing.resolve(method, path)
+            if found is None:
+                raise StripeError(404, f"Unrecognized request URL ({method}: {path}).")
+            # Before the handler: a refused request changes nothing and isn't remembered
+            # for its idempotency key (Stripe saves only requests that started executing).
+            validation.validate(method, path, params)
+        except StripeError as exc:
+            return json_response(exc.status, exc.body(), **extra)
+        handler, ids = found
+        idem = headers.get("idempotency-key", "") if method == "POST" else ""
 
         def run() -> Response:
             st = self.store

@@ -196,6 +196,16 @@ def cancel(st: Store, sub: Obj, reason: str, at: int) -> None:
     sub.update(status="canceled", ended_at=at, canceled_at=sub["canceled_at"] or at)
     sub["cancellation_details"]["reason"] = reason
     st.internal_of(sub["id"])["deleted_pending"] = True
+    cancel_schedule_of(st, sub, at)
+
+
+def cancel_schedule_of(st: Store, sub: Obj, at: int) -> None:
+    """A schedule can't outlive its subscription: Stripe cancels it when the subscription
+    ends (a cancel, the last failed retry), not when the schedule itself finishes."""
+    sched = st.find(sub.get("schedule"), "subscription_schedule")
+    if sched and sched["status"] in ("not_started", "active"):
+        sched.update(status="canceled", canceled_at=at, current_phase=None)
+        st.emit("subscription_schedule.canceled", sched)
 
 
 def proration_lines(

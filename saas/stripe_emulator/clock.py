@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import billing_engine as be
+from . import payments
 from .errors import invalid
+from .resources import schedules
 from .store import Obj, Store
 
 Action = Callable[[int], None]
@@ -50,11 +52,15 @@ def due(st: Store, clock_id: str) -> list[tuple[int, int, Action]]:
                 )
             steps.append((sub["trial_end"], 2, bind(end_trial)))
         elif sub["status"] in ("active", "past_due"):
-            if sub["cancel_at"] and sub["cancel_at"] <= end:
+            if renews_at(sub) is None:  # it ends within this period instead
                 steps.append((sub["cancel_at"], 2, bind(cancel_scheduled)))
                 continue
             upcoming = end - cfg.upcoming_days * be.DAY
-            if flags.get("upcoming_for") != end and upcoming > start:
+            if (
+                flags.get("upcoming_for") != end
+                and upcoming > start
+                and not schedules.cancels_at(st, sub, end)  # no invoice is coming then
+            ):
                 steps.append((upcoming, 1, bind(invoice_upcoming)))
             steps.append((end, 2, bind(renew)))
         elif sub["status"] == "incomplete":
@@ -62,6 +68,37 @@ def due(st: Store, clock_id: str) -> list[tuple[int, int, Action]]:
     for inv in st.all("invoice", status="open"):
         if inv["customer"] in customers and inv["next_payment_attempt"]:
             steps.append((inv["next_payment_attempt"], 4, _retry_action(st, inv)))
+    return steps + _schedule_steps(st, customers)
+
+
+def renews_at(sub: Obj) -> int | None:
+    """When `renew` runs next: the period end of a live subscription not ending there."""
+    end = int(sub["items"]["data"][0]["current_period_end"])
+    if sub["status"] not in ("active", "past_due") or (
+        sub["cancel_at"] and sub["cancel_at"] <= end
+    ):
+        return None
+    return end
+
+
+def _schedule_steps(st: Store, customers: set[str]) -> list[tuple[int, int, Action]]:
+    """A schedule starting, or its phase ending; before a renewal due at the same time, and
+    not at all when the phase ends with the period: `renew` then switches phases itself."""
+    steps: list[tuple[int, int, Action]] = []
+    for sched in st.all("subscription_schedule"):
+        if sched["customer"] not in customers:
+            continue
+
+        def bind(fn: Callable[[Store, Obj, int], None], sched: Obj = sched) -> Action:
+            return lambda t: fn(st, sched, t)
+
+        if sched["status"] == "not_started":
+            steps.append((sched["phases"][0]["start_date"], 1, bind(schedules.start_due)))
+        elif sched["status"] == "active":
+            end = sched["current_phase"]["end_date"]
+            sub = st.find(sched["subscription"], "subscription")
+            if sub is None or renews_at(sub) != end:
+                steps.append((end, 1, bind(schedules.advance)))
     return steps
 
 
@@ -111,11 +148,16 @@ def end_trial(st: Store, sub: Obj, t: int) -> None:
 
 
 def renew(st: Store, sub: Obj, t: int) -> None:
-    """Period end: bill metered usage in arrears plus the next period in advance."""
+    """Period end: bill metered usage in arrears plus the next period in advance (with the
+    items of the schedule phase starting now, if one does)."""
     before = st.render(sub)
     items = sub["items"]["data"]
     start, end = items[0]["current_period_start"], items[0]["current_period_end"]
     usage = be.usage_lines(st, sub, end)
+    schedules.at_period_end(st, sub, end)
+    if sub["status"] == "canceled":  # the schedule's last phase ended with end_behavior=cancel
+        be.emit_sub_change(st, sub, before)
+        return
     new_end = be.next_period_end(sub, end)
     for item in items:
         item.update(current_period_start=end, current_period_end=new_end)
@@ -138,6 +180,7 @@ def expire(st: Store, sub: Obj, t: int) -> None:
     if inv and inv["status"] == "open":
         inv.update(status="void", amount_remaining=0, next_payment_attempt=None)
         inv["status_transitions"]["voided_at"] = t
+        payments.cancel_invoice_payment(st, inv, t)
         st.emit("invoice.voided", inv)
     st.changed(sub, before, "customer.subscription.updated")
 

@@ -45,8 +45,26 @@ def missing(param: str) -> StripeError:
 
 
 def invalid(param: str, message: str | None = None) -> StripeError:
+    """A value Stripe refuses. No code: Stripe has none for this (`parameter_invalid` isn't
+    one; its codes are listed in the SDK, e.g. `PaymentIntent.LastPaymentError.code`)."""
+    return StripeError(400, message or f"Invalid value for {param}.", param=param)
+
+
+def unknown(param: str) -> StripeError:
     return StripeError(
-        400, message or f"Invalid value for {param}.", code="parameter_invalid", param=param
+        400, f"Received unknown parameter: {param}", code="parameter_unknown", param=param
+    )
+
+
+def empty(param: str) -> StripeError:
+    """Stripe reads "" as "unset", which only some parameters allow."""
+    return StripeError(
+        400,
+        f"You passed an empty string for '{param}'. We assume empty values are an attempt to "
+        f"unset a parameter; however '{param}' cannot be unset. You should remove '{param}' "
+        "from your request or supply a non-empty value.",
+        code="parameter_invalid_empty",
+        param=param,
     )
 
 

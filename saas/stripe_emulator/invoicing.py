@@ -99,8 +99,8 @@ def add_line(st: Store, inv: Obj, ln: Line) -> Obj:
     kind = "subscription_item_details" if ln.item_id else "invoice_item_details"
     if ln.item_id:
         details["subscription_item"] = ln.item_id
-    line["parent"] = {"type": kind, "subscription_item_details": None}
-    line["parent"].update(invoice_item_details=None, **{kind: details})
+    line["parent"] = {"type": kind, "subscription_item_details": None, "invoice_item_details": None}
+    line["parent"][kind] = details
     inv["lines"]["data"].append(line)
     return line
 

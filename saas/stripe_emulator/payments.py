@@ -1,11 +1,14 @@
-"""Stripe's test cards and what charging them does."""
+"""Stripe's test cards, what charging them does (charges, PaymentIntents, the payments of an
+invoice) and refunds."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
-from .errors import card_error
+from .errors import StripeError, card_error, invalid
 from .fixtures import build
+from .params import Params, apply_metadata, to_int
 from .store import Obj, Store
 
 
@@ -116,7 +119,8 @@ def resolve(st: Store, value: str, customer: Obj | None, param: str) -> Obj:
 
 
 def charge(st: Store, invoice: Obj, pm: Obj | None, now: int) -> tuple[str, str, str] | None:
-    """Charge the invoice's amount due; returns the decline (code, decline_code, message)."""
+    """Charge the invoice's amount due, through its PaymentIntent; returns the decline
+    (code, decline_code, message)."""
     card = card_of(pm) if pm else None
     failure = decline(card.charge_fails) if card and card.charge_fails else None
     if pm is None:
@@ -126,9 +130,10 @@ def charge(st: Store, invoice: Obj, pm: Obj | None, now: int) -> tuple[str, str,
             "This customer has no attached payment source or default payment method.",
         )
     ok = failure is None
+    intent = _payment_intent(st, invoice, now)
     ch = build(
         "charge",
-        nulls="balance_transaction payment_intent receipt_url source transfer_data refunds",
+        nulls="balance_transaction receipt_url source transfer_data",
         id=st.new_id("ch", 24),
         amount=invoice["amount_due"],
         currency=invoice["currency"],
@@ -138,11 +143,13 @@ def charge(st: Store, invoice: Obj, pm: Obj | None, now: int) -> tuple[str, str,
         created=now,
         customer=invoice["customer"],
         description="Subscription payment",
+        payment_intent=intent["id"],
         payment_method=pm["id"] if pm else None,
         status="succeeded" if ok else "failed",
         failure_code=failure[0] if failure else None,
         failure_message=failure[2] if failure else None,
     )
+    ch["refunds"] = {**ch["refunds"], "data": [], "url": f"/v1/charges/{ch['id']}/refunds"}
     ch["outcome"] = dict.fromkeys(ch["outcome"])
     ch["outcome"].update(type="authorized" if ok else "issuer_declined")
     ch["outcome"].update(network_status="approved_by_network" if ok else "declined_by_network")
@@ -153,4 +160,174 @@ def charge(st: Store, invoice: Obj, pm: Obj | None, now: int) -> tuple[str, str,
         )
     st.put(ch)
     st.emit("charge.succeeded" if ok else "charge.failed", ch)
+    _record_attempt(st, intent, ch, failure, now)
     return failure
+
+
+# --- an invoice's PaymentIntent and its invoice_payment ------------------------------------
+
+
+def _payment_intent(st: Store, invoice: Obj, now: int) -> Obj:
+    """The invoice's PaymentIntent, made at its first payment attempt and kept across
+    retries (as Stripe does), with the `invoice_payment` that links the two."""
+    flags = st.internal_of(invoice["id"])
+    intent = st.find(flags.get("payment_intent"), "payment_intent")
+    if intent:
+        return intent
+    pi_id = st.new_id("pi", 24)
+    intent = build(
+        "payment_intent",
+        nulls="application application_fee_amount automatic_payment_methods canceled_at "
+        "cancellation_reason customer_account excluded_payment_method_types "
+        "last_payment_error latest_charge next_action on_behalf_of payment_method "
+        "payment_method_configuration_details processing receipt_email review "
+        "setup_future_usage shipping source statement_descriptor "
+        "statement_descriptor_suffix transfer_data transfer_group",
+        zeros="amount_capturable amount_received",
+        id=pi_id,
+        amount=invoice["amount_due"],
+        amount_details={"tip": {}},
+        client_secret=f"{pi_id}_{st.new_id('secret', 25)}",
+        created=now,
+        currency=invoice["currency"],
+        customer=invoice["customer"],
+        description="Subscription payment",
+        managed_payments={"enabled": False},
+        payment_method_options={},
+        payment_method_types=["card"],
+        status="requires_payment_method",
+    )
+    payment = build(
+        "invoice_payment",
+        id=st.new_id("inpay", 24),
+        amount_paid=None,
+        amount_requested=invoice["amount_due"],
+        created=now,
+        currency=invoice["currency"],
+        invoice=invoice["id"],
+        is_default=True,
+        payment={"type": "payment_intent", "payment_intent": pi_id},
+        status="open",
+        status_transitions={"canceled_at": None, "paid_at": None},
+    )
+    st.put(intent)
+    st.put(payment)
+    flags["payment_intent"] = pi_id
+    st.internal_of(pi_id)["invoice_payment"] = payment["id"]
+    st.emit("payment_intent.created", intent)
+    return intent
+
+
+def _record_attempt(
+    st: Store, intent: Obj, ch: Obj, failure: tuple[str, str, str] | None, now: int
+) -> None:
+    intent.update(payment_method=ch["payment_method"], latest_charge=ch["id"])
+    payment = st.get(st.internal_of(intent["id"])["invoice_payment"], "invoice_payment")
+    if failure is None:
+        intent.update(status="succeeded", amount_received=ch["amount"], last_payment_error=None)
+        payment.update(status="paid", amount_paid=ch["amount"])
+        payment["status_transitions"]["paid_at"] = now
+        st.emit("payment_intent.succeeded", intent)
+        return
+    code, decline_code, message = failure
+    intent["last_payment_error"] = {
+        "charge": ch["id"],
+        "code": code,
+        "decline_code": decline_code,
+        "message": message,
+        "type": "card_error",
+    }
+    st.emit("payment_intent.payment_failed", intent)
+
+
+def cancel_invoice_payment(st: Store, invoice: Obj, now: int) -> None:
+    """A voided invoice's unpaid PaymentIntent is canceled, and so is its invoice_payment."""
+    intent = st.find(st.internal_of(invoice["id"]).get("payment_intent"), "payment_intent")
+    if intent is None or intent["status"] == "succeeded":
+        return
+    intent.update(status="canceled", canceled_at=now, cancellation_reason="void_invoice")
+    payment = st.get(st.internal_of(intent["id"])["invoice_payment"], "invoice_payment")
+    payment["status"] = "canceled"
+    payment["status_transitions"]["canceled_at"] = now
+    st.emit("payment_intent.canceled", intent)
+
+
+# --- refunds -------------------------------------------------------------------------------
+
+REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+
+
+def _money(amount: int, currency: str) -> str:
+    return f"${amount / 100:.2f}" if currency == "usd" else f"{amount / 100:.2f} {currency.upper()}"
+
+
+def _charge_to_refund(st: Store, p: Params) -> Obj:
+    if p.get("charge"):
+        ch = st.get(p["charge"], "charge", "charge")
+        if p.get("payment_intent") and ch["payment_intent"] != p["payment_intent"]:
+            raise invalid("payment_intent", "The charge does not belong to this PaymentIntent.")
+    elif p.get("payment_intent"):
+        intent = st.get(p["payment_intent"], "payment_intent", "payment_intent")
+        found = st.find(intent["latest_charge"], "charge")
+        if intent["status"] != "succeeded" or found is None:
+            raise invalid(
+                "payment_intent",
+                f"PaymentIntent {intent['id']} does not have a successful charge to refund.",
+            )
+        ch = found
+    else:
+        raise StripeError(
+            400,
+            "One of the following params should be provided for this request: "
+            "payment_intent or charge.",
+            code="parameter_missing",
+        )
+    if ch["status"] != "succeeded":
+        raise invalid("charge", f"Charge {ch['id']} did not succeed: there is nothing to refund.")
+    return ch
+
+
+def refund(st: Store, p: Params) -> Obj:
+    """`POST /v1/refunds`: all, or part, of what is left of a successful charge."""
+    ch = _charge_to_refund(st, p)
+    left = ch["amount_captured"] - ch["amount_refunded"]
+    if left <= 0:
+        raise StripeError(
+            400, f"Charge {ch['id']} has already been refunded.", code="charge_already_refunded"
+        )
+    amount = to_int(p, "amount", left)
+    if amount is None or amount < 1:
+        raise invalid("amount", "This value must be greater than or equal to 1.")
+    if amount > left:
+        raise StripeError(
+            400,
+            f"Refund amount ({_money(amount, ch['currency'])}) is greater than unrefunded "
+            f"amount on charge ({_money(left, ch['currency'])})",
+            code="amount_too_large",
+            param="amount",
+        )
+    if p.get("reason") not in (None, "", *REFUND_REASONS):
+        raise invalid("reason")
+    re = build(
+        "refund",
+        nulls="balance_transaction customer customer_account payment_method receipt_number "
+        "source_transfer_reversal transfer_reversal",
+        id=st.new_id("re", 24),
+        amount=amount,
+        charge=ch["id"],
+        created=st.customer_now(ch["customer"]),
+        currency=ch["currency"],
+        destination_details={"card": {"type": "refund"}, "type": "card"},
+        payment_intent=ch["payment_intent"],
+        reason=p.get("reason") or None,
+        status="succeeded",
+    )
+    apply_metadata(re, p)
+    before = st.render(ch)
+    ch["amount_refunded"] += amount
+    ch["refunded"] = ch["amount_refunded"] == ch["amount_captured"]  # fully refunded only
+    ch["refunds"]["data"].insert(0, copy.deepcopy(re))
+    st.put(re)
+    st.emit("refund.created", re)
+    st.changed(ch, before, "charge.refunded")
+    return re

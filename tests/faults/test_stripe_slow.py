@@ -104,7 +104,10 @@ def test_a_slow_stripe_is_a_clear_503_within_the_timeout(
 
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "payment_provider_unavailable"
-    assert "POST /v1/checkout/sessions" in slow_stripe.forwarded  # Stripe was asked, and waited on
+    # Stripe was asked (checkout first looks for a live subscription) and waited on; no
+    # session was made behind the 503.
+    assert "GET /v1/subscriptions" in slow_stripe.forwarded
+    assert "POST /v1/checkout/sessions" not in slow_stripe.forwarded
 
 
 def test_the_customer_task_retries_later_and_a_late_answer_makes_no_second_customer(

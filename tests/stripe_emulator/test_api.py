@@ -191,3 +191,21 @@ def test_unknown_route_is_404(stripe_emulator: Any, stripe_client: stripe.Stripe
     reply = requests.get(stripe_emulator.url + "/v1/nothing", auth=("sk_test_x", ""), timeout=5)
     assert reply.status_code == 404
     assert "Unrecognized request URL" in reply.text
+
+
+def test_an_invoice_with_a_pending_invoice_item_has_its_line(
+    stripe_client: stripe.StripeClient,
+) -> None:
+    """A one-off invoice item becomes a line whose parent is `invoice_item_details` (this
+    used to be a 500: the line's parent was built with that key twice)."""
+    customer = stripe_client.v1.customers.create({"email": "a@example.test"})
+    item = stripe_client.v1.invoice_items.create(
+        {"customer": customer.id, "amount": 500, "currency": "usd", "description": "Setup"}
+    )
+    invoice = stripe_client.v1.invoices.create(
+        {"customer": customer.id, "pending_invoice_items_behavior": "include"}
+    )
+    line = invoice.lines.data[0].to_dict()
+    assert (line["amount"], line["parent"]["type"]) == (500, "invoice_item_details")
+    assert line["parent"]["invoice_item_details"]["invoice_item"] == item.id
+    assert invoice.amount_due == 500

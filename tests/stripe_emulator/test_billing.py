@@ -321,7 +321,7 @@ def test_checkout_session_completes_into_a_subscription(
 
     trial = stripe.checkout.Session.create(
         mode="subscription",
-        line_items=[{"price": plans["basic"].id}],
+        line_items=[{"price": plans["basic"].id, "quantity": 1}],
         customer=done.customer.id,
         success_url="https://app.example/ok",
         subscription_data={"trial_period_days": 7},

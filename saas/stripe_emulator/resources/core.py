@@ -1,4 +1,4 @@
-"""Customers, products, prices and payment methods."""
+"""Customers, products, prices, payment methods and charges."""
 
 from __future__ import annotations
 
@@ -178,7 +178,6 @@ def delete_product(st: Store, p: Params, pid: str) -> Obj:
         raise StripeError(
             400,
             "This product cannot be deleted because it has one or more user-created prices.",
-            code="product_has_prices",
         )
     del st.objects[pid]
     st.emit("product.deleted", prod)
@@ -368,3 +367,12 @@ def list_payment_methods(st: Store, p: Params) -> Obj:
 def list_customer_payment_methods(st: Store, p: Params, cid: str) -> Obj:
     st.get(cid, "customer")
     return list_payment_methods(st, {**p, "customer": cid})
+
+
+# --- charges -------------------------------------------------------------------------------
+
+
+@route("GET", "/v1/charges/{id}")
+def get_charge(st: Store, p: Params, charge_id: str) -> Obj:
+    """Charges are made by paying invoices (payments.charge); a dispute names only its charge."""
+    return st.get(charge_id, "charge")

@@ -6,11 +6,13 @@ import copy
 
 from .. import billing_engine as be
 from .. import invoicing as iv
+from .. import payments
 from ..errors import StripeError, invalid
 from ..fixtures import shape
 from ..params import Params, apply_metadata, as_list, nested, req, set_fields, to_bool, to_int
 from ..routing import route
 from ..store import Obj, Store
+from . import schedules
 from .subscriptions import change_items, new_item, recurring_price, restart_cycle
 
 # --- previews ------------------------------------------------------------------------------
@@ -40,10 +42,12 @@ def preview(st: Store, sub: Obj, details: Params, now: int) -> Obj:
     else:
         end = items[0]["current_period_end"]
         reason, created = "subscription_cycle", end
+        usage = be.usage_lines(st, sim, min(now, end))
+        schedules.preview_period_end(st, sim, end)  # the renewal bills the next phase's items
         lines = (
             pending
             + prorations
-            + be.usage_lines(st, sim, min(now, end))
+            + usage
             + be.licensed_lines(st, sim, end, be.next_period_end(sim, end))
         )
     return _preview_invoice(st, customer, sim, reason, created, lines)
@@ -240,6 +244,7 @@ def void_invoice(st: Store, p: Params, inv_id: str) -> Obj:
     inv = _invoice(st, inv_id, "open", "uncollectible")
     inv.update(status="void", next_payment_attempt=None, amount_remaining=0)
     inv["status_transitions"]["voided_at"] = st.customer_now(inv["customer"])
+    payments.cancel_invoice_payment(st, inv, inv["status_transitions"]["voided_at"])
     st.emit("invoice.voided", inv)
     return inv
 
@@ -326,3 +331,41 @@ def list_invoiceitems(st: Store, p: Params) -> Obj:
     if p.get("pending") not in (None, ""):
         items = [i for i in items if (i["invoice"] is None) == to_bool(p, "pending")]
     return st.paginate(items, p, "/v1/invoiceitems")
+
+
+# --- the payments of an invoice, refunds ----------------------------------------------------
+
+
+@route("GET", "/v1/invoice_payments")
+def list_invoice_payments(st: Store, p: Params) -> Obj:
+    found = st.all("invoice_payment", **{k: p[k] for k in ("invoice", "status") if p.get(k)})
+    intent = nested(p, "payment").get("payment_intent")
+    if intent:
+        found = [ip for ip in found if ip["payment"].get("payment_intent") == intent]
+    return st.paginate(found, p, "/v1/invoice_payments")
+
+
+@route("GET", "/v1/invoice_payments/{id}")
+def get_invoice_payment(st: Store, p: Params, ip_id: str) -> Obj:
+    return st.get(ip_id, "invoice_payment")
+
+
+@route("GET", "/v1/payment_intents/{id}")
+def get_payment_intent(st: Store, p: Params, pi_id: str) -> Obj:
+    return st.get(pi_id, "payment_intent")
+
+
+@route("POST", "/v1/refunds")
+def create_refund(st: Store, p: Params) -> Obj:
+    return payments.refund(st, p)
+
+
+@route("GET", "/v1/refunds/{id}")
+def get_refund(st: Store, p: Params, re_id: str) -> Obj:
+    return st.get(re_id, "refund")
+
+
+@route("GET", "/v1/refunds")
+def list_refunds(st: Store, p: Params) -> Obj:
+    match = {k: p[k] for k in ("charge", "payment_intent") if p.get(k)}
+    return st.paginate(st.all("refund", **match), p, "/v1/refunds")

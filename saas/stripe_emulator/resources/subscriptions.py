@@ -67,8 +67,9 @@ def _check_intervals(items: list[Obj]) -> None:
         )
 
 
-def start_subscription(st: Store, customer: Obj, p: Params) -> Obj:
-    """Create a subscription and its first invoice (shared by the API and Checkout)."""
+def start_subscription(st: Store, customer: Obj, p: Params, *, schedule: str | None = None) -> Obj:
+    """Create a subscription and its first invoice (shared by the API, Checkout and
+    schedules; `schedule` is the one managing it, set before the events go out)."""
     specs = as_list(p, "items")
     if not specs:
         raise missing("items")
@@ -101,7 +102,8 @@ def start_subscription(st: Store, customer: Obj, p: Params) -> Obj:
         managed_payments={"enabled": False},
         automatic_tax={"enabled": False, "liability": None, "disabled_reason": None},
         cancellation_details={"comment": None, "feedback": None, "reason": None},
-        billing_mode={"type": "classic", "flexible": None},
+        billing_mode=billing_mode(p),
+        schedule=schedule,
     )
     sub["payment_settings"] = dict.fromkeys(sub["payment_settings"])
     missing_pm = nested(nested(p, "trial_settings"), "end_behavior").get("missing_payment_method")
@@ -136,6 +138,23 @@ def start_subscription(st: Store, customer: Obj, p: Params) -> Obj:
         st.internal_of(sub["id"])["trial_will_end"] = True
         st.emit("customer.subscription.trial_will_end", sub)
     return sub
+
+
+def billing_mode(p: Params) -> Obj:
+    """The `billing_mode` param as the object shows it; `flexible` is the default since
+    API version 2025-10-29.clover (the SDK's params say so)."""
+    spec = nested(p, "billing_mode")
+    kind = spec.get("type") or "flexible"
+    if kind not in ("classic", "flexible"):
+        raise invalid(
+            "billing_mode[type]", "Invalid billing_mode[type]: must be one of classic or flexible"
+        )
+    if kind == "classic":
+        return {"type": "classic", "flexible": None}
+    discounts = nested(spec, "flexible").get("proration_discounts") or "included"
+    if discounts not in ("included", "itemized"):
+        raise invalid("billing_mode[flexible][proration_discounts]")
+    return {"type": "flexible", "flexible": {"proration_discounts": discounts}}
 
 
 def _trial_end(p: Params, now: int) -> int | None:
@@ -229,6 +248,25 @@ def change_items(
     return lines, changed
 
 
+def apply_item_change(
+    st: Store, sub: Obj, specs: list[Params], *, at: int, now: int, behavior: str
+) -> iv.Decline | None:
+    """Change items as an update does (also a schedule entering a phase mid-period):
+    prorations become pending invoice items, `always_invoice` bills them now, and an
+    interval change restarts the cycle and bills it now. Returns a payment decline."""
+    customer = st.get(sub["customer"], "customer")
+    lines, restarted = change_items(st, sub, specs, at, behavior != "none")
+    for ln in lines:
+        iv.add_invoiceitem(st, customer, ln, sub, now)
+    if restarted:
+        restart_cycle(sub, now)
+        end = sub["items"]["data"][0]["current_period_end"]
+        return be.bill(st, sub, "subscription_update", be.licensed_lines(st, sub, now, end), now)[1]
+    if lines and behavior == "always_invoice":
+        return be.bill(st, sub, "subscription_update", [], now)[1]
+    return None
+
+
 def restart_cycle(sub: Obj, at: int) -> None:
     sub["billing_cycle_anchor"] = at
     end = be.next_period_end(sub, at)
@@ -256,22 +294,11 @@ def update_subscription(st: Store, p: Params, sid: str) -> Obj:
             st, customer, p["default_payment_method"], "default_payment_method"
         )
     _apply_cancel_at(sub, p, now)
-    lines: list[iv.Line] = []
-    restarted = False
     if as_list(p, "items"):
-        lines, restarted = change_items(st, sub, as_list(p, "items"), at, behavior != "none")
-    for ln in lines:
-        iv.add_invoiceitem(st, customer, ln, sub, now)
-    if restarted:
-        restart_cycle(sub, now)
-        end = sub["items"]["data"][0]["current_period_end"]
-        be.bill(st, sub, "subscription_update", be.licensed_lines(st, sub, now, end), now)
-    elif lines and behavior == "always_invoice":
-        _, failure = be.bill(st, sub, "subscription_update", [], now)
+        failure = apply_item_change(st, sub, as_list(p, "items"), at=at, now=now, behavior=behavior)
         if failure and p.get("payment_behavior") == "error_if_incomplete":
             # Stripe leaves the subscription as it was and answers the decline.
-            code, decline_code, message = failure
-            raise card_error(code, decline_code, message)
+            raise card_error(*failure)
     be.emit_sub_change(st, sub, before)
     if p.get("trial_end") == "now" and sub["status"] == "trialing":
         from ..clock import end_trial  # the clock module builds on this one

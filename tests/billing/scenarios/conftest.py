@@ -249,7 +249,7 @@ def pay_on_hosted_page(checkout_url: str, card: str = "pm_card_visa") -> request
     )
 
 
-def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 30.0) -> None:
+def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -183,7 +183,7 @@ def test_paused_then_resumed(db, catalog, acme, deliver) -> None:
 
     card = sdk.v1.payment_methods.attach("pm_card_visa", {"customer": customer_id})
     sdk.v1.customers.update(customer_id, {"invoice_settings": {"default_payment_method": card.id}})
-    resume: Any = {"billing_cycle_anchor": "now"}
+    resume: Any = {"billing_cycle_anchor": {"type": "now"}}  # a hash in this API version
     sdk.v1.subscriptions.resume(subscription.id, resume)
     deliver(emulator_event("customer.subscription.resumed"))
     assert _account(acme).status == "active"
