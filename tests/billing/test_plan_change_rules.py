@@ -126,22 +126,23 @@ def test_a_paid_tenant_can_move_to_metered_billing_now(acme) -> None:
     assert (back.status_code, back.json()["effective"]) == (200, "period_end")
 
 
-def test_a_locked_account_row_survives_a_concurrent_price_change(
+def test_a_locked_account_row_survives_a_concurrent_plan_change(
     acme, transactional_db, committed
 ) -> None:
-    """The row lock used to join the price: when another transaction changed the account's
-    price meanwhile, PostgreSQL dropped the row (DoesNotExist, a 404 and failed webhooks)."""
+    """The row lock used to join the plan and price: when another transaction changed the
+    account's plan meanwhile, PostgreSQL re-checked the join against the old plan row and
+    dropped the row (DoesNotExist: a 404 and webhook events failing their first attempt)."""
     tenant, _ = acme
     account = BillingAccount.objects.get(tenant=tenant)
-    pro = Price.objects.get(lookup_key="pro-monthly")
-    BillingAccount.objects.filter(pk=account.pk).update(
-        price=Price.objects.get(lookup_key="starter-monthly")
-    )
+    pro = Price.objects.select_related("plan").get(lookup_key="pro-monthly")
+    starter = Price.objects.select_related("plan").get(lookup_key="starter-monthly")
+    BillingAccount.objects.filter(pk=account.pk).update(price=starter, plan=starter.plan)
     other = connections.create_connection("default")
     other.set_autocommit(False)
-    with other.cursor() as cursor:  # a webhook's transaction, changing the price, not yet done
+    with other.cursor() as cursor:  # a webhook mirroring an upgrade, not yet committed
         cursor.execute(
-            "UPDATE billing_billingaccount SET price_id = %s WHERE id = %s", [pro.pk, account.pk]
+            "UPDATE billing_billingaccount SET price_id = %s, plan_id = %s WHERE id = %s",
+            [pro.pk, pro.plan_id, account.pk],
         )
     found: list[Any] = []
 
