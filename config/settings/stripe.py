@@ -1,6 +1,8 @@
 """Stripe and billing. With no STRIPE_SECRET_KEY, `saas dev` starts the offline emulator and
 points STRIPE_API_BASE at it; an empty STRIPE_API_BASE means Stripe's own servers."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .env import env
 
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
@@ -33,6 +35,9 @@ BILLING_FREE_PLAN = env.str("BILLING_FREE_PLAN", default="free")
 # Test mode only: every new Stripe customer gets a test clock of its own, so
 # `manage.py billing_test_clock` can move that organization through simulated time.
 BILLING_TEST_CLOCKS = env.bool("BILLING_TEST_CLOCKS", default=False)
+if BILLING_TEST_CLOCKS and STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_")):
+    # Stripe has no test clocks in live mode: every new customer would fail to be made.
+    raise ImproperlyConfigured("BILLING_TEST_CLOCKS needs a test-mode STRIPE_SECRET_KEY")
 # How long past_due keeps full access before the organization becomes read-only.
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
 # Where Checkout and the portal send people back: {host} is the organization's host.
