@@ -113,7 +113,9 @@ class PriceInput(StrictSerializer):
 class ChangeInput(PriceInput):
     proration_date = serializers.IntegerField(
         required=False,
-        help_text="The preview's proration_date, to be charged exactly what it showed.",
+        allow_null=True,
+        help_text="The preview's proration_date, to be charged exactly what it showed "
+        "(null, as a preview of a change with nothing to prorate answers, is the same as none).",
     )
 
 

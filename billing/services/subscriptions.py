@@ -282,17 +282,26 @@ class PlanChange:
 PRORATION_DATE_MAX_AGE = 3600
 
 
-def _proration_date(requested: int | None, now: int) -> int:
-    """`now` is Stripe's time for this customer (its test clock's, in test mode)."""
+def _proration_date(requested: int | None, now: int, account: BillingAccount) -> int | None:
+    """The preview's date, checked; None lets Stripe prorate at its own now, which stays
+    right if a renewal happens between our read and the update. `now` is Stripe's time for
+    this customer (its test clock's, in test mode)."""
     if requested is None:
-        return now
+        return None
     if not now - PRORATION_DATE_MAX_AGE <= requested <= now:
-        raise InvalidBillingRequest(
-            "proration_date must come from a preview made within the last hour.",
-            code="invalid_proration_date",
-            extra={"fields": {"proration_date": ["Too old or in the future."]}},
-        )
+        raise _stale_proration("Too old or in the future.")
+    start = account.current_period_start
+    if start is not None and requested < start.timestamp():
+        raise _stale_proration("The billing period renewed since the preview; preview again.")
     return requested
+
+
+def _stale_proration(why: str) -> InvalidBillingRequest:
+    return InvalidBillingRequest(
+        "proration_date must come from a preview of the current period, made within the last hour.",
+        code="invalid_proration_date",
+        extra={"fields": {"proration_date": [why]}},
+    )
 
 
 # How a change from the current price to `new` happens (README, "Plan changes"):
@@ -339,7 +348,7 @@ def subscription_preview_change(*, tenant: Tenant, price_lookup_key: str) -> Pla
     account, stripe_now = _account_as_stripe_has_it(tenant)
     quantity = _quantity_for(new, tenant)
     kind = _change_kind(account, new, quantity)
-    if kind != NOW:
+    if kind != NOW or account.status == SubscriptionStatus.TRIALING:  # nothing billed now
         at = account.current_period_end if kind == PERIOD_END else None
         return PlanChange(kind if kind == PERIOD_END else NOW, 0, new.currency, account, None, at)
     proration_date = stripe_now
@@ -393,7 +402,7 @@ def subscription_change(
             updated = _scheduled_change_drop(account)
         else:
             updated = _change_now(
-                account, new, quantity, _proration_date(proration_date, stripe_now)
+                account, new, quantity, _proration_date(proration_date, stripe_now, account)
             )
         with transaction.atomic():
             locked = account_for_update(tenant=tenant)
@@ -406,7 +415,7 @@ def subscription_change(
 
 
 def _change_now(
-    account: BillingAccount, new: Price, quantity: int | None, proration_date: int
+    account: BillingAccount, new: Price, quantity: int | None, proration_date: int | None
 ) -> gateway.Subscription:
     """Prorated and invoiced at once; a declined card changes nothing (Stripe refuses the
     update with error_if_incomplete). A scheduled change is dropped first (Stripe's schedule

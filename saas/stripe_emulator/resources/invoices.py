@@ -13,7 +13,13 @@ from ..params import Params, apply_metadata, as_list, nested, req, set_fields, t
 from ..routing import route
 from ..store import Obj, Store
 from . import schedules
-from .subscriptions import change_items, new_item, recurring_price, restart_cycle
+from .subscriptions import (
+    change_items,
+    check_proration_date,
+    new_item,
+    recurring_price,
+    restart_cycle,
+)
 
 # --- previews ------------------------------------------------------------------------------
 
@@ -23,6 +29,7 @@ def preview(st: Store, sub: Obj, details: Params, now: int) -> Obj:
     sim = copy.deepcopy(sub)
     customer = st.get(sub["customer"], "customer")
     at = to_int(details, "proration_date", now, label="subscription_details[proration_date]")
+    check_proration_date(sub, details, "subscription_details[proration_date]")
     behavior = details.get("proration_behavior") or "create_prorations"
     specs = as_list(details, "items")
     prorations, restarted = (
@@ -30,6 +37,7 @@ def preview(st: Store, sub: Obj, details: Params, now: int) -> Obj:
     )
     pending = be.pending_lines(st, sim, None)
     items = sim["items"]["data"]
+    restarted = restarted and sim["status"] != "trialing"  # as the update: the trial goes on
     if restarted or (behavior == "always_invoice" and specs):
         reason, created = "subscription_update", now
         if restarted:

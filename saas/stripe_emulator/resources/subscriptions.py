@@ -258,6 +258,8 @@ def apply_item_change(
     lines, restarted = change_items(st, sub, specs, at, behavior != "none")
     for ln in lines:
         iv.add_invoiceitem(st, customer, ln, sub, now)
+    if restarted and sub["status"] == "trialing":
+        return None  # the trial goes on; its end starts the new price's first cycle
     if restarted:
         restart_cycle(sub, now)
         end = sub["items"]["data"][0]["current_period_end"]
@@ -265,6 +267,17 @@ def apply_item_change(
     if lines and behavior == "always_invoice":
         return be.bill(st, sub, "subscription_update", [], now)[1]
     return None
+
+
+def check_proration_date(sub: Obj, p: Params, param: str) -> None:
+    """Stripe prorates only within the current period: an explicit date outside it (a
+    preview made before a renewal, sent after it) is refused, not silently unprorated."""
+    if p.get("proration_date") in (None, ""):
+        return
+    at = to_int(p, "proration_date", label=param)
+    item = sub["items"]["data"][0]
+    if at is not None and not item["current_period_start"] <= at <= item["current_period_end"]:
+        raise invalid(param, "Cannot specify proration date outside of current subscription period")
 
 
 def restart_cycle(sub: Obj, at: int) -> None:
@@ -287,6 +300,7 @@ def update_subscription(st: Store, p: Params, sid: str) -> Obj:
     customer = st.get(sub["customer"], "customer")
     behavior = p.get("proration_behavior") or "create_prorations"
     at = to_int(p, "proration_date", now) or now
+    check_proration_date(sub, p, "proration_date")
     apply_metadata(sub, p)
     set_fields(sub, p, "description")
     if "default_payment_method" in p:

@@ -178,3 +178,28 @@ def _iso_day(ts: int) -> str:
     import datetime as dt
 
     return dt.datetime.fromtimestamp(ts, tz=dt.UTC).date().isoformat()
+
+
+def test_an_interval_change_during_a_trial_bills_nothing_until_the_trial_ends(
+    world: World,
+) -> None:
+    admin = world.signup("trialinterval", trial_days=14)
+    assert pay_on_hosted_page(admin.checkout("pro-monthly")).status_code == 303
+    world.settle()
+    trial_end = admin.subscription()["trial_end"]
+    admin.advance(days=2)
+
+    preview, changed = preview_then_change(admin, "pro-yearly")
+
+    assert preview["amount_due_now"] == changed["amount_due_now"] == 0
+    world.settle()
+    sub = admin.subscription()
+    assert (sub["price"], sub["status"], sub["trial_end"]) == ("pro-yearly", "trialing", trial_end)
+    assert [i.amount_due for i in stripe_invoices(admin)] == [0]
+    admin.advance(days=13)
+    world.settle()
+    sub = admin.subscription()
+    assert (sub["price"], sub["status"]) == ("pro-yearly", "active")
+    assert [i["amount_paid"] for i in admin.invoices()] == [19000, 0]
+    start, end = period_of(admin)
+    assert end - start >= 365 * DAY
