@@ -93,6 +93,10 @@ def test_a_failed_renewal_goes_through_grace_to_read_only_and_back_when_paid(
     assert _create_project(admin, "Paid") == 201
     assert [i["status"] for i in admin.invoices()] == ["paid", "paid"]
     wait_until(lambda: len(admin.receipts()) == 2, "a receipt for the late payment")
+    failed_attempts = 3  # the renewal, and the retries 3 and 5 days later (Stripe's schedule)
+    assert sorted(admin.emails()) == sorted(
+        admin.receipts() + [f"Payment failed for {admin.slug.title()}"] * failed_attempts
+    )
 
 
 def _dunning(admin: Admin) -> None:

@@ -287,13 +287,11 @@ def test_charge_refunded_re_mirrors_the_invoices(db, catalog, acme, deliver) -> 
         assert Invoice.objects.filter(status="paid").count() == 1
 
 
-def test_a_dispute_is_tied_to_its_customer_through_the_charge(
-    db, catalog, acme, deliver, monkeypatch
-) -> None:
+def test_a_dispute_is_tied_to_its_customer_through_the_charge(db, catalog, acme, deliver) -> None:
     account = subscribe_paid(acme)
-    dispute = fixture_object("dispute")
-    # The emulator keeps no charges to look up: answer as Stripe would for this one.
-    monkeypatch.setattr(gateway, "charge_customer", lambda charge_id: account.stripe_customer_id)
+    charge = emulator_event("charge.succeeded")["data"]["object"]  # the first invoice's
+    # A dispute names only its charge; the handler asks Stripe whose charge it is.
+    dispute = fixture_object("dispute", charge=charge["id"])
     row = deliver(fixture_event("charge.dispute.created", dispute))
     assert (row.state, row.account_id) == (EventState.DONE, account.pk)
     assert dispute["id"] in row.note
