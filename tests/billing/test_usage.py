@@ -108,4 +108,6 @@ def test_usage_in_the_minute_the_subscription_starts_is_billed(
     clock_advance(account.stripe_customer_id or "", _period_end(account) + 60)
 
     assert _billed_usage(account) == 7
-    assert all(r.occurred_at >= account.current_period_start for r in _records(tenant))
+    start = account.current_period_start
+    assert start is not None
+    assert all(r.occurred_at >= start for r in _records(tenant))

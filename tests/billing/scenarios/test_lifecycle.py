@@ -162,9 +162,11 @@ def test_seats_up_and_down_are_prorated(world: World) -> None:
     assert admin.subscription()["seats"] == 2
     at = _proration_time(admin)
     added = prorated(900, 2, end - at, end - start) - prorated(900, 1, end - at, end - start)
-    pending = stripe_sdk().v1.invoices.create_preview(
-        {"customer": admin.customer_id, "subscription": admin.account.stripe_subscription_id}
-    )
+    upcoming: Any = {
+        "customer": admin.customer_id,
+        "subscription": admin.account.stripe_subscription_id,
+    }
+    pending = stripe_sdk().v1.invoices.create_preview(upcoming)
     prorations = [line.amount for line in pending.lines.data if line.amount != 1800]
     assert sum(prorations) == added  # charged with the next renewal, per second
     admin.advance(to=end + 3600)
