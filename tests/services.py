@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
 
@@ -83,3 +84,13 @@ def start_celery_worker(env: dict[str, str], cwd: str) -> subprocess.Popen:
         env=env,
     )
     return process
+
+
+def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> None:
+    """Poll until `predicate()` is true: work done by another process (a worker, a server)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: not within {timeout}s")

@@ -7,11 +7,11 @@
     manage.py billing_replay_events --include-finished --id evt_1   # run a done event again
 """
 
-from datetime import UTC, datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from billing.management.moments import moment_parse
 from billing.webhooks.models import EventState
 from billing.webhooks.services import (
     webhook_event_enqueue,
@@ -22,25 +22,14 @@ from billing.webhooks.services import (
 UNFINISHED: list[str] = [EventState.FAILED, EventState.PENDING, EventState.PROCESSING]
 
 
-def _moment(value: str) -> int:
-    """Unix seconds, or an ISO date/datetime (UTC unless it says otherwise)."""
-    if value.isdigit():
-        return int(value)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"Not a date, datetime or unix time: {value!r}") from exc
-    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
-
-
 class Command(BaseCommand):
     help = "Process stored Stripe events again (by id, type or time range)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--id", action="append", default=[], help="evt_... (repeatable)")
         parser.add_argument("--type", action="append", default=[], help="event type (repeatable)")
-        parser.add_argument("--since", type=_moment, help="Stripe created >= (ISO or unix)")
-        parser.add_argument("--until", type=_moment, help="Stripe created <= (ISO or unix)")
+        parser.add_argument("--since", type=moment_parse, help="Stripe created >= (ISO or unix)")
+        parser.add_argument("--until", type=moment_parse, help="Stripe created <= (ISO or unix)")
         parser.add_argument(
             "--include-finished", action="store_true", help="also run done and ignored events"
         )

@@ -14,17 +14,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from billing.management.moments import moment_parse
 from billing.services.clocks import clock_advance, clock_dunning, clock_get
 from saas.errors import ApplicationError
 from tenants.models import Tenant
-
-
-def _moment(value: str) -> int:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"Not an ISO date or datetime: {value!r}") from exc
-    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
 
 
 class Command(BaseCommand):
@@ -34,7 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("slug")
         when = parser.add_mutually_exclusive_group()
         when.add_argument("--days", type=float, help="advance by this many days")
-        when.add_argument("--to", help="advance to this ISO date/datetime (UTC)")
+        when.add_argument("--to", help="advance to this ISO date/datetime (UTC) or unix time")
         parser.add_argument(
             "--dunning", action="store_true", help="then run dunning at the clock's time"
         )
@@ -45,7 +38,7 @@ class Command(BaseCommand):
             raise CommandError(f"No organization {options['slug']!r}.")
         try:
             if options["days"] is not None or options["to"]:
-                to = _moment(options["to"]) if options["to"] else None
+                to = moment_parse(options["to"]) if options["to"] else None
                 clock = clock_advance(tenant=tenant, to=to, days=options["days"] or 0)
             else:
                 clock = clock_get(tenant=tenant)

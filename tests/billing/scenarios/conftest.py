@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,7 @@ from config.celery import app as celery_app
 from tenants.models import Tenant
 from tenants.services import tenant_domain_for
 from tests.conftest import REPO, free_port, subprocess_env
-from tests.services import SmtpSink, start_celery_worker
+from tests.services import SmtpSink, start_celery_worker, wait_until
 
 from ..helpers import stripe_sdk
 
@@ -247,15 +247,6 @@ def pay_on_hosted_page(checkout_url: str, card: str = "pm_card_visa") -> request
     return requests.post(
         checkout_url, data={"payment_method": card}, allow_redirects=False, timeout=30
     )
-
-
-def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout}s")
 
 
 def prorated(unit_amount: int, quantity: int, remaining: int, period: int) -> int:

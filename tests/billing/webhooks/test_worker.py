@@ -5,7 +5,6 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,22 +19,13 @@ from billing.webhooks import services
 from billing.webhooks.models import EventSource, EventState, WebhookEvent, WebhookNotification
 from billing.webhooks.tasks import billing_account_sync, webhook_event_process_task
 from tests.conftest import REPO, subprocess_env
-from tests.services import body_text, start_celery_worker
+from tests.services import body_text, start_celery_worker, wait_until
 
 from ..conftest import complete_checkout
 from ..helpers import stripe_sdk, subscribe_paid
 from .conftest import SECRET, URL, emulator_event, signed
 
 pytestmark = pytest.mark.slow
-
-
-def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout}s")
 
 
 def _state(event_id: str) -> str | None:
