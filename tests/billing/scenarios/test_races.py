@@ -38,6 +38,19 @@ def live_subscriptions(admin: Admin) -> list[Any]:
     return [s for s in found if s.status not in ("canceled", "incomplete_expired")]
 
 
+def session_outside_our_api(admin: Admin, lookup_key: str) -> Any:
+    """A Checkout Session for the tenant's customer made straight at Stripe (an old
+    integration, the Dashboard, a session opened before this deployment)."""
+    price = stripe_sdk().v1.prices.list({"lookup_keys": [lookup_key]}).data[0]
+    params: Any = {
+        "mode": "subscription",
+        "customer": admin.customer_id,
+        "line_items": [{"price": price.id, "quantity": 1}],
+        "success_url": "http://example.test/ok",
+    }
+    return stripe_sdk().v1.checkout.sessions.create(params)
+
+
 def test_two_checkouts_at_once_leave_one_payable_session(world: World) -> None:
     admin = world.signup("twocheckouts", trial_days=0)
     checkout = {"price": "starter-monthly"}
@@ -69,14 +82,7 @@ def test_a_second_paid_checkout_is_canceled_and_refunded(world: World) -> None:
     assert pay_on_hosted_page(admin.checkout("starter-monthly")).status_code == 303
     world.settle()
     kept = admin.account.stripe_subscription_id
-    price = stripe_sdk().v1.prices.list({"lookup_keys": ["pro-monthly"]}).data[0]
-    params: Any = {
-        "mode": "subscription",
-        "customer": admin.customer_id,
-        "line_items": [{"price": price.id, "quantity": 1}],
-        "success_url": "http://example.test/ok",
-    }
-    stray = stripe_sdk().v1.checkout.sessions.create(params)  # made outside our API
+    stray = session_outside_our_api(admin, "pro-monthly")
 
     assert pay_on_hosted_page(stray.url or "").status_code == 303
     world.settle()
@@ -178,14 +184,7 @@ def _day(ts: int) -> str:
 def test_a_completed_checkout_expires_the_other_open_sessions(world: World) -> None:
     admin = world.signup("expireothers", trial_days=0)
     ours = admin.checkout("starter-monthly")  # opened, then left in a browser tab
-    price = stripe_sdk().v1.prices.list({"lookup_keys": ["pro-monthly"]}).data[0]
-    params: Any = {
-        "mode": "subscription",
-        "customer": admin.customer_id,
-        "line_items": [{"price": price.id, "quantity": 1}],
-        "success_url": "http://example.test/ok",
-    }
-    other = stripe_sdk().v1.checkout.sessions.create(params)
+    other = session_outside_our_api(admin, "pro-monthly")
     assert pay_on_hosted_page(other.url or "").status_code == 303
     world.settle()
 
