@@ -95,6 +95,21 @@ def subscription_changed(event: WebhookEvent) -> Outcome:
     return Outcome(EventState.DONE, f"subscription {current.status}", account)
 
 
+def schedule_changed(event: WebhookEvent) -> Outcome:
+    """A subscription schedule was made, changed or let go (by us, in the Dashboard or by a
+    phase ending): re-read its subscription, whose mirror shows the scheduled price."""
+    obj = _object(event)
+    found = billing_account_for_customer(_id(obj.get("customer")) or "")
+    if found is None:
+        return _unknown(_id(obj.get("customer")))
+    subscription_id = _id(obj.get("subscription")) or _id(obj.get("released_subscription"))
+    if subscription_id is None:
+        return Outcome(EventState.IGNORED, f"schedule {obj.get('id')} has no subscription")
+    account, current, _ = subscription_sync(found, subscription_id)
+    scheduled = current.scheduled_price_id or "nothing"
+    return Outcome(EventState.DONE, f"schedule {obj.get('status')}: {scheduled} next", account)
+
+
 # ---- invoices ---------------------------------------------------------------------------------
 
 
@@ -217,6 +232,11 @@ HANDLERS: dict[str, Callable[[WebhookEvent], Outcome]] = {
     "customer.subscription.trial_will_end": subscription_changed,
     "customer.subscription.paused": subscription_changed,
     "customer.subscription.resumed": subscription_changed,
+    "subscription_schedule.created": schedule_changed,
+    "subscription_schedule.updated": schedule_changed,
+    "subscription_schedule.released": schedule_changed,
+    "subscription_schedule.canceled": schedule_changed,
+    "subscription_schedule.completed": schedule_changed,
     "invoice.created": invoice_changed,
     "invoice.finalized": invoice_changed,
     "invoice.paid": invoice_changed,

@@ -385,3 +385,40 @@ def test_replay_selects_by_type_and_time_range(db, catalog, acme, deliver, monke
 
 def _raise(event: WebhookEvent) -> handlers.Outcome:
     raise RuntimeError("down")
+
+
+def test_a_schedule_made_outside_our_api_shows_as_the_scheduled_change(
+    db, catalog, acme, deliver
+) -> None:
+    """A downgrade scheduled in Stripe's Dashboard or portal changes no subscription field,
+    so only the schedule's own events tell the mirror."""
+    account = subscribe_paid(acme, "pro-monthly")
+    sdk = stripe_sdk()
+    schedule = sdk.v1.subscription_schedules.create(
+        {"from_subscription": account.stripe_subscription_id or ""}
+    )
+    starter = Price.objects.get(lookup_key="starter-monthly").stripe_price_id
+    pro = Price.objects.get(lookup_key="pro-monthly").stripe_price_id
+    phases: Any = {
+        "phases": [
+            {
+                "items": [{"price": pro, "quantity": 1}],
+                "start_date": schedule.current_phase.start_date,  # type: ignore[union-attr]
+                "end_date": schedule.current_phase.end_date,  # type: ignore[union-attr]
+            },
+            {"items": [{"price": starter, "quantity": 1}]},
+        ]
+    }
+    sdk.v1.subscription_schedules.update(schedule.id, phases)
+
+    row = deliver(emulator_event("subscription_schedule.updated"))
+
+    assert (row.state, row.account_id) == (EventState.DONE, account.pk)
+    mirror = _account(acme)
+    assert (mirror.price.lookup_key, mirror.scheduled_price.lookup_key) == (  # type: ignore[union-attr]
+        "pro-monthly",
+        "starter-monthly",
+    )
+    sdk.v1.subscription_schedules.release(schedule.id)
+    deliver(emulator_event("subscription_schedule.released"))
+    assert _account(acme).scheduled_price is None
