@@ -13,6 +13,8 @@ api_v1: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
+    # The landing pages for links we send people (saas.pages): outside /api/.
+    path("", include("saas.pages.urls")),
 ]
 
 handler400 = "api.views.bad_request"

@@ -53,7 +53,9 @@ ACCOUNT_RATE_LIMITS = False  # DRF throttles in Redis do this for the API (api.t
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=3600)
 INVITATION_TTL_HOURS = env.int("INVITATION_TTL_HOURS", default=72)
 # Where emailed links send people; {host} is the tenant host as called (with any port).
-# A front end serves these pages and calls the API.
+# By default the built-in landing pages (saas.pages) answer them on the tenant host; point
+# this at your own front end to serve /invitations/<token> and
+# /reset-password/<uid>/<token> yourself (README, "Landing pages").
 FRONTEND_URL = env.str("FRONTEND_URL", default="http://{host}")
 
 _email = env.email_url("EMAIL_URL", default="smtp://127.0.0.1:1025")
