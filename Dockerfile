@@ -14,7 +14,8 @@ COPY manage.py ./
 RUN pip install --no-cache-dir -c constraints.txt . \
  && SECRET_KEY=build-only JWT_SIGNING_KEY=build-only-signing-key-0123456789abcdef \
     python manage.py collectstatic --noinput \
- && useradd --create-home app
+ && useradd --create-home app \
+ && install -d -o app /var/lib/stripe-emulator
 USER app
 EXPOSE 8000
 # Workers (WEB_CONCURRENCY, default 4) share their metrics through this directory.

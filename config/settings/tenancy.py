@@ -7,6 +7,10 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_NAME = "public"
 # New tenant schemas are cloned from this one; `migrate_schemas` keeps it migrated.
 TENANT_TEMPLATE_SCHEMA = env.str("TENANT_TEMPLATE_SCHEMA", default="_template")
+# Other names the public host answers to, e.g. the service name other containers use to
+# reach it (Stripe's webhooks from the emulator in docker compose). Add them to
+# EXTRA_ALLOWED_HOSTS too.
+PUBLIC_HOSTS = env.list("PUBLIC_HOSTS", default=[])
 # With set_tenant() once per request, SET search_path runs once per request, not per cursor.
 TENANT_LIMIT_SET_CALLS = True
 TENANT_RESERVED_SLUGS = frozenset(

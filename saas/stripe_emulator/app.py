@@ -75,7 +75,11 @@ class Emulator:
         *,
         webhook_max_attempts: int = 5,
         webhook_backoff: float = 1.0,
+        public_url: str | None = None,
     ) -> None:
+        # Where people reach the hosted pages (checkout, portal, invoices) when that is not
+        # the address API clients use (in docker compose: localhost vs the service name).
+        self.public_url = public_url.rstrip("/") if public_url else None
         self.store = Store(state_file)
         self.dispatcher = Dispatcher(
             self.store, max_attempts=webhook_max_attempts, backoff=webhook_backoff
@@ -135,7 +139,7 @@ class Emulator:
     ) -> Response:
         url = urlsplit(target)
         path, query = url.path.rstrip("/") or "/", url.query
-        self.store.base_url = base_url
+        self.store.base_url = self.public_url or base_url
         if path.startswith("/v1/"):
             return self.api(method, path, query, headers, body)
         return self.hosted(method, path, body)

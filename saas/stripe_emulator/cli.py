@@ -16,6 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--webhook-url", help="register this endpoint for all events")
     parser.add_argument("--webhook-secret", help="whsec_... secret to sign webhooks with")
     parser.add_argument("--state-file", help="persist state to this JSON file")
+    parser.add_argument(
+        "--public-url", help="base of the links to hosted pages (default: the address asked)"
+    )
     args = parser.parse_args(argv)
     if args.webhook_url and not args.webhook_secret:
         parser.error("--webhook-url needs --webhook-secret")
@@ -25,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         webhook_url=args.webhook_url,
         webhook_secret=args.webhook_secret,
         state_file=args.state_file,
+        public_url=args.public_url,
     )
     print(f"Stripe emulator listening on {server.url}", flush=True)
     print(f"  export STRIPE_API_BASE={server.url}", flush=True)

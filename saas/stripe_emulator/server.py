@@ -20,11 +20,15 @@ class EmulatorServer:
         state_file: str | None = None,
         webhook_max_attempts: int = 5,
         webhook_backoff: float = 1.0,
+        public_url: str | None = None,
         **config: Any,
     ) -> None:
         """`config` sets Config fields, e.g. retry_schedule_days=[1, 2], dunning_final_action."""
         self.emulator = Emulator(
-            state_file, webhook_max_attempts=webhook_max_attempts, webhook_backoff=webhook_backoff
+            state_file,
+            webhook_max_attempts=webhook_max_attempts,
+            webhook_backoff=webhook_backoff,
+            public_url=public_url,
         )
         for name, value in config.items():
             if not hasattr(self.emulator.store.config, name):

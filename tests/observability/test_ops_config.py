@@ -87,3 +87,34 @@ def test_grafana_dashboard_shows_the_figures_we_export() -> None:
     )
     uid = datasources["datasources"][0]["uid"]
     assert {p["datasource"]["uid"] for p in dashboard["panels"]} == {uid}
+
+
+def test_compose_runs_the_same_stack_as_make_run() -> None:
+    """The offline Stripe, its webhooks reaching the app with the secret the app checks, the
+    catalog pushed to it and the demo organization seeded, as `make run` does."""
+    services = compose()["services"]
+    stripe = services["stripe"]
+    options = [a.removeprefix("--").split("=", 1) for a in stripe["command"] if "=" in a]
+    args = {key: _interpolated(value) for key, value in options}
+    web_env = {k: _interpolated(str(v)) for k, v in services["web"]["environment"].items()}
+    assert args["webhook-url"].startswith("http://web:8000/api/v1/billing/stripe/webhook/")
+    assert args["webhook-secret"] == web_env["STRIPE_WEBHOOK_SECRETS"]
+    assert "web" in web_env["PUBLIC_HOSTS"].split(",")  # the emulator's Host is the public one
+    assert "web" in web_env["EXTRA_ALLOWED_HOSTS"].split(",")
+    assert web_env["STRIPE_API_BASE"].startswith("http://stripe:12111")
+    assert args["public-url"] == "http://localhost:12111"  # links a browser on the host opens
+    assert "12111:12111" in stripe["ports"]
+    migrate = " ".join(services["migrate"]["command"])
+    for step in ("migrate_schemas", "billing_sync_catalog", "seed_demo"):
+        assert step in migrate
+    assert "stripe" in services["migrate"]["depends_on"]
+    for name in ("web", "worker", "beat"):
+        env = services[name]["environment"]
+        assert _interpolated(env["STRIPE_API_BASE"]) == web_env["STRIPE_API_BASE"]
+    assert "install -d -o app /var/lib/stripe-emulator" in (REPO / "Dockerfile").read_text()
+    assert stripe["volumes"] == ["stripe:/var/lib/stripe-emulator"]
+
+
+def _interpolated(value: str) -> str:
+    """Compose's `${VAR:-default}` / `${VAR-default}` with nothing set in the environment."""
+    return re.sub(r"\$\{\w+:?-([^}]*)\}", r"\1", value)

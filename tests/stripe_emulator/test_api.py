@@ -209,3 +209,36 @@ def test_an_invoice_with_a_pending_invoice_item_has_its_line(
     assert (line["amount"], line["parent"]["type"]) == (500, "invoice_item_details")
     assert line["parent"]["invoice_item_details"]["invoice_item"] == item.id
     assert invoice.amount_due == 500
+
+
+def test_links_to_hosted_pages_use_the_public_url_when_given() -> None:
+    """In docker compose the app reaches the emulator as `stripe:12111` but a person's
+    browser as `localhost:12111`: Checkout links must be the latter."""
+    from saas.stripe_emulator.server import EmulatorServer
+
+    server = EmulatorServer(port=0, public_url="http://localhost:12111/").start()
+    try:
+        client = stripe.StripeClient(
+            "sk_test_x", base_addresses={"api": server.url}, max_network_retries=0
+        )
+        customer = client.v1.customers.create({"email": "a@example.test"})
+        product = client.v1.products.create({"name": "Pro"})
+        price = client.v1.prices.create(
+            {
+                "product": product.id,
+                "unit_amount": 1900,
+                "currency": "usd",
+                "recurring": {"interval": "month"},
+            }
+        )
+        session = client.v1.checkout.sessions.create(
+            {
+                "mode": "subscription",
+                "customer": customer.id,
+                "line_items": [{"price": price.id, "quantity": 1}],
+                "success_url": "http://example.test/ok",
+            }
+        )
+        assert (session.url or "").startswith("http://localhost:12111/c/pay/")
+    finally:
+        server.stop()
