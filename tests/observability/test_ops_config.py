@@ -118,3 +118,23 @@ def test_compose_runs_the_same_stack_as_make_run() -> None:
 def _interpolated(value: str) -> str:
     """Compose's `${VAR:-default}` / `${VAR-default}` with nothing set in the environment."""
     return re.sub(r"\$\{\w+:?-([^}]*)\}", r"\1", value)
+
+
+def test_the_github_workflow_runs_the_ci_command_with_its_services() -> None:
+    workflow = yaml.safe_load((REPO / ".github/workflows/ci.yml").read_text())
+    test = workflow["jobs"]["test"]
+    assert {"postgres", "redis"} <= set(test["services"])
+    assert "5432:5432" in test["services"]["postgres"]["ports"]
+    assert test["services"]["postgres"]["env"]["POSTGRES_HOST_AUTH_METHOD"] == "trust"
+    assert "6379:6379" in test["services"]["redis"]["ports"]
+    assert any(step.get("run") == "bash .ci/run" for step in test["steps"])
+    assert any(step.get("run") == "make lint" for step in workflow["jobs"]["lint"]["steps"])
+
+
+def test_the_project_files_users_look_for_exist() -> None:
+    assert "MIT License" in (REPO / "LICENSE").read_text()
+    contributing = (REPO / "CONTRIBUTING.md").read_text()
+    assert "saas test tests/" in contributing
+    assert "Add a tenant resource" in contributing
+    assert (REPO / "CHANGELOG.md").read_text().startswith("# Changelog")
+    assert "## API versioning" in (REPO / "README.md").read_text()
