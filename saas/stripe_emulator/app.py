@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import pages, routing, validation
+from . import pages, portal, routing, validation
 from .errors import StripeError
 from .params import Params, as_list, decode
 from .resources import (  # noqa: F401 - they register routes
@@ -256,13 +256,7 @@ class Emulator:
         if m := re.fullmatch(r"/c/pay/([^/]+)", path):
             return self._checkout_page(method, m[1], form)
         if m := re.fullmatch(r"/p/session/([^/]+)", path):
-            sid = m[1]
-            return self.transaction(
-                lambda: Response(
-                    200, pages.portal(st, st.get(sid, "billing_portal.session")), "text/html"
-                ),
-                mutating=False,
-            )
+            return self._portal_page(method, m[1], form)
         if m := re.fullmatch(r"/i/([^/]+?)(/pdf)?", path):
             inv_id, pdf = m[1], bool(m[2])
             render = pages.invoice_pdf if pdf else pages.invoice
@@ -288,31 +282,62 @@ class Emulator:
         return json_response(200, asdict(config))
 
     def _checkout_page(self, method: str, session_id: str, form: dict[str, str]) -> Response:
+        """Checkout: GET shows the page; POST pays with the chosen test card and redirects
+        to success_url, or shows the page again with the decline (the session stays open)."""
         st = self.store
-        if method == "GET":
-            return self.transaction(
-                lambda: Response(
-                    200, pages.checkout(st, st.get(session_id, "checkout.session")), "text/html"
-                ),
-                mutating=False,
-            )
+        card = form.get("payment_method") or "pm_card_visa"
+
+        def show(error: str | None = None, status: int = 200) -> Response:
+            session = st.find(session_id, "checkout.session")
+            if session is None:
+                return _html(404, pages.not_found("Checkout"))
+            return _html(status, pages.checkout(st, session, error, card))
+
+        if method != "POST":
+            return self.transaction(show, mutating=False)
 
         def pay() -> Response:
-            session = checkout.complete(
-                st,
-                st.get(session_id, "checkout.session"),
-                form.get("payment_method") or "pm_card_visa",
-            )
+            session = checkout.complete(st, st.get(session_id, "checkout.session"), card)
             target = (session["success_url"] or "/").replace("{CHECKOUT_SESSION_ID}", session["id"])
             return Response(303, b"", "text/plain", {"Location": target})
 
         response = self.transaction(pay)
-        if response.status >= 400:
-            message = json.loads(response.body)["error"]["message"]
-            return Response(
-                response.status, pages.page("Payment failed", f"<p>{message}</p>"), "text/html"
-            )
-        return response
+        if response.status < 400:
+            return response
+        message = json.loads(response.body)["error"]["message"]
+        return self.transaction(lambda: show(message, response.status), mutating=False)
+
+    def _portal_page(self, method: str, session_id: str, form: dict[str, str]) -> Response:
+        """Billing portal: GET shows it (with the last action's result, once); each POST
+        runs one action, then redirects back (POST-redirect-GET), or shows its error."""
+        st = self.store
+
+        def show(error: str | None = None, status: int = 200) -> Response:
+            session = st.find(session_id, "billing_portal.session")
+            if session is None:
+                return _html(404, pages.not_found("billing portal"))
+            notice = st.internal.get(session_id, {}).pop(portal.NOTICE, None)
+            return _html(status, portal.render(st, session, notice=notice, error=error))
+
+        if method != "POST":
+            # Mutating when there is a notice to show: it is shown once.
+            notice = portal.NOTICE in st.internal.get(session_id, {})
+            return self.transaction(show, mutating=notice)
+
+        def act() -> Response:
+            session = st.get(session_id, "billing_portal.session")
+            st.internal_of(session_id)[portal.NOTICE] = portal.act(st, session, form)
+            return Response(303, b"", "text/plain", {"Location": f"/p/session/{session_id}"})
+
+        response = self.transaction(act)
+        if response.status < 400:
+            return response
+        message = json.loads(response.body)["error"]["message"]
+        return self.transaction(lambda: show(message, response.status))
+
+
+def _html(status: int, body: bytes) -> Response:
+    return Response(status, body, "text/html; charset=utf-8", {"Cache-Control": "no-store"})
 
 
 def make_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
