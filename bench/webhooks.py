@@ -1,13 +1,13 @@
 """Stripe webhook ingestion (gunicorn, 2 workers) and the Celery worker's processing rate.
 
-A fixed number of signed events (Stripe's `event` shape from fixtures3.json around a
-`customer.updated` for a customer we do not know: stored, queued, then recorded as ignored)
-is posted to 127.0.0.1 by a bounded pool of client threads. Ingestion is what Stripe waits
-for: verify, INSERT ... ON CONFLICT, queue the task. The worker then drains the queue; its
-rate is taken from the rows' own timestamps, so worker start-up is not counted.
+A fixed number of signed events (Stripe's `event` shape from fixtures3.json, as vendored in
+saas/stripe_emulator/shapes.json, around a `customer.updated` for a customer we do not know:
+stored, queued, then recorded as ignored) is posted to 127.0.0.1 by a bounded pool of client
+threads. Ingestion is what Stripe waits for: verify, INSERT ... ON CONFLICT, queue the task.
+The worker then drains the queue; its rate is taken from the rows' own timestamps, so worker
+start-up is not counted.
 """
 
-import copy
 import json
 import os
 import socket
@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db.models import Max, Min
 
 from billing.webhooks.models import EventState, WebhookEvent
+from saas.stripe_emulator.fixtures import shape
 from saas.stripe_emulator.webhooks import sign
 
 N = 2000
@@ -34,7 +35,6 @@ WORKER_CONCURRENCY = 2
 SECRET = "whsec_bench"  # noqa: S105 - signs the benchmark's own events
 PREFIX = "evt_bench_"
 REPO = Path(__file__).resolve().parent.parent
-FIXTURES = Path(os.environ.get("STRIPE_FIXTURES", "/work/shared/stripe/fixtures3.json"))
 URL = "/api/v1/billing/stripe/webhook/"
 
 
@@ -50,12 +50,11 @@ def _free_port() -> int:
 
 
 def _bodies(count: int, tag: str) -> list[str]:
-    resources = json.loads(FIXTURES.read_text())["resources"]
-    customer = {**resources["customer"], "id": "cus_bench_nobody"}
+    customer = {**shape("customer"), "id": "cus_bench_nobody"}
     now = int(time.time())
     bodies = []
     for i in range(count):
-        event = copy.deepcopy(resources["event"])
+        event = shape("event")
         event.update(
             id=f"{PREFIX}{tag}_{i}", type="customer.updated", created=now, data={"object": customer}
         )

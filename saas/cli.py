@@ -33,12 +33,25 @@ def _services(*, redis_db: int) -> tuple[devservices.Service, devservices.Servic
     return postgres, redis
 
 
+def _database_ready(postgres: devservices.Service, *, create: bool) -> bool:
+    """A DATABASE_URL of the caller's must name a database that exists (`create`: made if
+    not); found or started servers always have it. Says why not in one line."""
+    if postgres.origin != "DATABASE_URL":
+        return True
+    problem = devservices.postgres_check(postgres.url, create=create)
+    if problem:
+        _print(problem)
+    return problem is None
+
+
 def _manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, str(REPO / "manage.py"), *args], env=env, check=True)  # noqa: S603
 
 
 def cmd_dev(options: argparse.Namespace) -> int:
     postgres, redis = _services(redis_db=0)
+    if not _database_ready(postgres, create=True):
+        return 2
     env = {
         **os.environ,
         "DJANGO_ENV": os.environ.get("DJANGO_ENV", "dev"),
@@ -138,6 +151,8 @@ def cmd_manage(argv: Sequence[str]) -> int:
     """manage.py on the dev stack's services, so commands reach what `make run` serves:
     its database and Redis, and its offline Stripe (when no STRIPE_SECRET_KEY is set)."""
     postgres, redis = _services(redis_db=0)
+    if not _database_ready(postgres, create=False):
+        return 2
     env = {
         **os.environ,
         "DJANGO_ENV": os.environ.get("DJANGO_ENV", "dev"),

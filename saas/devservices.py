@@ -11,8 +11,9 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
+import environ
 import psycopg
 from psycopg import sql
 
@@ -69,6 +70,43 @@ def _embedded_postgres(database: str) -> Service:
     _create_database(host=socket_dir, port=port, database=database)
     url = f"postgres://postgres@{quote(socket_dir, safe='')}:{port}/{database}"
     return Service("PostgreSQL", url, f"embedded pgserver in {pgdata}", handle=server)
+
+
+def postgres_check(url: str, *, create: bool = False) -> str | None:
+    """Whether the database `url` names can be used: None if so (made first when missing and
+    `create`), else why not, in one line (instead of Django's traceback at the first query)."""
+    config = environ.Env.db_url_config(url)
+    name = str(config["NAME"])
+    host = unquote(str(config.get("HOST") or "")) or None
+    port = int(config["PORT"]) if config.get("PORT") else None
+    where = (host or "the default socket") + (f":{port}" if port else "")
+    params: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "user": config.get("USER") or None,
+        "password": config.get("PASSWORD") or None,
+        "connect_timeout": 5,
+    }
+    try:
+        psycopg.connect(**params, dbname=name).close()
+        return None
+    except psycopg.OperationalError as exc:
+        error = " ".join(str(exc).split())
+    try:  # the server's own database, to tell a missing database from a refused connection
+        with psycopg.connect(**params, dbname="postgres", autocommit=True) as conn:
+            query = "SELECT 1 FROM pg_database WHERE datname = %s"
+            exists = conn.execute(query, [name]).fetchone() is not None
+            if not exists and create:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                return None
+    except psycopg.Error:
+        return f"cannot connect to PostgreSQL on {where} (DATABASE_URL): {error}"
+    if exists:
+        return f"cannot use database {name!r} on {where} (DATABASE_URL): {error}"
+    return (
+        f"database {name!r} does not exist on {where} (DATABASE_URL): create it (createdb), "
+        "let `make run` create it, or unset DATABASE_URL to use the dev database"
+    )
 
 
 def _create_database(*, host: str, port: int | None, database: str) -> None:

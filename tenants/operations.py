@@ -7,7 +7,9 @@ changes. `tenant_purge` drops the schema and the public rows of an archived tena
 settings.TENANT_PURGE_AFTER_DAYS (the beat task and the command run it).
 """
 
+import importlib.util
 import os
+import re
 import shutil
 import subprocess
 from datetime import timedelta
@@ -154,10 +156,9 @@ def _plain(value: Any) -> Any:
 
 
 def tenant_export_pg_dump(*, tenant: Tenant, path: Path) -> Path:
-    """pg_dump of the tenant's schema (custom format) to `path`. Needs pg_dump on PATH."""
-    pg_dump = shutil.which("pg_dump")
-    if pg_dump is None:
-        raise Conflict("pg_dump is not installed here; use the JSON export.", code="no_pg_dump")
+    """pg_dump of the tenant's schema (custom format) to `path`, with a pg_dump that can read
+    this server (see `pg_dump_for`)."""
+    pg_dump = pg_dump_for(server_major=server_major_version())
     db = connection.settings_dict
     command = [pg_dump, "--format=custom", f"--schema={tenant.schema_name}", "-f", str(path)]
     for flag, key in (("-h", "HOST"), ("-p", "PORT"), ("-U", "USER")):
@@ -171,3 +172,46 @@ def tenant_export_pg_dump(*, tenant: Tenant, path: Path) -> Path:
             f"pg_dump failed: {done.stderr.decode(errors='replace').strip()}", code="pg_dump_failed"
         )
     return path
+
+
+def server_major_version() -> int:
+    """16 for a PostgreSQL 16.2 server."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version_num")
+        return int(cursor.fetchone()[0]) // 10000
+
+
+def pg_dump_for(*, server_major: int) -> str:
+    """The first pg_dump at least as new as the server (pg_dump refuses a newer server) of:
+    Debian's for the server's major version, the one the `pgserver` wheel (the embedded
+    server) ships, the one on PATH."""
+    candidates = [Path(f"/usr/lib/postgresql/{server_major}/bin/pg_dump")]
+    pgserver = importlib.util.find_spec("pgserver")  # found, never imported
+    if pgserver is not None and pgserver.submodule_search_locations:
+        package = Path(list(pgserver.submodule_search_locations)[0])
+        candidates.append(package / "pginstall" / "bin" / "pg_dump")
+    on_path = shutil.which("pg_dump")
+    if on_path is not None:
+        candidates.append(Path(on_path))
+    unusable = []
+    for candidate in (c for c in candidates if c.is_file()):
+        major = _pg_dump_major(candidate)
+        if major is not None and major >= server_major:
+            return str(candidate)
+        unusable.append(f"{candidate} ({major or 'version unknown'})")
+    raise Conflict(
+        f"No pg_dump for PostgreSQL {server_major} here (found: {', '.join(unusable) or 'none'}); "
+        "use the JSON export.",
+        code="no_pg_dump",
+    )
+
+
+def _pg_dump_major(pg_dump: Path) -> int | None:
+    """12 for "pg_dump (PostgreSQL) 12.4"."""
+    command = [str(pg_dump), "--version"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10)  # noqa: S603
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"\) (\d+)", done.stdout)
+    return int(match.group(1)) if match and done.returncode == 0 else None

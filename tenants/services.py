@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -26,27 +27,33 @@ def tenant_create(*, name: str, slug: str, initial_status: str = TenantStatus.AC
     """Tenant row, its domain and its schema, all in one transaction: all or nothing."""
     slug = slug_validate(slug)
     if Tenant.objects.filter(slug=slug).exists():
-        raise Conflict(
-            "This slug is taken.", code="slug_taken", extra={"fields": {"slug": ["Already taken."]}}
-        )
+        raise _slug_taken()
     schema_activate_public()
+    schema_name = schema_name_for(slug)
     try:
         with transaction.atomic():
             tenant = Tenant.objects.create(
-                name=name,
-                slug=slug,
-                schema_name=schema_name_for(slug),
-                status=TenantStatus.PROVISIONING,
+                name=name, slug=slug, schema_name=schema_name, status=TenantStatus.PROVISIONING
             )
             Domain.objects.create(domain=tenant_domain_for(slug), tenant=tenant, is_primary=True)
-    except IntegrityError as exc:  # a concurrent signup won the race for this slug
-        raise Conflict(
-            "This slug is taken.", code="slug_taken", extra={"fields": {"slug": ["Already taken."]}}
-        ) from exc
+    except IntegrityError as exc:  # a concurrent signup holds this slug, not yet committed
+        raise _slug_taken() from exc
+    except ValidationError as exc:
+        # django-tenants checks the schema name before saving: a concurrent signup for this
+        # slug committed after our check above.
+        if not Tenant.objects.filter(schema_name__iexact=schema_name).exists():
+            raise
+        raise _slug_taken() from exc
     schema_clone_from_template(schema_name=tenant.schema_name)
     tenant = tenant_set_status(tenant=tenant, status=initial_status)
     tenant_provisioned.send(sender=Tenant, tenant=tenant)
     return tenant
+
+
+def _slug_taken() -> Conflict:
+    return Conflict(
+        "This slug is taken.", code="slug_taken", extra={"fields": {"slug": ["Already taken."]}}
+    )
 
 
 def tenant_set_status(*, tenant: Tenant, status: str) -> Tenant:

@@ -1,4 +1,8 @@
-"""Reads the environment once; every settings part imports `env` from here."""
+"""Reads the environment once; every settings part imports `env` from here.
+
+The `config` package completed the environment from `.env` as it loaded, and unset every
+empty variable (config/environment.py): `NAME=` means NAME takes its default.
+"""
 
 from pathlib import Path
 
@@ -8,8 +12,6 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 env = environ.Env()
-if (BASE_DIR / ".env").is_file():
-    environ.Env.read_env(BASE_DIR / ".env")
 
 # dev and test get working defaults for secrets; anything else ("production") must be told.
 DJANGO_ENV = env.str("DJANGO_ENV", default="production")

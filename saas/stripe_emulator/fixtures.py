@@ -3,6 +3,10 @@
 Objects are never written from memory: each one starts as a deep copy of Stripe's fixture
 for its type (so it has every key the current API version returns) and the emulator then
 overwrites the fields it knows about.
+
+The examples come from `shapes.json` beside this module (a trimmed copy of Stripe's
+fixtures3.json, its licence and source inside), the same on every machine. The full file is
+only a reference `tests/stripe_emulator/test_shapes.py` compares the copy with when present.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ VENDORED = Path(__file__).with_name("shapes.json")
 
 
 def locate_fixtures() -> Path | None:
-    """The full fixtures3.json: $STRIPE_FIXTURES_PATH, else shared/stripe/ beside or above."""
+    """The full fixtures3.json, if at hand: $STRIPE_FIXTURES_PATH, else shared/stripe/ beside
+    or above the checkout. Never needed: only a reference for the vendored copy."""
     env = os.environ.get("STRIPE_FIXTURES_PATH")
     if env and Path(env).is_file():
         return Path(env)
@@ -31,8 +36,7 @@ def locate_fixtures() -> Path | None:
 
 @cache
 def _resources() -> dict[str, Any]:
-    path = locate_fixtures() or VENDORED
-    with path.open(encoding="utf-8") as fh:
+    with VENDORED.open(encoding="utf-8") as fh:
         resources: dict[str, Any] = json.load(fh)["resources"]
     return resources
 

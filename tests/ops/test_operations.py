@@ -1,6 +1,7 @@
 """Operator actions on tenants: suspend, reactivate, export, archive (Stripe first), purge."""
 
 import json
+import os
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
@@ -13,10 +14,13 @@ from django.utils import timezone
 from billing import gateway
 from billing.errors import PaymentProviderUnavailable
 from billing.models import BillingAccount, SubscriptionStatus
+from saas.errors import Conflict
 from saas.workspace.models import Project
 from tenants.db import schema_activate, schema_activate_public
 from tenants.models import Domain, Tenant, TenantStatus
 from tenants.operations import (
+    pg_dump_for,
+    server_major_version,
     tenant_archive,
     tenant_export,
     tenants_purge_archived,
@@ -99,6 +103,44 @@ def test_export_command_writes_json_and_a_pg_dump(committed: None, tmp_path: Pat
 
     assert json.loads(out.read_text())["schema"]["name"] == tenant.schema_name
     assert dump.read_bytes().startswith(b"PGDMP")
+
+
+def test_a_pg_dump_on_path_older_than_the_server_is_passed_over(
+    committed: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pg_dump refuses a server newer than itself (the system's 15 and the embedded 16):
+    the export looks for one of the server's version before taking PATH's."""
+    old = tmp_path / "bin" / "pg_dump"
+    old.parent.mkdir()
+    old.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = --version ]; then echo "pg_dump (PostgreSQL) 9.6"; exit 0; fi\n'
+        'echo "pg_dump: error: aborting because of server version mismatch" >&2; exit 1\n'
+    )
+    old.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{old.parent}:{os.environ['PATH']}")
+    tenant_create(name="Acme", slug="acme")
+    dump = tmp_path / "acme.dump"
+
+    call_command(
+        "tenant_export",
+        "acme",
+        "-o",
+        str(tmp_path / "a.json"),
+        "--pg-dump",
+        str(dump),
+        stderr=StringIO(),
+    )
+
+    assert dump.read_bytes().startswith(b"PGDMP")
+    assert pg_dump_for(server_major=server_major_version()) != str(old)
+
+
+def test_with_no_pg_dump_new_enough_the_export_says_so() -> None:
+    with pytest.raises(Conflict) as refused:
+        pg_dump_for(server_major=999)
+    assert refused.value.code == "no_pg_dump"
+    assert "No pg_dump for PostgreSQL 999" in refused.value.message
 
 
 def test_archive_cancels_the_stripe_subscription_first(

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 
 from accounts.models import Membership, Role, User
+from tenants import services
 from tenants.models import Domain, Tenant
 
 GOOD = {
@@ -169,4 +170,34 @@ def test_concurrent_signups_for_one_slug_make_one_tenant(committed, client_for) 
     assert sorted(results) == [201, 409, 409, 409]
     assert Tenant.objects.filter(slug="acme").count() == 1
     assert User.objects.count() == 1
+    assert schemas() == {"t_acme"}
+
+
+def test_a_signup_committed_between_the_slug_check_and_the_insert_is_a_conflict(
+    committed, client_for, monkeypatch
+) -> None:
+    """The race the test above only sometimes hits: the other signup commits after our slug
+    check, so django-tenants' own schema-name check (a ValidationError) sees it first."""
+    after_the_check = services.schema_activate_public
+    raced: list[bool] = []
+
+    def signup_first() -> None:  # in a thread of its own: its own connection, committed
+        services.organization_signup(**{**GOOD, "email": "first@acme.test"})
+        connection.close()
+
+    def another_signup_commits_first() -> None:
+        if not raced:  # once: the other signup passes here too
+            raced.append(True)
+            thread = threading.Thread(target=signup_first)
+            thread.start()
+            thread.join()
+        after_the_check()
+
+    monkeypatch.setattr(services, "schema_activate_public", another_signup_commits_first)
+    response = client_for(None).post("/api/v1/signup/", GOOD, format="json")
+
+    assert response.status_code == 409, response.json()
+    assert response.json()["error"]["code"] == "slug_taken"
+    assert list(User.objects.values_list("email", flat=True)) == ["first@acme.test"]
+    assert Tenant.objects.filter(slug="acme").count() == 1
     assert schemas() == {"t_acme"}

@@ -1,12 +1,10 @@
 """Webhook test tools: Stripe events as the emulator made them or built from Stripe's own
-fixtures3.json shapes, signed with Stripe's scheme, posted to the real endpoint."""
+fixtures3.json shapes (the copy vendored in saas/stripe_emulator/shapes.json), signed with
+Stripe's scheme, posted to the real endpoint."""
 
-import copy
 import json
 import time
 from collections.abc import Callable
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,26 +14,21 @@ from rest_framework.test import APIClient
 
 from billing.webhooks.models import WebhookEvent
 from billing.webhooks.services import webhook_event_process
+from saas.stripe_emulator.fixtures import shape
 from saas.stripe_emulator.webhooks import sign
 
 SECRET = "whsec_test_current"
 OLD_SECRET = "whsec_test_previous"
 URL = "/api/v1/billing/stripe/webhook/"
-FIXTURES = Path("/work/shared/stripe/fixtures3.json")
-
-
-@cache
-def _fixtures() -> dict[str, Any]:
-    return dict(json.loads(FIXTURES.read_text())["resources"])
 
 
 def fixture_object(resource: str, **fields: Any) -> dict[str, Any]:
     """A copy of Stripe's example `resource` with `fields` set (values, never new keys)."""
-    obj = copy.deepcopy(_fixtures()[resource])
+    obj = shape(resource)
     unknown = set(fields) - set(obj)
     assert not unknown, f"{resource} has no {unknown}"
     obj.update(fields)
-    return dict(obj)
+    return obj
 
 
 _serial = iter(range(10**9))

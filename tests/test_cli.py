@@ -1,0 +1,74 @@
+"""`saas manage ARGS`: manage.py on the services `saas dev` uses, in dev."""
+
+import subprocess
+import sys
+from uuid import uuid4
+
+import psycopg
+from django.db import connection
+
+from saas import devservices
+from tests import conftest
+from tests.conftest import REPO, subprocess_env
+
+REPORT_DATABASE = """
+from django.conf import settings
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("SELECT current_database()")
+    print(settings.DJANGO_ENV, cursor.fetchone()[0])
+"""
+
+
+def saas(*args: str, **env: str) -> subprocess.CompletedProcess:
+    child_env = subprocess_env(**env)
+    child_env.pop("DJANGO_ENV")  # as from a shell: `saas manage` runs in dev
+    return subprocess.run(
+        [sys.executable, "-m", "saas.cli", *args],
+        cwd=REPO,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def server_url() -> str:
+    """The test database's server, without a database name."""
+    return conftest.test_database_url().rsplit("/", 1)[0]
+
+
+def missing_database_url() -> tuple[str, str]:
+    name = f"saas_missing_{uuid4().hex[:8]}"
+    return name, f"{server_url()}/{name}"
+
+
+def test_saas_manage_runs_a_command_in_dev_on_the_database_given(db: None) -> None:
+    result = saas("manage", "shell", "-c", REPORT_DATABASE)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1] == f"dev {connection.settings_dict['NAME']}"
+
+
+def test_saas_manage_on_a_missing_database_says_so_in_one_line(db: None) -> None:
+    name, url = missing_database_url()
+
+    result = saas("manage", "showmigrations", DATABASE_URL=url)
+
+    assert result.returncode == 2
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    explanation = output.splitlines()[-1]
+    assert f"database {name!r} does not exist on " in explanation
+    assert "unset DATABASE_URL" in explanation
+
+
+def test_saas_dev_makes_the_missing_database_it_is_given(db: None) -> None:
+    name, url = missing_database_url()
+    try:
+        assert devservices.postgres_check(url, create=True) is None
+        assert devservices.postgres_check(url) is None  # there now
+    finally:
+        with psycopg.connect(f"{server_url()}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
