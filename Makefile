@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test fuzz lint bench install clean
+.PHONY: run test fuzz lint bench sdk install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 needed"'
@@ -34,5 +34,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/saas bench
 
+# The Python and TypeScript clients, from the OpenAPI schema the app generates, into
+# build/sdk/ (gitignored). The TypeScript step needs node and npm (`npm ci` in sdk/).
+sdk: $(STAMP)
+	$(BIN)/python sdk/generate.py --out build/sdk
+
 clean:
-	rm -rf $(VENV) .data staticfiles
+	rm -rf $(VENV) .data staticfiles build/sdk sdk/node_modules

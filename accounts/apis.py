@@ -18,7 +18,7 @@ from .access import member_access_from_db
 from .models import User
 from .permissions import HasTenantGrant, IsTenantSession
 from .serializers import DetailOutput, UserDetailsSerializer
-from .tokens import RefreshOutput, tenant_tokens_issue
+from .tokens import RefreshedTokensOutput, tenant_tokens_issue
 
 TokenPairOutput = inline_serializer(
     name="TokenPair",
@@ -81,7 +81,7 @@ class TokenRefreshApi(TokenRefreshView):
         # No header credential: the refresh token in the body is one. ([{}] is OpenAPI's
         # "no security"; drf-spectacular accepts it though its hint says strings.)
         auth=[{}],  # type: ignore[list-item]
-        responses={200: RefreshOutput, **E400, **E401, **E429},
+        responses={200: RefreshedTokensOutput, **E400, **E401, **E429},
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         _on_tenant_host(request)

@@ -77,7 +77,7 @@ class MemberListApi(TenantApi):
 class MemberDetailApi(TenantApi):
     capabilities = {"PATCH": C.MEMBERS_MANAGE, "DELETE": C.MEMBERS_MANAGE}
 
-    class RoleInput(StrictSerializer):
+    class MemberUpdateInput(StrictSerializer):
         # Validated whole, not as drf-spectacular's partial "Patched" body: role is required.
         complete_on_patch = True
         role = serializers.ChoiceField(choices=ROLES)
@@ -86,12 +86,12 @@ class MemberDetailApi(TenantApi):
         tags=["members"],
         summary="Change a member's role",
         description="Admins grant up to admin; the owner's role changes only by transfer.",
-        request=RoleInput,
+        request=MemberUpdateInput,
         examples=[OpenApiExample("Make admin", value={"role": "admin"}, request_only=True)],
         responses={200: MemberOutput, **ERRORS_WRITE, **E409},
     )
     def patch(self, request: Request, user_id: int) -> Response:
-        data = self.validate(self.RoleInput, request)
+        data = self.validate(self.MemberUpdateInput, request)
         membership = membership_change_role(
             tenant=self.tenant, by_role=self.grant.role, user_id=user_id, role=data["role"]
         )
@@ -114,6 +114,7 @@ class MemberLeaveApi(TenantApi):
 
     @extend_schema(
         tags=["members"],
+        operation_id="members_leave",
         summary="Leave this organization",
         description="Ends the caller's own membership; the owner must transfer ownership first.",
         responses={204: None, **E401, **E403, **E404, **E409, **E429},
@@ -126,19 +127,19 @@ class MemberLeaveApi(TenantApi):
 class OwnershipTransferApi(TenantApi):
     capabilities = {"POST": C.OWNERSHIP_TRANSFER}
 
-    class TransferInput(StrictSerializer):
+    class OwnershipTransferInput(StrictSerializer):
         user_id = serializers.IntegerField(help_text="The member who becomes owner.")
 
     @extend_schema(
         tags=["members"],
         summary="Transfer ownership",
         description="The named member becomes owner; the current owner becomes admin.",
-        request=TransferInput,
+        request=OwnershipTransferInput,
         responses={200: MemberOutput, **ERRORS_WRITE},
         examples=[OpenApiExample("To member 12", value={"user_id": 12}, request_only=True)],
     )
     def post(self, request: Request) -> Response:
-        data = self.validate(self.TransferInput, request)
+        data = self.validate(self.OwnershipTransferInput, request)
         membership = ownership_transfer(
             tenant=self.tenant, from_user_id=self.grant.user_id, to_user_id=data["user_id"]
         )
@@ -158,7 +159,7 @@ class InvitationOutput(serializers.Serializer):
 class InvitationListCreateApi(TenantApi):
     capabilities = {"GET": C.MEMBERS_MANAGE, "POST": C.MEMBERS_MANAGE}
 
-    class InvitationInput(StrictSerializer):
+    class InvitationCreateInput(StrictSerializer):
         email = serializers.EmailField(max_length=254)
         role = serializers.ChoiceField(choices=ROLES, default=Role.MEMBER)
 
@@ -185,7 +186,7 @@ class InvitationListCreateApi(TenantApi):
         summary="Invite someone",
         description="Emails a single-use link that expires; a pending invitation to the same "
         "address is replaced.",
-        request=InvitationInput,
+        request=InvitationCreateInput,
         responses={201: InvitationOutput, **ERRORS_WRITE, **E402, **E409},
         examples=[
             OpenApiExample(
@@ -210,7 +211,7 @@ class InvitationListCreateApi(TenantApi):
         ],
     )
     def post(self, request: Request) -> Response:
-        data = self.validate(self.InvitationInput, request)
+        data = self.validate(self.InvitationCreateInput, request)
         invitation = invitation_create(
             tenant=self.tenant,
             by=request.user,  # type: ignore[arg-type]
@@ -241,7 +242,7 @@ class InvitationAcceptApi(BaseApi):
     permission_classes = [AllowAny]
     throttle_classes = throttles("invitations")
 
-    class AcceptInput(StrictSerializer):
+    class InvitationAcceptInput(StrictSerializer):
         password = serializers.CharField(
             max_length=128,
             trim_whitespace=False,
@@ -254,7 +255,7 @@ class InvitationAcceptApi(BaseApi):
         summary="Accept an invitation",
         description="Creates the account if the address has none (or links the existing "
         "one, which must give its password), adds the membership and logs in.",
-        request=AcceptInput,
+        request=InvitationAcceptInput,
         responses={
             201: MemberOutput,
             **E400,
@@ -271,7 +272,7 @@ class InvitationAcceptApi(BaseApi):
         tenant = getattr(request, "tenant", None)
         if tenant is None:
             raise NotFound("No such invitation.", code="invitation_not_found")
-        data = self.validate(self.AcceptInput, request)
+        data = self.validate(self.InvitationAcceptInput, request)
         membership = invitation_accept(tenant=tenant, token=token, **data)
         refresh = tenant_tokens_issue(user=membership.user, tenant=tenant, role=membership.role)
         body: dict[str, Any] = dict(MemberOutput(membership).data)

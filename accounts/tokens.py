@@ -56,6 +56,6 @@ def _claim_for_rotation(refresh: RefreshToken) -> None:
         raise InvalidToken("Token is blacklisted.")
 
 
-class RefreshOutput(serializers.Serializer):
+class RefreshedTokensOutput(serializers.Serializer):
     access = serializers.CharField()
     refresh = serializers.CharField()

@@ -2,7 +2,10 @@
 check_request_enabled signal, after tenants.middleware has set request.tenant):
 
 - a tenant host: the origins its admins listed in Tenant.cors_allowed_origins
-  (PATCH /api/v1/organization/), and no others;
+  (PATCH /api/v1/organization/), and the public host on the same scheme and port, whose
+  Swagger UI (/api/docs/) calls the tenant endpoints; no others. The public origin is ours,
+  not an organization's, and reads nothing without a token: the API takes bearer tokens,
+  never cookies, and CORS_ALLOW_CREDENTIALS stays off;
 - the public host: settings.CORS_PUBLIC_ALLOWED_ORIGINS (env CORS_ALLOWED_ORIGINS).
 
 django-cors-headers' own CORS_ALLOWED_ORIGINS stays empty so that one tenant's origin never
@@ -17,6 +20,8 @@ from corsheaders.signals import check_request_enabled
 from django.conf import settings
 from django.http import HttpRequest
 
+from .origins import public_origin
+
 MAX_ORIGINS = 50
 
 
@@ -27,7 +32,7 @@ def origin_allowed(request: HttpRequest) -> bool:
     tenant = getattr(request, "tenant", None)
     if tenant is None:
         return origin in settings.CORS_PUBLIC_ALLOWED_ORIGINS
-    return origin in (tenant.cors_allowed_origins or ())
+    return origin == public_origin(request) or origin in (tenant.cors_allowed_origins or ())
 
 
 def _on_check_request(sender: Any, request: HttpRequest, **kwargs: Any) -> bool:

@@ -3,6 +3,7 @@
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.plumbing import get_doc
 from rest_framework import serializers
 
 
@@ -40,4 +41,7 @@ class StrictSerializerSchema(OpenApiSerializerExtension):
         schema = auto_schema._map_basic_serializer(self.target, direction)
         if direction == "request":
             schema["additionalProperties"] = False
+        if schema.get("description") == get_doc(StrictSerializer):
+            # Inherited, about this class's code: no description of that body for clients.
+            del schema["description"]
         return schema

@@ -38,8 +38,13 @@ class BillingAccountAdmin(admin.ModelAdmin):
         "cancel_at_period_end",
         "stripe_customer_id",
     )
-    list_filter = ("status", "plan")
-    search_fields = ("tenant__slug", "stripe_customer_id", "stripe_subscription_id")
+    list_filter = ("status", "plan", "cancel_at_period_end", "price__interval")
+    search_fields = (
+        "tenant__slug",
+        "tenant__name",
+        "stripe_customer_id",
+        "stripe_subscription_id",
+    )
     readonly_fields = [f.name for f in BillingAccount._meta.fields]
 
     def has_add_permission(self, request: object) -> bool:

@@ -106,11 +106,11 @@ class SubscriptionApi(TenantApi):
         return Response(SubscriptionOutput(billing_account_get(tenant=self.tenant)).data)
 
 
-class PriceInput(StrictSerializer):
+class PriceSelectionInput(StrictSerializer):
     price = serializers.CharField(max_length=100, help_text="A price's lookup_key.")
 
 
-class ChangeInput(PriceInput):
+class SubscriptionChangeInput(PriceSelectionInput):
     proration_date = serializers.IntegerField(
         required=False,
         allow_null=True,
@@ -119,7 +119,7 @@ class ChangeInput(PriceInput):
     )
 
 
-class SessionOutput(serializers.Serializer):
+class BillingSessionOutput(serializers.Serializer):
     url = serializers.URLField()
 
 
@@ -131,14 +131,14 @@ class CheckoutApi(TenantApi):
         summary="Start a Checkout Session",
         description="For the first paid subscription. Open the returned URL to pay; the "
         "subscription appears when Stripe confirms it.",
-        request=PriceInput,
-        responses={201: SessionOutput, **BILLING_WRITE_ERRORS},
+        request=PriceSelectionInput,
+        responses={201: BillingSessionOutput, **BILLING_WRITE_ERRORS},
         examples=[
             OpenApiExample("Pro, monthly", value={"price": "pro-monthly"}, request_only=True)
         ],
     )
     def post(self, request: Request) -> Response:
-        data = self.validate(PriceInput, request)
+        data = self.validate(PriceSelectionInput, request)
         session = checkout_start(
             tenant=self.tenant, price_lookup_key=data["price"], host=request.get_host()
         )
@@ -172,14 +172,14 @@ class PreviewChangeApi(TenantApi):
         summary="Preview a plan change",
         description="What changing to this price would cost now (Stripe's invoice preview); "
         "changes nothing.",
-        request=PriceInput,
+        request=PriceSelectionInput,
         responses={200: PlanChangeOutput, **BILLING_WRITE_ERRORS},
         examples=[
             OpenApiExample("Pro, monthly", value={"price": "pro-monthly"}, request_only=True)
         ],
     )
     def post(self, request: Request) -> Response:
-        data = self.validate(PriceInput, request)
+        data = self.validate(PriceSelectionInput, request)
         change = subscription_preview_change(tenant=self.tenant, price_lookup_key=data["price"])
         return Response(PlanChangeOutput(change).data)
 
@@ -194,7 +194,7 @@ class ChangeApi(TenantApi):
         "(a declined card changes nothing: 402); downgrades are scheduled in Stripe for the "
         "end of the paid period; the current price again drops a scheduled change. 409: the "
         "same price, a change already scheduled, a past_due subscription, or none.",
-        request=ChangeInput,
+        request=SubscriptionChangeInput,
         responses={200: PlanChangeOutput, **BILLING_WRITE_ERRORS},
         examples=[
             OpenApiExample(
@@ -205,7 +205,7 @@ class ChangeApi(TenantApi):
         ],
     )
     def post(self, request: Request) -> Response:
-        data = self.validate(ChangeInput, request)
+        data = self.validate(SubscriptionChangeInput, request)
         change = subscription_change(
             tenant=self.tenant,
             price_lookup_key=data["price"],
@@ -251,7 +251,7 @@ class PortalApi(TenantApi):
         summary="Open the customer portal",
         description="Cards, invoices and cancellation on Stripe's hosted portal.",
         request=None,
-        responses={201: SessionOutput, **BILLING_WRITE_ERRORS},
+        responses={201: BillingSessionOutput, **BILLING_WRITE_ERRORS},
     )
     def post(self, request: Request) -> Response:
         session = portal_start(tenant=self.tenant, host=request.get_host())

@@ -4,6 +4,10 @@ Both load their code from drf-spectacular-sidecar's static files on our own orig
 inline <script> that starts them. The policy allows our origin and exactly those inline
 scripts, by hash, computed from the page as sent: nothing else can run, and the pages work
 whatever drf-spectacular's templates contain.
+
+Swagger UI, served on the public host, also calls the API ("Try it out"), and all but the
+public endpoints are on the tenant hosts: its connect-src adds them, as one source that
+matches `<any slug>.<BASE_DOMAIN>` on the page's scheme and port and nothing else.
 """
 
 import base64
@@ -14,13 +18,15 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from api.origins import tenant_origin
+
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.I)
 
 # Styles: both UIs set inline style attributes at run time; hashes cannot cover those (and
 # a hash would switch 'unsafe-inline' off), so styles are 'self' plus inline.
 _DOCS_POLICY = (
     "default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src {connect}; "
     "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
@@ -33,9 +39,9 @@ def script_hashes(html: bytes) -> list[str]:
     ]
 
 
-def docs_policy(html: bytes) -> str:
+def docs_policy(html: bytes, *, connect: str = "'self'") -> str:
     hashes = "".join(" " + h for h in script_hashes(html))
-    return _DOCS_POLICY.format(hashes=hashes)
+    return _DOCS_POLICY.format(hashes=hashes, connect=connect)
 
 
 class ContentSecurityPolicyMiddleware:
@@ -47,5 +53,8 @@ class ContentSecurityPolicyMiddleware:
         if "Content-Security-Policy" in response:
             return response
         if request.path.startswith(tuple(settings.CSP_DOCS_PATHS)) and not response.streaming:
-            response["Content-Security-Policy"] = docs_policy(response.content)
+            connect = "'self'"
+            if request.path.startswith(tuple(settings.CSP_TRY_IT_OUT_PATHS)):
+                connect += " " + tenant_origin(request, "*")
+            response["Content-Security-Policy"] = docs_policy(response.content, connect=connect)
         return response

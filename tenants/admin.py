@@ -19,8 +19,9 @@ class DomainInline(admin.TabularInline):
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
     list_display = ("slug", "name", "status", "schema_name", "created_at")
-    list_filter = ("status",)
-    search_fields = ("slug", "name")
+    list_filter = ("status", "billing_account__plan", "billing_account__status", "created_at")
+    # What an operator is handed: a slug, a host, a schema in a log line, a member's email.
+    search_fields = ("slug", "name", "schema_name", "domains__domain", "memberships__user__email")
     readonly_fields = ("schema_name", "created_at", "updated_at", "status_changed_at")
     inlines = [DomainInline]
     actions = ["suspend", "reactivate", "export", "archive"]

@@ -71,7 +71,7 @@ class ApplicationCreatedOutput(ApplicationOutput):
 class OAuthApplicationListCreateApi(TenantApi):
     capabilities = MANAGE
 
-    class CreateInput(StrictSerializer):
+    class ApplicationCreateInput(StrictSerializer):
         name = serializers.CharField(max_length=255)
         grant_type = serializers.ChoiceField(
             choices=list(GRANT_TYPES),
@@ -106,7 +106,7 @@ class OAuthApplicationListCreateApi(TenantApi):
         summary="Register an OAuth application",
         description="Returns the client secret once. Tokens the client obtains are valid on "
         "this organization's host only.",
-        request=CreateInput,
+        request=ApplicationCreateInput,
         responses={201: ApplicationCreatedOutput, **ERRORS_WRITE, **E402},
         examples=[
             OpenApiExample(
@@ -127,7 +127,7 @@ class OAuthApplicationListCreateApi(TenantApi):
         ],
     )
     def post(self, request: Request) -> Response:
-        data = self.validate(self.CreateInput, request)
+        data = self.validate(self.ApplicationCreateInput, request)
         registered = oauth_application_create(
             tenant=self.tenant,
             user_id=self.grant.user_id,
@@ -146,7 +146,7 @@ class OAuthApplicationListCreateApi(TenantApi):
 class OAuthApplicationDetailApi(TenantApi):
     capabilities = MANAGE
 
-    class UpdateInput(StrictSerializer):
+    class ApplicationUpdateInput(StrictSerializer):
         name = serializers.CharField(max_length=255, required=False)
         redirect_uris = _redirect_uris_field(required=False)
         scopes = _scopes_field(required=False)
@@ -165,11 +165,11 @@ class OAuthApplicationDetailApi(TenantApi):
         summary="Update an OAuth application",
         description="Name, redirect URIs and scopes; narrowing the scopes also narrows "
         "tokens already issued. The grant type and client type are fixed.",
-        request=UpdateInput,
+        request=ApplicationUpdateInput,
         responses={200: ApplicationOutput, **ERRORS_WRITE},
     )
     def patch(self, request: Request, application_id: int) -> Response:
-        data = self.validate(self.UpdateInput, request)
+        data = self.validate(self.ApplicationUpdateInput, request)
         application = oauth_application_update(
             tenant=self.tenant, application_id=application_id, by_role=self.grant.role, **data
         )

@@ -34,7 +34,14 @@ class WebhookEventAdmin(admin.ModelAdmin):
         "next_attempt_at",
     )
     list_filter = ("state", "source", "type")
-    search_fields = ("stripe_event_id", "type", "account__tenant__slug", "note")
+    search_fields = (
+        "stripe_event_id",
+        "type",
+        "account__tenant__slug",
+        "account__stripe_customer_id",
+        "note",
+        "last_error",
+    )
     date_hierarchy = "received_at"
     readonly_fields = [f.name for f in WebhookEvent._meta.fields]
     list_select_related = ("account__tenant",)

@@ -25,13 +25,17 @@ if IS_DEV_OR_TEST:
 
 SHARED_APPS = [
     "tenants",  # first: its migrate/migrate_schemas commands override django_tenants' ones
-    "django_tenants",
     "accounts",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
+    # After the admin, so the admin's own index and app list templates win over
+    # django_tenants' versions: those colour apps by request.tenant.schema_name, and the
+    # operator admin lives on the public host, where request.tenant is None (no tenant;
+    # tenants.middleware). Nothing of a tenant's schema is in this admin anyway.
+    "django_tenants",
     "django.contrib.staticfiles",
     "django.contrib.sites",
     "rest_framework",

@@ -30,3 +30,6 @@ X_FRAME_OPTIONS = "DENY"
 
 # Pages that get saas.security's Content-Security-Policy (Swagger UI, ReDoc).
 CSP_DOCS_PATHS = ["/api/docs/", "/api/redoc/"]
+# Of those, the pages that call the API from the browser (Swagger UI's "Try it out"): their
+# connect-src also allows the tenant hosts (saas.security).
+CSP_TRY_IT_OUT_PATHS = ["/api/docs/"]

@@ -78,3 +78,24 @@ def test_the_walk_sees_the_api(schema: dict) -> None:
         "no 401 response",
         "no security scheme",
     ]
+
+
+def test_names_read_well_in_generated_clients(schema: dict) -> None:
+    """Component names become the clients' classes, operation ids their functions
+    (api/openapi.py; `make sdk`)."""
+    names = set(schema["components"]["schemas"])
+    assert {"Project", "ProjectCreateRequest", "PatchedTaskUpdateRequest", "Error"} <= names
+    assert [n for n in names if "Input" in n or "Output" in n or "Serializer" in n] == []
+    generic = {"Create", "Update", "Change", "Accept", "Role", "Transfer", "Leave"}
+    assert [n for n in names if n.removeprefix("Patched").removesuffix("Request") in generic] == []
+    ids = [operation["operationId"] for _, _, operation in operations(schema)]
+    assert len(ids) == len(set(ids))
+    actions = [
+        item["post"]["operationId"]
+        for item in schema["paths"].values()
+        if "post" in item and "get" not in item
+    ]
+    assert "auth_login" in actions
+    assert [i for i in actions if i.endswith("_create")] == []
+    enums = schema["components"]["schemas"]
+    assert enums["PriorityEnum"]["x-enum-varnames"] == ["LOW", "NORMAL", "HIGH", "URGENT"]

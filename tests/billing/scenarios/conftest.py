@@ -107,7 +107,11 @@ def world(stack: Stack, committed: None, stripe_emulator: Any, settings: Any) ->
     public = stack.url.replace("127.0.0.1", settings.BASE_DOMAIN)
     emulator.register_startup_webhook(public + WEBHOOK_PATH, SECRET)
     catalog_sync_to_stripe()
-    yield World(stack, emulator)
+    world = World(stack, emulator)
+    yield world
+    # Let the worker finish the events still on their way, or its writes would race the
+    # table flush that ends the test (a deadlock on TRUNCATE).
+    world.settle()
     emulator.startup_webhook = None  # later tests' resets must not keep this endpoint
     emulator.store.config = config
     stripe_emulator.reset()

@@ -1,0 +1,24 @@
+// Type-checked against the generated client by `make sdk` (and tests/api), never shipped:
+// a change to the schema that breaks this usage fails there.
+import { createSaasClient, type Schemas } from "./index";
+
+export async function launch(token: string): Promise<Schemas["Task"] | undefined> {
+  const acme = createSaasClient({ baseUrl: "http://acme.localhost:8000", token });
+  const created = await acme.POST("/api/v1/projects/", { body: { name: "Rocket" } });
+  if (created.error) {
+    const error: Schemas["Error"] = created.error;
+    throw new Error(`${error.error.code}: ${error.error.message}`);
+  }
+  const project: Schemas["Project"] = created.data;
+  const task = await acme.POST("/api/v1/projects/{project_id}/tasks/", {
+    params: { path: { project_id: project.id } },
+    body: { title: "Launch", priority: 3 },
+  });
+  const tasks = await acme.GET("/api/v1/projects/{project_id}/tasks/", {
+    params: { path: { project_id: project.id }, query: { status: "todo" } },
+  });
+  tasks.data?.results.forEach((item: Schemas["Task"]) => item.title.toUpperCase());
+  // @ts-expect-error: a project's name is a string
+  await acme.POST("/api/v1/projects/", { body: { name: 1 } });
+  return task.data;
+}
