@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from accounts.models import Role
+from billing.ledger.models import Invoice
 from billing.models import BillingAccount, Plan
 from billing.services.accounts import billing_customer_ensure
 from billing.services.catalog import catalog_sync_to_stripe
@@ -18,6 +19,7 @@ from billing.services.subscriptions import checkout_start
 from billing.webhooks import services
 from billing.webhooks.models import EventSource, EventState, WebhookEvent, WebhookNotification
 from billing.webhooks.tasks import billing_account_sync, webhook_event_process_task
+from tenants.models import Tenant
 from tests.conftest import REPO, subprocess_env
 from tests.services import body_text, start_celery_worker, wait_until
 
@@ -133,6 +135,14 @@ def test_a_task_sent_from_a_tenant_schema_runs_in_that_schema(
     wait_until(
         lambda: BillingAccount.objects.get(pk=account.pk).cancel_at_period_end, "drift corrected"
     )
+    # The task goes on to mirror the invoices into the tenant's schema: wait for that too, or
+    # its writes race the table flush that ends the test (a deadlock on a slow machine).
+    wait_until(lambda: _invoices_mirrored(tenant) == 1, "invoices mirrored")
+
+
+def _invoices_mirrored(tenant: Tenant) -> int:
+    with tenant:
+        return Invoice.objects.count()
 
 
 def test_a_worker_killed_mid_task_runs_it_again_and_the_effect_happens_once(
