@@ -12,6 +12,8 @@ import pytest
 import requests
 import stripe
 
+from tests.stripe_emulator.helpers import refused
+
 from .test_shapes import REFERENCE, missing_keys, raw
 
 T0 = 1_700_000_000  # 2023-11-14 22:13:20 UTC
@@ -69,13 +71,6 @@ def session(client: stripe.StripeClient, cus: str, price: str, **extra: Any) -> 
         **extra,
     }
     return client.v1.checkout.sessions.create(params)
-
-
-def refused(call: Any) -> stripe.InvalidRequestError:
-    with pytest.raises(stripe.InvalidRequestError) as err:
-        call()
-    assert err.value.http_status == 400
-    return err.value
 
 
 # --- Checkout ------------------------------------------------------------------------------

@@ -204,6 +204,15 @@ class Admin:
         return [str(m["Subject"]) for m in self.stack.mail.sent_to(self.email)]
 
 
+def assert_on_the_free_plan(admin: Admin) -> None:
+    """A subscription that ended: the free plan, with its limits and features, in the API."""
+    sub = admin.subscription()
+    assert (sub["plan"], sub["status"], sub["price"]) == ("free", "canceled", None)
+    entitlements = admin.entitlements()
+    assert (entitlements["plan"]["code"], entitlements["seats"]["limit"]) == ("free", 3)
+    assert entitlements["features"]["sso"] is False
+
+
 class World:
     def __init__(self, stack: Stack, emulator: Any) -> None:
         self.stack, self.emulator = stack, emulator

@@ -2,7 +2,7 @@
 it ends without a card, Stripe cancels it and the organization is on the free plan, with
 the free plan's limits, not on the plan it tried."""
 
-from .conftest import World, pay_on_hosted_page, wait_until
+from .conftest import World, assert_on_the_free_plan, pay_on_hosted_page, wait_until
 
 STACK_ENV = {"BILLING_SIGNUP_PLAN": "pro", "BILLING_SIGNUP_TRIAL": "true"}
 
@@ -20,11 +20,7 @@ def test_a_trial_without_a_card_ends_on_the_free_plan(world: World) -> None:
     admin.advance(days=3)
     world.settle()
 
-    sub = admin.subscription()
-    assert (sub["plan"], sub["status"], sub["price"]) == ("free", "canceled", None)
-    entitlements = admin.entitlements()
-    assert (entitlements["plan"]["code"], entitlements["seats"]["limit"]) == ("free", 3)
-    assert entitlements["features"]["sso"] is False
+    assert_on_the_free_plan(admin)
     assert admin.invoices()[0]["amount_paid"] == 0
     assert not admin.receipts()
     wait_until(lambda: any("has ended" in s for s in admin.emails()), "the ended email")
