@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test fuzz lint bench sdk install clean
+.PHONY: run test fuzz lint bench sdk manage install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 needed"'
@@ -20,6 +20,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/saas test
+
+# manage.py on what `make run` serves: make manage ARGS="createsuperuser"
+manage: $(STAMP)
+	$(BIN)/saas manage $(ARGS)
 
 # Schemathesis against a running server (also part of `make test`): just that, quicker.
 fuzz: $(STAMP)

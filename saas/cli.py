@@ -61,9 +61,9 @@ def cmd_dev(options: argparse.Namespace) -> int:
     _print(smtp.describe())
     env["EMAIL_URL"] = smtp.url
     emulator = _start_stripe_emulator(env, web_port=options.port)
-    _manage("migrate_schemas", "--noinput", "-v", "0", env=env)
+    _migrate(env)
+    _manage("billing_sync_catalog", env=env)  # before the seed: demo's trial needs prices
     _manage("seed_demo", env=env)
-    _manage("billing_sync_catalog", env=env)
     base = env.get("BASE_DOMAIN", "localhost")
     port = options.port
     processes = [
@@ -72,13 +72,14 @@ def cmd_dev(options: argparse.Namespace) -> int:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                # The app writes the access log (one line per request, with the tenant).
+                "-c",
+                "python:saas.observability.gunicorn_conf",
                 "config.wsgi",
                 "-b",
-                f"0.0.0.0:{port}",
+                f"{options.host}:{port}",
                 "-w",
                 str(options.workers),
-                "--access-logfile",
-                "-",
                 "--timeout",
                 "60",
             ],
@@ -114,7 +115,29 @@ def cmd_dev(options: argparse.Namespace) -> int:
     _print(f"Admin:          http://{base}:{port}/admin/   Health: /healthz /readyz")
     if emulator is not None:
         _print(f"Stripe:         offline emulator at {emulator.url}")
+    if options.host not in {"127.0.0.1", "localhost", "::1"}:
+        _print(f"Listening on {options.host}:{port}: reachable from other machines")
     return _wait(processes)
+
+
+def _migrate(env: dict[str, str]) -> None:
+    """migrate_schemas, showing each migration it applies: the first run applies every
+    migration to the public schema and the tenant template and takes a while."""
+    _print("migrating the database (the first run takes a minute) ...")
+    started = time.monotonic()
+    command = [sys.executable, str(REPO / "manage.py"), "migrate_schemas", "--noinput", "-v", "1"]
+    applied = 0
+    with subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
+        command, env=env, stdout=subprocess.PIPE, text=True, bufsize=1
+    ) as process:
+        for line in process.stdout or ():
+            if "Applying " in line:
+                applied += 1
+                _print("  " + line.split("Applying ", 1)[1].strip())
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
+    seconds = time.monotonic() - started
+    _print(f"database up to date ({applied} migrations applied, {seconds:.0f} s)")
 
 
 DEV_WEBHOOK_SECRET = "whsec_dev_emulator"  # noqa: S105 - dev only, signs the emulator's events
@@ -166,24 +189,34 @@ def cmd_manage(argv: Sequence[str]) -> int:
 
 
 def _wait(processes: list[subprocess.Popen]) -> int:
+    """Until Ctrl-C, SIGTERM or one process ending on its own. Asked to stop, that is a
+    clean exit (0, so `make run` ends without "Error"); a process that died is not."""
+    asked = False
+
     def stop(*_: object) -> None:
+        nonlocal asked
+        asked = True
         for process in processes:
             if process.poll() is None:
                 process.terminate()
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        while all(p.poll() is None for p in processes):
+        while not asked and all(p.poll() is None for p in processes):
             time.sleep(0.5)
     except KeyboardInterrupt:
-        pass
+        asked = True
+    died = [p for p in processes if p.poll() is not None] if not asked else []
     stop()
     for process in processes:
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-    return max((p.returncode or 0) for p in processes)
+    if asked:
+        _print("stopped")
+        return 0
+    return max((p.returncode or 1) for p in died)
 
 
 def cmd_test(pytest_args: Sequence[str]) -> int:
@@ -243,6 +276,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     dev = commands.add_parser("dev", help="run web, worker and beat with their services")
     dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    dev.add_argument(
+        "--host",
+        default=os.environ.get("HOST", "127.0.0.1"),
+        help="address to listen on (default 127.0.0.1; 0.0.0.0 to be reachable from others)",
+    )
     dev.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     dev.add_argument("--no-worker", action="store_true", help="skip the Celery worker/beat")
     commands.add_parser("test", help="run the test suite (extra args go to pytest)")

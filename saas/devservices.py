@@ -18,7 +18,8 @@ import psycopg
 from psycopg import sql
 
 REPO = Path(__file__).resolve().parent.parent
-DATA_DIR = REPO / ".data"
+# Embedded servers, the dev mail sink and the emulator's state; SAAS_DATA_DIR moves them.
+DATA_DIR = Path(os.environ.get("SAAS_DATA_DIR") or REPO / ".data")
 
 
 @dataclass

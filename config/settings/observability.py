@@ -6,6 +6,7 @@ from .env import DJANGO_ENV, IS_DEV_OR_TEST, env
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 # One JSON object per line for log shippers; readable lines for a person at a terminal.
+STRIPE_LOG_LEVEL = env.str("STRIPE_LOG_LEVEL", default="WARNING")
 LOG_FORMAT = env.str("LOG_FORMAT", default="text" if IS_DEV_OR_TEST else "json")
 LOGGING = {
     "version": 1,
@@ -25,8 +26,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        # Django's own one-line-per-request log of runserver repeats the access log.
+        # Django's own one-line-per-request log of runserver repeats the access log, and so
+        # do django.request's "Bad Request: /path" warnings for 4xx (5xx stay: ERROR).
         "django.server": {"level": "WARNING"},
+        "django.request": {"level": "ERROR"},
+        # The Stripe SDK logs two INFO lines per API call; its problems come as exceptions.
+        "stripe": {"level": STRIPE_LOG_LEVEL},
     },
 }
 

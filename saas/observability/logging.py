@@ -112,4 +112,12 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         if not hasattr(record, "request_id"):
             record.request_id = None
-        return redact(super().format(record))
+        line = super().format(record)
+        # Which organization a line is about, on the line itself (access lines included).
+        tenant = getattr(record, "tenant", None)
+        if tenant and "\n" not in line:
+            line += f" tenant={tenant}"
+        elif tenant:
+            first, rest = line.split("\n", 1)
+            line = f"{first} tenant={tenant}\n{rest}"
+        return redact(line)

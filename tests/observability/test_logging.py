@@ -37,18 +37,34 @@ def test_access_log_line_carries_request_tenant_user_route_status_duration(
     assert line["timestamp"].endswith("+00:00")
 
 
-def test_other_records_of_the_request_carry_its_id(make_tenant) -> None:
+def test_a_refused_request_is_one_line(make_tenant) -> None:
     make_tenant("acme")
     client = APIClient(HTTP_HOST="acme.localhost")
     with json_logs() as logs:
         response = client.get("/api/v1/projects/", HTTP_X_REQUEST_ID="req-denied-0123456789")
     assert response.status_code == 401
+    # Not also Django's "Unauthorized: /api/v1/projects/" warning: the access line says it.
+    [line] = logs.records()
+    assert line["logger"] == "saas.access"
+    assert line["request_id"] == "req-denied-0123456789"
+    assert line["tenant"] == "acme"
+    assert line["user_id"] is None
+    assert line["status"] == 401
+
+
+def test_other_records_of_the_request_carry_its_id(make_tenant, settings) -> None:
+    settings.TENANT_URLCONF = "tests.api.urls_boom"
+    make_tenant("acme")
+    client = APIClient(HTTP_HOST="acme.localhost", raise_request_exception=False)
+    with json_logs() as logs:
+        response = client.get("/plain-boom/", HTTP_X_REQUEST_ID="req-boom-0123456789")
+    assert response.status_code == 500
     by_logger = {r["logger"]: r for r in logs.records()}
-    # Django's own warning for a 4xx answer, made deep inside the request.
-    assert by_logger["django.request"]["request_id"] == "req-denied-0123456789"
+    # Django's own error record for the 500, made deep inside the request.
+    assert by_logger["django.request"]["request_id"] == "req-boom-0123456789"
     assert by_logger["django.request"]["tenant"] == "acme"
-    assert by_logger["saas.access"]["user_id"] is None
-    assert by_logger["saas.access"]["status"] == 401
+    assert by_logger["django.request"]["level"] == "ERROR"
+    assert by_logger["saas.access"]["status"] == 500
 
 
 def test_records_outside_a_request_have_no_request_id() -> None:
