@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -16,7 +17,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from psycopg import sql
+from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import Membership, Role, User
 from accounts.tokens import tenant_tokens_issue
@@ -244,3 +247,19 @@ def mail(committed: None, celery_worker: subprocess.Popen, smtp_sink: SmtpSink) 
     """For tests that check email: commits (tasks are queued on commit) and has a worker."""
     assert celery_worker.poll() is None, "celery worker died"
     return smtp_sink
+
+
+@pytest.fixture
+def tight_rates(settings: Any) -> Iterator[dict[str, Any]]:
+    """The throttle rates, for a test to tighten (restored after it)."""
+    rates: dict[str, Any] = {
+        **api_settings.DEFAULT_THROTTLE_RATES,
+        "login_account": "3/min",
+        "login_ip": "5/min",
+        "password_reset_ip": "2/hour",
+    }
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    original = SimpleRateThrottle.THROTTLE_RATES
+    SimpleRateThrottle.THROTTLE_RATES = rates
+    yield rates
+    SimpleRateThrottle.THROTTLE_RATES = original

@@ -1,28 +1,6 @@
 """Login, reset and invitations are throttled per IP and per account, in Redis."""
 
-from typing import Any
-
-import pytest
-from rest_framework.settings import api_settings
-
 from tests.factories import PASSWORD
-
-
-@pytest.fixture
-def tight_rates(settings):
-    rates: dict[str, Any] = {
-        **api_settings.DEFAULT_THROTTLE_RATES,
-        "login_account": "3/min",
-        "login_ip": "5/min",
-        "password_reset_ip": "2/hour",
-    }
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    from rest_framework.throttling import SimpleRateThrottle
-
-    original = SimpleRateThrottle.THROTTLE_RATES
-    SimpleRateThrottle.THROTTLE_RATES = rates
-    yield rates
-    SimpleRateThrottle.THROTTLE_RATES = original
 
 
 def test_login_is_throttled_per_account_with_retry_after(
