@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -83,6 +84,39 @@ def organization_signup(*, name: str, slug: str, email: str, password: str) -> S
     """A new organisation with its owner. Any failure rolls back schema, rows and user."""
     slug = slug_validate(slug)
     owner = user_create(email=email, password=password)
+    tenant = tenant_create(name=name, slug=slug)
+    membership_create(user=owner, tenant_id=tenant.pk, role=Role.OWNER)
+    return Signup(tenant=tenant, domain=tenant_domain_for(slug), owner=owner)
+
+
+@transaction.atomic
+def organization_create(
+    *, name: str, slug: str, owner_email: str, owner_password: str = ""
+) -> Signup:
+    """An organisation made by an operator (manage.py create_tenant): like signup, but the
+    owner may already have an account (it becomes the owner) or is made with
+    `owner_password`. Any failure rolls back schema, rows and user."""
+    slug = slug_validate(slug)
+    email = User.objects.normalize_email(owner_email.strip()).lower()
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise InvalidInput(
+            f"{owner_email!r} is not an email address.",
+            code="invalid_email",
+            extra={"fields": {"email": ["Not an email address."]}},
+        ) from exc
+    owner = User.objects.filter(email__iexact=email).first()
+    if owner is None:
+        if not owner_password:
+            raise InvalidInput(
+                f"No user has the email {email}: a new owner needs a password.",
+                code="password_required",
+                extra={"fields": {"password": ["Required for a new user."]}},
+            )
+        owner = user_create(email=email, password=owner_password)
+    elif not owner.is_active:
+        raise Conflict(f"The user {email} is deactivated.", code="user_inactive")
     tenant = tenant_create(name=name, slug=slug)
     membership_create(user=owner, tenant_id=tenant.pk, role=Role.OWNER)
     return Signup(tenant=tenant, domain=tenant_domain_for(slug), owner=owner)
