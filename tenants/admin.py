@@ -12,8 +12,16 @@ from .models import Domain, Tenant
 
 
 class DomainInline(admin.TabularInline):
+    """Shown, not edited: a tenant's host follows its slug, and a tenant without its domain
+    would be unreachable."""
+
     model = Domain
     extra = 0
+    readonly_fields = ("domain", "is_primary")
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(Tenant)
@@ -25,6 +33,15 @@ class TenantAdmin(admin.ModelAdmin):
     readonly_fields = ("schema_name", "created_at", "updated_at", "status_changed_at")
     inlines = [DomainInline]
     actions = ["suspend", "reactivate", "export", "archive"]
+
+    # A tenant is its row, domain, schema, billing account and owner, made or archived
+    # together by the services: the admin's plain add and delete would make half of one.
+    # Operators create with `saas manage create_tenant` (or signup) and use "Archive".
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
     def _each(
         self,
@@ -64,3 +81,10 @@ class TenantAdmin(admin.ModelAdmin):
 class DomainAdmin(admin.ModelAdmin):
     list_display = ("domain", "tenant", "is_primary")
     search_fields = ("domain",)
+    readonly_fields = ("domain", "tenant", "is_primary")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

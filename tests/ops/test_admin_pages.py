@@ -13,7 +13,7 @@ from django.urls import reverse
 from accounts.models import User
 from billing.models import BillingAccount
 from billing.webhooks.models import WebhookEvent
-from tenants.models import Tenant
+from tenants.models import Domain, Tenant
 from tenants.services import tenant_create
 from tests.factories import PASSWORD
 from tests.ops.admin_samples import admin_samples
@@ -22,6 +22,9 @@ OPERATOR = "operator@example.test"
 
 # Pages an admin refuses on purpose (403), by model: everything else must answer 200.
 REFUSED = {
+    # Made and archived whole by the services (create_tenant, signup, the Archive action).
+    "tenants.Tenant": {"add", "delete"},
+    "tenants.Domain": {"add", "delete"},
     "billing.BillingAccount": {"add"},  # made at signup; Stripe is the source of truth
     "billing.WebhookEvent": {"add"},  # events come from Stripe
     # simplejwt and django-oauth-toolkit: tokens come from their flows and are revoked, not
@@ -121,3 +124,30 @@ def test_admin_lists_find_what_operators_search_for(operator_client: Client) -> 
     assert listed(f"{events}?q=evt_admin_1") == {event.pk}
     assert listed(f"{events}?state__exact=pending") == {event.pk}
     assert listed(f"{events}?state__exact=failed") == set()
+
+
+def test_the_admin_cannot_make_or_delete_half_a_tenant(operator_client: Client) -> None:
+    """A plain add would save a tenant row without schema, billing account or owner; a plain
+    delete would drop the row and leave its schema. Both are refused; Archive is the way."""
+    acme = tenant_create(name="Acme", slug="acme")
+    before = (Tenant.objects.count(), Domain.objects.count())
+    add = operator_client.post(
+        "/admin/tenants/tenant/add/", {"slug": "half", "name": "Half", "status": "active"}
+    )
+    assert add.status_code == 403
+    delete = operator_client.post(f"/admin/tenants/tenant/{acme.pk}/delete/", {"post": "yes"})
+    assert delete.status_code == 403
+    bulk = operator_client.post(
+        "/admin/tenants/tenant/",
+        {"action": "delete_selected", "_selected_action": [acme.pk], "post": "yes"},
+    )
+    assert bulk.status_code in (200, 302)
+    domain = Domain.objects.get(tenant=acme)
+    assert (
+        operator_client.post(
+            f"/admin/tenants/domain/{domain.pk}/delete/", {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    assert (Tenant.objects.count(), Domain.objects.count()) == before
+    assert not Tenant.objects.filter(slug="half").exists()
