@@ -8,7 +8,8 @@ from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import RefreshToken, Token
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from tenants.models import Tenant
 
@@ -19,9 +20,45 @@ TENANT_CLAIM = "tid"
 ROLE_CLAIM = "role"
 
 
+class TenantRefreshToken(RefreshToken):
+    """simplejwt's refresh token, recorded without its text: simplejwt keeps every issued
+    refresh JWT in clear in OutstandingToken.token (a database dump would hold live
+    sessions). Revocation needs only the jti, the user and the expiry; the tenant is in the
+    token's own claims when it is presented."""
+
+    def _record(self, user: User | None) -> OutstandingToken:
+        outstanding, _ = OutstandingToken.objects.get_or_create(
+            jti=self.payload["jti"],
+            defaults={
+                "user": user,
+                "created_at": self.current_time,
+                "token": "",
+                "expires_at": datetime_from_epoch(self.payload["exp"]),
+            },
+        )
+        return outstanding
+
+    def _user(self) -> User | None:
+        user_id = self.payload.get("sub")
+        return User.objects.filter(pk=int(user_id)).first() if user_id is not None else None
+
+    def outstand(self) -> OutstandingToken:
+        return self._record(self._user())
+
+    def blacklist(self) -> BlacklistedToken:
+        blacklisted, _ = BlacklistedToken.objects.get_or_create(token=self._record(self._user()))
+        return blacklisted
+
+    @classmethod
+    def for_user(cls, user: Any) -> "TenantRefreshToken":
+        token = Token.for_user.__func__(cls, user)  # type: ignore[attr-defined]
+        token._record(user)
+        return token
+
+
 def tenant_tokens_issue(*, user: User, tenant: Tenant, role: str) -> RefreshToken:
     """A refresh token (and through it an access token) for `user` on `tenant` only."""
-    refresh = RefreshToken.for_user(user)
+    refresh = TenantRefreshToken.for_user(user)
     refresh[TENANT_CLAIM] = tenant.pk
     refresh[ROLE_CLAIM] = role
     return refresh
@@ -31,10 +68,12 @@ class TenantTokenRefreshSerializer(TokenRefreshSerializer):
     """Refresh with rotation, refused at once when the token was already used, belongs to
     another tenant, or its user is no longer an active member (checked in the database)."""
 
+    token_class = TenantRefreshToken
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         tenant = getattr(self.context["request"], "tenant", None)
         try:
-            refresh = RefreshToken(attrs["refresh"])
+            refresh = TenantRefreshToken(attrs["refresh"])
         except TokenError as exc:
             raise InvalidToken(str(exc)) from exc
         if tenant is None or refresh.get(TENANT_CLAIM) != tenant.pk:
