@@ -4,8 +4,8 @@ The public host (BASE_DOMAIN) and the tenant hosts (`<slug>.<BASE_DOMAIN>`) shar
 and a port: whatever `make run`, a test server or the proxy in front of us uses, the request
 carries it (its Host header, and X-Forwarded-Proto through SECURE_PROXY_SSL_HEADER). So the
 docs loaded from the public host can point "Try it out" at the tenant hosts (the OpenAPI
-`servers`, the docs page's CSP), and a tenant host can let that page call it (api.cors),
-without a configured URL that is wrong on every other port.
+`servers`, the docs page's CSP) and "Authorize" at the OAuth2 endpoints, and a tenant host can
+let that page call it (api.cors), without a configured URL that is wrong on every other port.
 """
 
 from typing import Any
@@ -71,4 +71,18 @@ def servers_postprocess(result: dict[str, Any], request: Any = None, **kwargs: A
     """drf-spectacular hook: `servers` for the host, scheme and port the schema was
     requested on."""
     result["servers"] = openapi_servers(request)
+    return result
+
+
+def oauth_urls_postprocess(result: dict[str, Any], request: Any = None, **kwargs: Any) -> dict:
+    """drf-spectacular hook: the OAuth2 flows' endpoints, paths on the public host
+    (accounts.oauth.schema), on the public origin the schema was requested on; without a
+    request, on OAUTH_PUBLIC_URL."""
+    origin = public_origin(request) if request is not None else settings.OAUTH_PUBLIC_URL
+    schemes = result.get("components", {}).get("securitySchemes", {})
+    for scheme in schemes.values():
+        for flow in scheme.get("flows", {}).values():
+            for key in ("authorizationUrl", "tokenUrl", "refreshUrl"):
+                if flow.get(key, "").startswith("/"):
+                    flow[key] = origin + flow[key]
     return result

@@ -2,8 +2,9 @@
 
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerOauthRedirectView
 
+from api.docs_pages import RedocView, SwaggerView
 from billing.apis import PlanListApi
 from tenants.apis import SignupApi
 
@@ -16,8 +17,15 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls"), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # Where Swagger UI's OAuth2 "Authorize" returns (its default: beside the page, on the
+    # page's own host and port); register it as an application's redirect URI.
+    path(
+        "api/docs/oauth2-redirect.html",
+        SpectacularSwaggerOauthRedirectView.as_view(),
+        name="swagger-oauth-redirect",
+    ),
+    path("api/redoc/", RedocView.as_view(url_name="schema"), name="redoc"),
     path("o/", include("accounts.oauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,9 +1,12 @@
 """Content-Security-Policy for the HTML pages we serve (Swagger UI and ReDoc).
 
-Both load their code from drf-spectacular-sidecar's static files on our own origin, plus one
-inline <script> that starts them. The policy allows our origin and exactly those inline
+Both load their code from drf-spectacular-sidecar's static files on our own origin, plus the
+inline <script>s of their templates. The policy allows our origin and exactly those inline
 scripts, by hash, computed from the page as sent: nothing else can run, and the pages work
-whatever drf-spectacular's templates contain.
+whatever drf-spectacular's templates contain. They load no fonts (ReDoc's template,
+saas/templates/docs/redoc.html, drops the web fonts and the logo it would fetch from other
+origins), their icons are data: images, and only ReDoc starts a web worker (its search, from a
+blob: URL: CSP_WORKER_PATHS).
 
 Swagger UI, served on the public host, also calls the API ("Try it out"), and all but the
 public endpoints are on the tenant hosts: its connect-src adds them, as one source that
@@ -26,9 +29,8 @@ _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.D
 # a hash would switch 'unsafe-inline' off), so styles are 'self' plus inline.
 _DOCS_POLICY = (
     "default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; font-src 'self' data:; connect-src {connect}; "
-    "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'"
+    "img-src 'self' data:; font-src 'none'; connect-src {connect}; worker-src {worker}; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
 
@@ -39,9 +41,9 @@ def script_hashes(html: bytes) -> list[str]:
     ]
 
 
-def docs_policy(html: bytes, *, connect: str = "'self'") -> str:
+def docs_policy(html: bytes, *, connect: str = "'self'", worker: str = "'none'") -> str:
     hashes = "".join(" " + h for h in script_hashes(html))
-    return _DOCS_POLICY.format(hashes=hashes, connect=connect)
+    return _DOCS_POLICY.format(hashes=hashes, connect=connect, worker=worker)
 
 
 class ContentSecurityPolicyMiddleware:
@@ -56,5 +58,10 @@ class ContentSecurityPolicyMiddleware:
             connect = "'self'"
             if request.path.startswith(tuple(settings.CSP_TRY_IT_OUT_PATHS)):
                 connect += " " + tenant_origin(request, "*")
-            response["Content-Security-Policy"] = docs_policy(response.content, connect=connect)
+            worker = "'none'"
+            if request.path.startswith(tuple(settings.CSP_WORKER_PATHS)):
+                worker = "blob:"
+            response["Content-Security-Policy"] = docs_policy(
+                response.content, connect=connect, worker=worker
+            )
         return response

@@ -1,9 +1,9 @@
 """OpenAPI: the `oauth2` security scheme (authorization code with PKCE, client credentials)
-and, per operation, which scopes reach it."""
+and, per operation, which scopes reach it. Its endpoints are paths on the public host here:
+api.origins.oauth_urls_postprocess puts them on the origin the docs were loaded from."""
 
 from typing import Any
 
-from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 from .scopes import SCOPE_CAPABILITIES, SCOPES
@@ -15,7 +15,7 @@ class TenantOAuth2Scheme(OpenApiAuthenticationExtension):
     priority = 1  # over drf-spectacular's own scheme for DOT's OAuth2Authentication
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
-        base = f"{settings.OAUTH_PUBLIC_URL}/o"
+        base = "/o"  # config.urls_public
         return {
             "type": "oauth2",
             "description": "Access token from the public host's /o/token/, issued to an "

@@ -6,6 +6,9 @@ API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=20)
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
 # Request bodies nested deeper than this are refused (400 malformed_request), see api.parsers.
 API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
+# Where the API's users write to: the docs' contact (OpenAPI info.contact). Set it in
+# production; unset, the contact is a name only.
+API_CONTACT_EMAIL = env.str("API_CONTACT_EMAIL", default="")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -33,13 +36,75 @@ SPECTACULAR_SETTINGS = {
         '`{"error": {"code", "message", "fields"?, "request_id"}}`.'
     ),
     "VERSION": "1.0.0",
+    "CONTACT": {
+        "name": "API support",
+        **({"email": API_CONTACT_EMAIL} if API_CONTACT_EMAIL else {}),
+    },
+    # Every tag an operation uses, in the order the docs show them (tests/api/test_schema_lint).
+    "TAGS": [
+        {
+            "name": "signup",
+            "description": "Create an organization (public host): its own host "
+            "`<slug>.<BASE_DOMAIN>`, its owner and its billing account.",
+        },
+        {
+            "name": "auth",
+            "description": "Log in on an organization's host for a JWT pair that works there "
+            "only; refresh and log out; the caller's profile and password (change it, or reset "
+            "it by email).",
+        },
+        {
+            "name": "organization",
+            "description": "The organization's settings: name, status and the browser origins "
+            "(CORS) allowed to call its host.",
+        },
+        {
+            "name": "members",
+            "description": "Who belongs to the organization, with which role (owner, admin, "
+            "billing, member, viewer); role changes, removal, leaving, ownership transfer.",
+        },
+        {
+            "name": "invitations",
+            "description": "Single-use links, sent by email, that add a person with a role.",
+        },
+        {
+            "name": "projects",
+            "description": "The organization's projects: filters, ordering, archiving, and "
+            "ETags for conditional reads and writes.",
+        },
+        {
+            "name": "tasks",
+            "description": "A project's tasks (assignee, status, priority, due date), with "
+            "cursor pagination.",
+        },
+        {
+            "name": "billing",
+            "description": "The plans (public host), the subscription through Stripe "
+            "(Checkout, plan changes, cancel and resume, the customer portal), invoices, the "
+            "plan's entitlements and their usage, and Stripe's webhook.",
+        },
+        {
+            "name": "oauth applications",
+            "description": "OAuth2 clients of the organization, registered by its admins: "
+            "authorization code with PKCE, or client credentials; their tokens work on this "
+            "organization's host only.",
+        },
+        {
+            "name": "audit",
+            "description": "The organization's audit log: who changed what, when, from where.",
+        },
+    ],
     # No SERVERS: api.origins.servers_postprocess (POSTPROCESSING_HOOKS) names the hosts.
     "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Swagger UI's OAuth2 "Authorize": PKCE, which /o/authorize/ requires.
+    "SWAGGER_UI_OAUTH2_CONFIG": {"usePkceWithAuthorizationCodeGrant": True},
     "COMPONENT_SPLIT_REQUEST": True,
+    # Docstrings are for developers: what readers see is extend_schema's description=.
+    "DISABLE_DOCSTRING_DESCRIPTIONS": True,
     # saas/workspace/urls.py's ids: integers to clients, as the ids in the bodies are.
     "PATH_CONVERTER_OVERRIDES": {
         "rowid": {"type": "integer", "format": "int64", "minimum": 0, "maximum": 10**18 - 1}
@@ -48,8 +113,10 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.openapi.client_names_postprocess",
-        # `servers`: the public and the tenant hosts, on the scheme and port asked on.
+        # `servers`: the public and the tenant hosts, on the scheme and port asked on; the
+        # OAuth2 endpoints on the public host there too.
         "api.origins.servers_postprocess",
+        "api.origins.oauth_urls_postprocess",
     ],
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "accounts.models.Role",

@@ -33,3 +33,5 @@ CSP_DOCS_PATHS = ["/api/docs/", "/api/redoc/"]
 # Of those, the pages that call the API from the browser (Swagger UI's "Try it out"): their
 # connect-src also allows the tenant hosts (saas.security).
 CSP_TRY_IT_OUT_PATHS = ["/api/docs/"]
+# Of those, the pages that start a web worker from a blob: URL (ReDoc's search).
+CSP_WORKER_PATHS = ["/api/redoc/"]
