@@ -43,7 +43,7 @@ def _describe(exc: Exception, request: Any) -> tuple[int, dict[str, Any], dict[s
         return (
             exc.status_code,
             error_body(code=exc.code, message=exc.message, request=request, fields=fields, **rest),
-            {},
+            {"Retry-After": str(exc.retry_after)} if exc.retry_after else {},
         )
     if isinstance(exc, drf.ValidationError):
         body = error_body(

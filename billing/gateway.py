@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 import stripe
+import urllib3
 from django.conf import settings
 
 from .errors import (
@@ -43,7 +44,12 @@ def _client() -> stripe.StripeClient:
         stripe_version=settings.STRIPE_API_VERSION,
         base_addresses=addresses,
         max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
-        http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
+        http_client=stripe.RequestsClient(
+            # One deadline for connecting and for the answer to start, so an attempt never
+            # outlasts STRIPE_TIMEOUT_SECONDS (a plain number allows that much for each step).
+            # requests passes a urllib3 Timeout through; the SDK's annotation omits it.
+            timeout=urllib3.Timeout(total=settings.STRIPE_TIMEOUT_SECONDS),  # type: ignore[arg-type]
+        ),
     )
 
 

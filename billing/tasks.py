@@ -1,4 +1,5 @@
-"""Billing tasks: take ids, call one service, retry with backoff while Stripe is away."""
+"""Billing tasks: take ids, call one service, retry with backoff while Stripe is away (each
+wait kept in the outbox, not in the broker: saas/outbox/task_class.py)."""
 
 from celery import shared_task
 

@@ -9,7 +9,8 @@ from saas.observability.celery_signals import connect_signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-app = CeleryApp("saas")
+# Retries wait in the transactional outbox, not in the broker (saas/outbox/task_class.py).
+app = CeleryApp("saas", task_cls="saas.outbox.task_class:OutboxTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Packages inside apps with tasks of their own.

@@ -7,6 +7,8 @@ from typing import Any
 class ApplicationError(Exception):
     status_code = 400
     default_code = "bad_request"
+    # Seconds a client should wait before trying again: sent as Retry-After when set.
+    retry_after: int | None = None
 
     def __init__(
         self, message: str, *, code: str | None = None, extra: dict[str, Any] | None = None
@@ -59,3 +61,4 @@ class TooManyRequests(ApplicationError):
 class ServiceUnavailable(ApplicationError):
     status_code = 503
     default_code = "service_unavailable"
+    retry_after = 5

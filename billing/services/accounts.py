@@ -1,9 +1,11 @@
 """Each tenant's billing account and its Stripe customer.
 
 The account is made inside the signup transaction (on the signup plan); the Stripe customer
-is made afterwards by a Celery task, so signup never waits for or fails on Stripe. The
-customer's idempotency key is stored with the account before the first attempt, so however
-often the task retries, Stripe makes one customer.
+is made afterwards by a Celery task, so signup never waits for or fails on Stripe. The task
+is written to the outbox in that transaction, so a broker outage delays it and never loses
+it. The customer's idempotency key is stored with the account before the first attempt, so
+however often the task runs (retries, or the outbox delivering it twice), Stripe makes one
+customer.
 """
 
 import time
@@ -14,15 +16,14 @@ from django.db import transaction
 from accounts.models import Membership, Role
 from billing import gateway
 from billing.models import BillingAccount, Plan, SubscriptionStatus
+from saas.outbox.services import outbox_enqueue
 from tenants.models import Tenant
 
 
 def billing_account_open(*, tenant: Tenant) -> BillingAccount:
     plan = Plan.objects.get(code=settings.BILLING_SIGNUP_PLAN)
     account = BillingAccount.objects.create(tenant=tenant, plan=plan)
-    from billing.tasks import billing_customer_create
-
-    transaction.on_commit(lambda: billing_customer_create.delay(tenant_id=tenant.pk))
+    outbox_enqueue("billing.tasks.billing_customer_create", {"tenant_id": tenant.pk})
     return account
 
 

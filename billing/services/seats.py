@@ -2,9 +2,10 @@
 Stripe quantity equal to it.
 
 A membership change marks the account's SeatSync row dirty and, only when it was clean,
-enqueues one delayed run after commit: a burst of changes becomes one Stripe update. The run
-locks the row, counts, updates Stripe if the quantity differs and clears the flag in one
-transaction; a lost task leaves the row dirty for the beat sweep (seat_sync_sweep).
+writes one delayed run to the outbox in the same transaction: a burst of changes becomes one
+Stripe update. The run locks the row, counts, updates Stripe if the quantity differs and
+clears the flag in one transaction, so a second delivery of the task finds nothing to do; a
+run that failed for good leaves the row dirty for the beat sweep (seat_sync_sweep).
 """
 
 import time
@@ -17,6 +18,7 @@ from django.utils import timezone
 from accounts.models import Membership
 from billing import gateway
 from billing.models import BillingAccount, SeatSync, SubscriptionStatus
+from saas.outbox.services import outbox_enqueue
 from tenants.models import Tenant
 
 # Long enough for a burst (an import of members, a bulk removal) to settle first.
@@ -48,9 +50,9 @@ def seat_sync_applies(account: BillingAccount) -> bool:
 
 
 def _enqueue(account_id: int, countdown: float) -> None:
-    from billing.tasks import billing_seat_sync
-
-    billing_seat_sync.apply_async(kwargs={"account_id": account_id}, countdown=countdown)
+    outbox_enqueue(
+        "billing.tasks.billing_seat_sync", {"account_id": account_id}, countdown=countdown
+    )
 
 
 @transaction.atomic
@@ -65,8 +67,7 @@ def seat_sync_mark_dirty(*, tenant_id: int) -> bool:
         return False  # a run is already on its way; it will count this change too
     sync.dirty_since = timezone.now()
     sync.save(update_fields=["dirty_since", "updated_at"])
-    account_id = account.pk
-    transaction.on_commit(lambda: _enqueue(account_id, SEAT_SYNC_DELAY_SECONDS))
+    _enqueue(account.pk, SEAT_SYNC_DELAY_SECONDS)
     return True
 
 

@@ -1,7 +1,8 @@
 """Stripe events: received and stored once, processed once, retried, replayed, reconciled.
 
 Receiving verifies the signature on the raw body and inserts the event under its unique Stripe
-id (a concurrent or later copy inserts nothing); processing is queued once the insert commits.
+id (a concurrent or later copy inserts nothing) and, in the same transaction, its processing
+task into the outbox (saas.outbox): a broker outage delays processing, never loses it.
 Processing locks the event's row for the whole run and re-checks its state, so copies of the
 task wait for each other and the second finds the work done; a run killed midway rolls back
 with its connection and is simply run again.
@@ -24,6 +25,7 @@ from billing import gateway
 from billing.services.invoices import invoices_refresh
 from billing.services.subscriptions import account_for_update
 from saas.errors import InvalidInput
+from saas.outbox.services import outbox_enqueue
 from tenants.models import Tenant
 
 from . import handlers
@@ -92,7 +94,7 @@ RETURNING id
 
 def webhook_event_record(*, event: dict[str, Any], source: str, raw: str | None = None) -> Received:
     """Store `event` unless stored already (one statement, safe under concurrency) and queue
-    its processing after commit."""
+    its processing, in one transaction."""
     event_id, type_, created, _ = _validated(event)
     now = timezone.now()
     params: list[Any] = [
@@ -113,15 +115,18 @@ def webhook_event_record(*, event: dict[str, Any], source: str, raw: str | None 
             pk = WebhookEvent.objects.values_list("pk", flat=True).get(stripe_event_id=event_id)
             return Received(id=pk, created=False)
         pk = int(row[0])
-        transaction.on_commit(lambda: webhook_event_enqueue(event_pk=pk), robust=True)
+        webhook_event_enqueue(event_pk=pk)
     return Received(id=pk, created=True)
 
 
 def webhook_event_enqueue(*, event_pk: int, countdown: float | None = None) -> None:
-    """Queue processing. A lost message is not lost work: the sweep re-queues pending rows."""
-    from .tasks import webhook_event_process_task
-
-    webhook_event_process_task.apply_async(kwargs={"event_pk": event_pk}, countdown=countdown)
+    """Queue processing once the caller's transaction commits. Processing re-checks the
+    event's state under its row lock, so a second delivery of the task does nothing."""
+    outbox_enqueue(
+        "billing.webhooks.tasks.webhook_event_process_task",
+        {"event_pk": event_pk},
+        countdown=countdown,
+    )
 
 
 # ---- processing ----------------------------------------------------------------------------

@@ -28,8 +28,9 @@ STRIPE_RETRY: dict[str, Any] = {
 
 @shared_task(bind=True, max_retries=None)
 def webhook_event_process_task(self: Task, *, event_pk: int) -> str:
-    """Process one stored event; a failure is retried with backoff and jitter until
-    STRIPE_WEBHOOK_MAX_ATTEMPTS, then waits for `manage.py billing_replay_events`."""
+    """Process one stored event; a failure is retried with backoff and jitter (the wait is
+    kept in the outbox, saas/outbox/task_class.py) until STRIPE_WEBHOOK_MAX_ATTEMPTS, then waits
+    for `manage.py billing_replay_events`."""
     processed = services.webhook_event_process(event_pk=event_pk)
     if processed.retry_in is not None:
         raise self.retry(countdown=processed.retry_in)

@@ -12,3 +12,4 @@ from .observability import *  # noqa: F403
 from .security import *  # noqa: F403
 from .stripe import *  # noqa: F403
 from .tenancy import *  # noqa: F403
+from .timeouts import *  # noqa: F403

@@ -9,8 +9,11 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 # Pinned: Stripe answers in this version's shapes whatever the account's default is.
 STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default="2026-10-28.endive")
-STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
-STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# One attempt (connecting and the answer's first bytes) gives up after STRIPE_TIMEOUT_SECONDS;
+# the SDK retries a failed attempt this many times (same idempotency key). All attempts of a
+# call fit well inside gunicorn's worker timeout (config/settings/timeouts.py).
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=8.0)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=1)
 # Several secrets during a rotation: an event signed by any of them is accepted.
 STRIPE_WEBHOOK_SECRETS = env.list("STRIPE_WEBHOOK_SECRETS", default=[])
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)

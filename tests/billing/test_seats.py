@@ -107,12 +107,13 @@ def test_the_sweep_reruns_syncs_dirty_for_over_a_minute(acme, make_member, enque
     account = subscribe_paid(acme, "starter-monthly")
     make_member(acme)
     sync = SeatSync.objects.get(account=account)
+    assert enqueued == [account.pk]  # the change's own run
     assert seat_sync_sweep() == 0  # just marked: its own run is still due
 
     SeatSync.objects.filter(pk=sync.pk).update(dirty_since=timezone.now() - timedelta(minutes=2))
 
     assert seat_sync_sweep() == 1
-    assert enqueued == [account.pk]
+    assert enqueued == [account.pk, account.pk]  # and the sweep's
 
 
 @pytest.mark.parametrize("price", [None, "scale-usage"])

@@ -1,11 +1,16 @@
 """Servers of the fault tests' own, to stop and start at will (never the shared ones):
-a PostgreSQL from the pgserver wheel's binaries and a redis-server, each on a spare port."""
+a PostgreSQL from the pgserver wheel's binaries and a redis-server, each on a spare port, and
+a TCP proxy that can stop answering."""
 
 import contextlib
 import logging
+import select
 import shutil
+import signal
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -98,10 +103,69 @@ class OwnRedis:
                 time.sleep(0.05)
         raise RuntimeError("redis-server did not start")
 
+    def pause(self) -> None:
+        """SIGSTOP: the kernel still accepts connections, but nothing ever answers (a hung
+        server, unlike a dead one, refuses nothing)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)
+
+
+class HangingProxy:
+    """A TCP proxy to a server on 127.0.0.1:`upstream_port`. While `hanging` it still accepts
+    connections and reads what they send, but forwards nothing either way: the client sees a
+    peer that accepted and then never answers (new and kept-alive connections alike)."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.hanging = False
+        self.accepted_while_hanging = 0
+        self._closed = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._listener.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            if self.hanging:
+                self.accepted_while_hanging += 1
+            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+
+    def _relay(self, client: socket.socket) -> None:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(client)
+            upstream = stack.enter_context(
+                socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
+            )
+            peers = {client: upstream, upstream: client}
+            while not self._closed.is_set():
+                readable, _, _ = select.select(list(peers), [], [], 0.1)
+                for side in readable:
+                    try:
+                        data = side.recv(65536)
+                    except OSError:
+                        return
+                    if not data:
+                        return
+                    if not self.hanging:
+                        peers[side].sendall(data)
+
+    def stop(self) -> None:
+        self._closed.set()
+        self._listener.close()
 
 
 def wait_until(predicate: Callable[[], object], what: str, timeout: float = 20.0) -> object:

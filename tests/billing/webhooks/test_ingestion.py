@@ -10,6 +10,8 @@ from django.db import connection, transaction
 
 from billing.webhooks import services
 from billing.webhooks.models import EventSource, EventState, WebhookEvent
+from saas.outbox import services as outbox_services
+from saas.outbox.models import OutboxMessage
 
 from .conftest import OLD_SECRET, fixture_event, fixture_object, signed
 
@@ -105,8 +107,9 @@ def test_the_endpoint_needs_no_login_csrf_or_tenant_and_makes_no_stripe_call(
     db, post_event, django_assert_max_num_queries, monkeypatch
 ) -> None:
     monkeypatch.setattr("billing.gateway._client", lambda: pytest.fail("Stripe was called"))
-    # search_path, then one INSERT ... ON CONFLICT (a savepoint pair here, a commit in prod)
-    with django_assert_max_num_queries(4):
+    # search_path, then one INSERT ... ON CONFLICT and the outbox row of its processing (a
+    # savepoint pair here, a commit in prod; the hand-over to Celery follows the commit)
+    with django_assert_max_num_queries(5):
         assert post_event(_event()).status_code == 200
 
 
@@ -119,8 +122,12 @@ def enqueued(monkeypatch) -> list[int]:
     return calls
 
 
-def test_a_transaction_that_rolls_back_enqueues_nothing(committed, enqueued) -> None:
+def test_a_transaction_that_rolls_back_enqueues_nothing(committed, monkeypatch) -> None:
     event = _event()
+    published: list[dict] = []
+    monkeypatch.setattr(
+        outbox_services, "_publish", lambda message, **kw: published.append(message.kwargs)
+    )
 
     @transaction.atomic
     def record_then_fail() -> None:
@@ -129,10 +136,12 @@ def test_a_transaction_that_rolls_back_enqueues_nothing(committed, enqueued) -> 
 
     with pytest.raises(RuntimeError):
         record_then_fail()
-    assert enqueued == []
+    assert published == []
     assert not WebhookEvent.objects.exists()
-    services.webhook_event_record(event=event, source=EventSource.WEBHOOK)
-    assert len(enqueued) == 1  # the same call, committed, does enqueue
+    assert not OutboxMessage.objects.exists()
+    row = services.webhook_event_record(event=event, source=EventSource.WEBHOOK)
+    assert published == [{"event_pk": row.id}]  # the same call, committed, does enqueue
+    assert OutboxMessage.objects.get().sends == 1  # handed over (kept until it ran)
 
 
 def test_two_concurrent_copies_are_stored_and_queued_once(committed, enqueued) -> None:
