@@ -1,6 +1,6 @@
 """Authentication endpoints of a tenant host: dj-rest-auth's views, bound to the tenant."""
 
-from typing import Any
+from typing import Any, cast
 
 from dj_rest_auth import views as rest_auth
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
@@ -11,14 +11,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework_simplejwt.views import TokenRefreshView
 
-from api.docs import E400, E401, E404, E429
+from api.base import BaseApi
+from api.docs import E400, E401, E403, E404, E429
+from api.no_store import NoStoreMixin
+from api.serializers import StrictSerializer
 from api.throttling import throttles
 
 from .access import member_access_from_db
+from .grants import TenantGrant
 from .models import User
 from .permissions import HasTenantGrant, IsTenantSession
 from .serializers import DetailOutput, UserDetailsSerializer
-from .tokens import RefreshedTokensOutput, tenant_tokens_issue
+from .tokens import RefreshedTokensOutput, refresh_token_revoke, tenant_tokens_issue
 
 TokenPairOutput = inline_serializer(
     name="TokenPair",
@@ -39,7 +43,7 @@ def _on_tenant_host(request: Request) -> Any:
     return tenant
 
 
-class LoginApi(rest_auth.LoginView):
+class LoginApi(NoStoreMixin, rest_auth.LoginView):
     """Tokens only for members of the tenant whose host is called, carrying that tenant."""
 
     throttle_classes = throttles("login")
@@ -73,7 +77,7 @@ class LoginApi(rest_auth.LoginView):
         self.refresh_token, self.access_token = refresh, refresh.access_token
 
 
-class TokenRefreshApi(TokenRefreshView):
+class TokenRefreshApi(NoStoreMixin, TokenRefreshView):
     @extend_schema(
         tags=["auth"],
         summary="Refresh the token pair",
@@ -88,30 +92,34 @@ class TokenRefreshApi(TokenRefreshView):
         return super().post(request, *args, **kwargs)
 
 
-class LogoutApi(rest_auth.LogoutView):
+class LogoutApi(BaseApi):
+    """Revokes one refresh token of the caller's, on this tenant (accounts.tokens)."""
+
     permission_classes = [IsAuthenticated, IsTenantSession]
-    http_method_names = ["post", "options"]
+
+    class LogoutInput(StrictSerializer):
+        refresh = serializers.CharField(help_text="A refresh token of yours for this host.")
 
     @extend_schema(
         tags=["auth"],
         summary="Log out",
-        description="Blacklists the refresh token in the body; the access token lapses "
-        "within minutes.",
-        request=inline_serializer("LogoutInput", {"refresh": serializers.CharField()}),
-        responses={200: DetailOutput, **E400, **E401},
+        description="Blacklists the refresh token in the body, which must be one of the "
+        "caller's, issued on this organization's host; anything else (invalid, expired, "
+        "revoked, someone else's, another organization's) is 401 `token_invalid` and revokes "
+        "nothing. The access token lapses within minutes.",
+        request=LogoutInput,
+        responses={200: DetailOutput, **E400, **E401, **E403},
     )
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        refresh = request.data.get("refresh") if isinstance(request.data, dict) else None
-        if not isinstance(refresh, str) or not refresh:
-            raise serializers.ValidationError({"refresh": ["This field is required."]})
-        response = super().post(request, *args, **kwargs)
-        if response.status_code == 401:  # found by the fuzzer: dj-rest-auth's own error body
-            raise AuthenticationFailed(response.data.get("detail"), code="token_invalid")
-        return response
+    def post(self, request: Request) -> Response:
+        data = self.validate(self.LogoutInput, request)
+        grant = cast(TenantGrant, request.auth)  # of this tenant: IsTenantSession checked it
+        refresh_token_revoke(raw=data["refresh"], tenant_id=grant.tenant_id, user_id=grant.user_id)
+        return Response({"detail": "Successfully logged out."})
 
 
 class UserApi(rest_auth.UserDetailsView):
-    """The caller's account and every organization it belongs to."""
+    """The caller's account and every organization it belongs to (only this one for an
+    application's token)."""
 
     http_method_names = ["get", "patch", "head", "options"]
 
@@ -126,7 +134,12 @@ class UserApi(rest_auth.UserDetailsView):
         return User.objects.get(pk=self.request.user.pk)
 
     @extend_schema(
-        tags=["auth"], summary="Who am I", responses={200: UserDetailsSerializer, **E401}
+        tags=["auth"],
+        summary="Who am I",
+        description="The caller's account and every organization it belongs to, with the "
+        "role in each. An OAuth application's token sees only this organization's "
+        "membership.",
+        responses={200: UserDetailsSerializer, **E401},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
@@ -134,6 +147,8 @@ class UserApi(rest_auth.UserDetailsView):
     @extend_schema(
         tags=["auth"],
         summary="Update my profile",
+        description="Changes the caller's own `full_name` (the email address is fixed). "
+        "Needs the person's own login: an OAuth application's token is refused (403).",
         responses={200: UserDetailsSerializer, **E400, **E401},
     )
     def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -174,6 +189,9 @@ class PasswordResetConfirmApi(rest_auth.PasswordResetConfirmView):
     @extend_schema(
         tags=["auth"],
         summary="Set a new password with a reset link",
+        description="`uid` and `token` come from the emailed link "
+        "(`/reset-password/<uid>/<token>`), which works once. The new password, given twice, "
+        "must pass the password rules; every refresh token of the account is revoked.",
         responses={200: DetailOutput, **E400, **E401, **E429},
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from saas.validators import single_line
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -30,7 +32,8 @@ class UserManager(BaseUserManager["User"]):
 
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(unique=True)
-    full_name = models.CharField(max_length=200, blank=True)
+    # One line: it is in email headers (saas.validators).
+    full_name = models.CharField(max_length=200, blank=True, validators=[single_line])
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)

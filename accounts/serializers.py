@@ -3,8 +3,7 @@ members, and users loaded from the database where a write needs the full row."""
 
 from typing import Any
 
-from allauth.account.forms import default_token_generator
-from allauth.account.utils import user_pk_to_url_str
+from allauth.account.utils import url_str_to_user_pk, user_pk_to_url_str
 from dj_rest_auth import serializers as rest_auth
 from dj_rest_auth.forms import AllAuthPasswordResetForm
 from django.conf import settings
@@ -13,8 +12,11 @@ from rest_framework import exceptions, serializers
 from api.serializers import StrictSerializer
 from saas.mail import email_send_later
 
+from .grants import TenantGrant
 from .models import Membership, User
+from .selectors import membership_list_of_user
 from .services import user_tokens_revoke_all
+from .tokens import TenantPasswordResetTokenGenerator
 
 
 class LoginSerializer(rest_auth.LoginSerializer):
@@ -58,8 +60,12 @@ class UserDetailsSerializer(StrictSerializer, serializers.ModelSerializer):
         read_only_fields = ("id", "email", "memberships")
 
     def get_memberships(self, user: User) -> list[dict]:
-        memberships = Membership.objects.filter(user=user).select_related("tenant")
-        return MembershipOutput(memberships.order_by("tenant__slug"), many=True).data  # type: ignore[return-value]
+        grant = getattr(self.context.get("request"), "auth", None)
+        # A person's own login sees every organization of theirs. An application's token
+        # (OAuth2) was granted on one organization: the others are none of its business.
+        only = grant.tenant_id if isinstance(grant, TenantGrant) and grant.kind != "jwt" else None
+        memberships = membership_list_of_user(user_id=user.pk, tenant_id=only)
+        return MembershipOutput(memberships, many=True).data  # type: ignore[return-value]
 
 
 class PasswordChangeSerializer(rest_auth.PasswordChangeSerializer):
@@ -87,7 +93,7 @@ class TenantPasswordResetForm(AllAuthPasswordResetForm):
         for user in self.users:
             if not Membership.objects.filter(user=user, tenant=tenant).exists():
                 continue
-            token = default_token_generator.make_token(user)
+            token = TenantPasswordResetTokenGenerator(tenant_id=tenant.pk).make_token(user)
             uid = user_pk_to_url_str(user)
             url = settings.FRONTEND_URL.format(host=request.get_host())
             email_send_later(
@@ -110,7 +116,24 @@ class PasswordResetSerializer(rest_auth.PasswordResetSerializer):
 
 
 class PasswordResetConfirmSerializer(rest_auth.PasswordResetConfirmSerializer):
-    """Django's reset tokens are single-use: they hash the password, which this changes."""
+    """Django's reset tokens are single-use: they hash the password, which this changes. They
+    are checked as tokens of this host's organization (TenantPasswordResetTokenGenerator): a
+    link from another organization's host is an invalid token here."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # dj-rest-auth's validate, with the tenant's token generator instead of the global one.
+        tenant = getattr(self.context["request"], "tenant", None)
+        try:
+            self.user = User.objects.get(pk=url_str_to_user_pk(attrs["uid"]))
+        except (TypeError, ValueError, OverflowError, User.DoesNotExist):
+            raise serializers.ValidationError({"uid": ["Invalid value"]}) from None
+        generator = TenantPasswordResetTokenGenerator(tenant_id=tenant.pk) if tenant else None
+        if generator is None or not generator.check_token(self.user, attrs["token"]):
+            raise serializers.ValidationError({"token": ["Invalid value"]})
+        self.set_password_form = self.set_password_form_class(user=self.user, data=attrs)
+        if not self.set_password_form.is_valid():
+            raise serializers.ValidationError(self.set_password_form.errors)
+        return attrs
 
     def save(self) -> Any:
         user = super().save()

@@ -12,6 +12,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from billing.services.entitlements import entitlement_require
+from saas.emails.services import email_about
 from saas.errors import (
     Conflict,
     Gone,
@@ -42,13 +43,24 @@ def user_create(*, email: str, password: str, full_name: str = "") -> User:
     email = User.objects.normalize_email(email).lower()
     password_check_strength(password=password, user=User(email=email, full_name=full_name))
     if User.objects.filter(email__iexact=email).exists():
-        raise Conflict(
-            "A user with this email already exists.",
-            code="email_taken",
-            extra={"fields": {"email": ["Already registered."]}},
-        )
-    with transaction.atomic():
-        return User.objects.create_user(email=email, password=password, full_name=full_name)
+        raise _email_taken()
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email=email, password=password, full_name=full_name)
+    except IntegrityError as exc:
+        # A concurrent request committed this email after the check above (our insert waited
+        # on the unique index for it): the same answer the check gives, not a 500.
+        if not User.objects.filter(email__iexact=email).exists():
+            raise
+        raise _email_taken() from exc
+
+
+def _email_taken() -> Conflict:
+    return Conflict(
+        "A user with this email already exists.",
+        code="email_taken",
+        extra={"fields": {"email": ["Already registered."]}},
+    )
 
 
 def user_tokens_revoke_all(*, user_id: int) -> int:
@@ -167,6 +179,8 @@ def invitation_create(
             "role": role,
             "url": invitation_url(host=host, token=token),
             "expires_at": invitation.expires_at,
+            # If it cannot be sent, the invitation list says so (email_status).
+            **email_about(tenant_id=tenant.pk, target_type="invitation", target_id=invitation.pk),
         },
     )
     return invitation

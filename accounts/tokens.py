@@ -3,6 +3,7 @@ informational: access is re-checked per request in accounts.access)."""
 
 from typing import Any
 
+from allauth.account.forms import EmailAwarePasswordResetTokenGenerator
 from django.db import transaction
 from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
@@ -11,6 +12,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from saas.errors import NotAuthenticated
 from tenants.models import Tenant
 
 from .access import member_access_from_db
@@ -93,6 +95,44 @@ def _claim_for_rotation(refresh: RefreshToken) -> None:
     outstanding = OutstandingToken.objects.select_for_update().filter(jti=refresh["jti"]).first()
     if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
         raise InvalidToken("Token is blacklisted.")
+
+
+def refresh_token_revoke(*, raw: str, tenant_id: int, user_id: int) -> None:
+    """Logout: blacklist `raw` if it is a refresh token of `user_id` issued for `tenant_id`.
+    Anything else (malformed, expired, already revoked, another person's, another
+    organization's) is refused with one answer and revokes nothing: a logout must not end
+    somebody else's session, nor tell the caller whether a token it holds is good elsewhere."""
+    try:
+        # simplejwt's hint says Token, but it takes (and here gets) the encoded token.
+        refresh = TenantRefreshToken(raw)  # type: ignore[arg-type]
+    except TokenError as exc:
+        raise _not_a_token_of_the_caller() from exc
+    if refresh.get(TENANT_CLAIM) != tenant_id or str(refresh.get("sub")) != str(user_id):
+        raise _not_a_token_of_the_caller()
+    refresh.blacklist()
+
+
+def _not_a_token_of_the_caller() -> NotAuthenticated:
+    return NotAuthenticated(
+        "Not a valid refresh token of yours for this organization.", code="token_invalid"
+    )
+
+
+class TenantPasswordResetTokenGenerator(EmailAwarePasswordResetTokenGenerator):
+    """Password reset tokens of one organization's host. Django's (and allauth's) tokens are
+    valid wherever the user can be named, so a link mailed from acme's host reset the
+    password on beta's too; with the tenant id in the hashed value it is just an invalid
+    token anywhere but the host that sent it. Still single use and expiring: the hash also
+    covers the password and last login, and the timestamp."""
+
+    key_salt = "accounts.tokens.TenantPasswordResetTokenGenerator"
+
+    def __init__(self, *, tenant_id: int) -> None:
+        super().__init__()
+        self.tenant_id = tenant_id
+
+    def _make_hash_value(self, user: Any, timestamp: int) -> str:
+        return f"{super()._make_hash_value(user, timestamp)}|tenant:{self.tenant_id}"
 
 
 class RefreshedTokensOutput(serializers.Serializer):

@@ -18,7 +18,9 @@ from tenants.models import Tenant
 
 class BaseApi(APIView):
     def validate(self, serializer_class: type[serializers.Serializer], request: Request) -> Any:
-        serializer = serializer_class(data=request.data)
+        """The body's validated data, or one 400 naming every invalid field. The serializer's
+        context has the request (and with it the tenant) for checks that need them."""
+        serializer = serializer_class(data=request.data, context={"request": request, "view": self})
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 

@@ -45,7 +45,12 @@ E410 = {410: error_doc("The link was used, revoked or has expired.")}
 E413 = {413: error_doc("Request body too large.")}
 E429 = {429: error_doc("Too many requests; see Retry-After.")}
 E500 = {500: error_doc("Unexpected server error: the body carries the request id, no trace.")}
-E503 = {503: error_doc("A dependency is unavailable (database_unavailable); retry later.")}
+E503 = {
+    503: error_doc(
+        "A dependency is down or not answering (database_unavailable, "
+        "payment_provider_unavailable); retry after the Retry-After seconds."
+    )
+}
 E5XX = {**E500, **E503}
 
 ERRORS_READ = {**E401, **E403, **E404, **E429, **E5XX}
@@ -53,12 +58,17 @@ ERRORS_WRITE = {**E400, **E401, **E403, **E404, **E413, **E429, **E5XX}
 ERRORS_PUBLIC_WRITE = {**E400, **E409, **E413, **E429, **E5XX}
 
 
-def paginated(item: type[serializers.Serializer], *, name: str) -> Any:
-    """The page envelope api.base.BaseApi.paginate answers with, around `item`."""
+def paginated(item: type[serializers.Serializer], *, name: str, count: bool = True) -> Any:
+    """The envelope every list answers with, around `item`: `results`, `next` and `previous`
+    (links, or null), and `count` for page-number lists (api.base.BaseApi.paginate); a keyset
+    cursor list (api.pagination.KeysetCursorPagination) has no count (`count=False`)."""
+    fields: dict[str, serializers.Field] = {}
+    if count:
+        fields["count"] = serializers.IntegerField(help_text="Items on all pages.")
     return inline_serializer(
         name=name,
         fields={
-            "count": serializers.IntegerField(help_text="Items on all pages."),
+            **fields,
             "next": serializers.URLField(allow_null=True, help_text="The next page, if any."),
             "previous": serializers.URLField(allow_null=True, help_text="The previous page."),
             "results": item(many=True),

@@ -1,32 +1,104 @@
-"""Serializer bases for write bodies: no silent mass assignment, no type coercion."""
+"""Serializer bases for write bodies: no silent mass assignment, no type coercion, every
+invalid field reported at once; and the one ChoiceField, whose refusal names the allowed
+values."""
 
-from typing import Any
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, NoReturn
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.plumbing import get_doc
 from rest_framework import serializers
 
+from saas.errors import InvalidInput
+
+_SHOWN_INPUT = 50  # characters of a refused value repeated in the message
+
+
+class ChoiceField(serializers.ChoiceField):
+    """DRF's ChoiceField, but a refused value is answered with the values that are allowed:
+    `"bogus" is not a valid choice; expected one of: todo, in_progress, done.` Every
+    serializer of this project uses it (tests/api/test_input_errors.py checks)."""
+
+    default_error_messages = {
+        "invalid_choice": '"{input}" is not a valid choice; expected one of: {choices}.'
+    }
+
+    def fail(self, key: str, **kwargs: Any) -> NoReturn:
+        if key == "invalid_choice":
+            shown = str(kwargs.get("input", ""))
+            if len(shown) > _SHOWN_INPUT:
+                shown = shown[:_SHOWN_INPUT] + "..."
+            kwargs.update(input=shown, choices=", ".join(self.choice_strings_to_values))
+        super().fail(key, **kwargs)
+
+
+def _reporting(field: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    """A `validate_<field>` whose InvalidInput becomes that field's error (so validation goes
+    on with the other fields) and is remembered (see StrictSerializer._refuse)."""
+
+    @functools.wraps(method)
+    def validate(self: "StrictSerializer", value: Any) -> Any:
+        try:
+            return method(self, value)
+        except InvalidInput as exc:
+            self.__dict__.setdefault("_service_errors", []).append((field, exc))
+            messages = (exc.extra.get("fields") or {}).get(field) or [exc.message]
+            raise serializers.ValidationError(messages, code=exc.code) from None
+
+    validate._reports_service_errors = True  # type: ignore[attr-defined]
+    return validate
+
 
 class StrictSerializer(serializers.Serializer):
-    """Rejects unknown keys and non-string values for string fields.
+    """Rejects unknown keys and non-string values for string fields, and reports every
+    invalid field in one 400.
 
     DRF would quietly drop unknown keys and turn 123 into "123"; an API that accepts either
-    hides client bugs.
+    hides client bugs. Those refusals are merged with the fields' own errors, and a
+    `validate_<field>` method may call a service's check that raises InvalidInput (a slug,
+    a password's strength, an assignee): it becomes that field's error beside the others.
+    When such a check is the only problem, its own error is raised unchanged (its code, e.g.
+    `weak_password`, and message stay what the service says).
     """
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, attr in list(vars(cls).items()):
+            if name.startswith("validate_") and callable(attr):
+                if not getattr(attr, "_reports_service_errors", False):
+                    setattr(cls, name, _reporting(name.removeprefix("validate_"), attr))
+
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            errors: dict[str, list[str]] = {}
-            for key in sorted(set(data) - set(self.fields)):
-                errors[key] = ["Unknown field."]
-            for name, field in self.fields.items():
-                value = data.get(name)
-                if isinstance(field, serializers.CharField) and value is not None:
-                    if not isinstance(value, str):
-                        errors[name] = ["Must be a string."]
-            if errors:
-                raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)
+        self._service_errors: list[tuple[str, InvalidInput]] = []
+        strict = self._strict_errors(data) if isinstance(data, Mapping) else {}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not isinstance(exc.detail, dict):
+                raise
+            self._refuse({**exc.detail, **strict}, strict)
+        if strict:
+            self._refuse(strict, strict)
+        return value
+
+    def _strict_errors(self, data: Mapping[str, Any]) -> dict[str, list[str]]:
+        errors: dict[str, list[str]] = {}
+        for key in sorted(set(data) - set(self.fields)):
+            errors[key] = ["Unknown field."]
+        for name, field in self.fields.items():
+            value = data.get(name)
+            if isinstance(field, serializers.CharField) and value is not None:
+                if not isinstance(value, str):
+                    errors[name] = ["Must be a string."]
+        return errors
+
+    def _refuse(self, errors: dict[str, Any], strict: dict[str, Any]) -> NoReturn:
+        if self.parent is None and not strict and len(self._service_errors) == 1:
+            field, exc = self._service_errors[0]
+            if set(errors) == {field}:
+                raise exc
+        raise serializers.ValidationError(errors)
 
 
 class StrictSerializerSchema(OpenApiSerializerExtension):

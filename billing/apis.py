@@ -13,6 +13,7 @@ from accounts.roles import Capability
 from api.base import PublicApi, TenantApi
 from api.docs import (
     E402,
+    E404,
     E409,
     E500,
     ERRORS_READ,
@@ -21,7 +22,8 @@ from api.docs import (
     error_doc,
     paginated,
 )
-from api.serializers import StrictSerializer
+from api.no_store import NoStoreMixin
+from api.serializers import ChoiceField, StrictSerializer
 
 from .selectors import billing_account_get, invoice_list, plan_list_public
 from .services.subscriptions import (
@@ -70,11 +72,18 @@ class PlanListApi(PublicApi):
     @extend_schema(
         tags=["billing"],
         summary="List plans",
-        description="The public plan catalog with prices and entitlements.",
-        responses={200: PlanOutput(many=True), **E500},
+        operation_id="plans_list",
+        description="The public plan catalog with prices and entitlements, in catalog order, "
+        "in the page envelope every list answers with.",
+        parameters=PAGE_PARAMETERS,
+        responses={
+            200: paginated(PlanOutput, name="PaginatedPlanList"),
+            **E404,
+            **E500,
+        },
     )
     def get(self, request: Request) -> Response:
-        return Response(PlanOutput(plan_list_public(), many=True).data)
+        return self.paginate(plan_list_public(), PlanOutput)
 
 
 class SubscriptionOutput(serializers.Serializer):
@@ -100,6 +109,9 @@ class SubscriptionApi(TenantApi):
     @extend_schema(
         tags=["billing"],
         summary="Show the subscription",
+        description="The plan and price, status, seats, current period and trial end, "
+        "whether it ends at the period end, and `scheduled_change`: the price Stripe switches "
+        "to at the period end. Every role reads it.",
         responses={200: SubscriptionOutput, **ERRORS_READ},
     )
     def get(self, request: Request) -> Response:
@@ -123,7 +135,7 @@ class BillingSessionOutput(serializers.Serializer):
     url = serializers.URLField()
 
 
-class CheckoutApi(TenantApi):
+class CheckoutApi(NoStoreMixin, TenantApi):
     capabilities = {"POST": C.BILLING_MANAGE}
 
     @extend_schema(
@@ -146,7 +158,7 @@ class CheckoutApi(TenantApi):
 
 
 class PlanChangeOutput(serializers.Serializer):
-    effective = serializers.ChoiceField(
+    effective = ChoiceField(
         choices=["now", "period_end"],
         help_text="now: prorated and invoiced at once (upgrades, interval changes, a move to "
         "metered billing); period_end: switched by Stripe at the period end (downgrades).",
@@ -220,6 +232,8 @@ class CancelApi(TenantApi):
     @extend_schema(
         tags=["billing"],
         summary="Cancel at period end",
+        description="The subscription stays as it is until the end of the paid period, then "
+        "ends (`cancel_at_period_end` is true meanwhile); resume undoes it until then.",
         request=None,
         responses={200: SubscriptionOutput, **BILLING_WRITE_ERRORS},
     )
@@ -243,7 +257,7 @@ class ResumeApi(TenantApi):
         return Response(SubscriptionOutput(account).data)
 
 
-class PortalApi(TenantApi):
+class PortalApi(NoStoreMixin, TenantApi):
     capabilities = {"POST": C.BILLING_MANAGE}
 
     @extend_schema(

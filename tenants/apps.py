@@ -6,4 +6,7 @@ class TenantsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401 - connects cache invalidation
+        from . import (
+            challenge,  # noqa: F401 - registers its system check
+            signals,  # noqa: F401 - connects cache invalidation
+        )

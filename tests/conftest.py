@@ -26,6 +26,7 @@ from accounts.tokens import tenant_tokens_issue
 from billing import gateway
 from billing.models import Plan
 from billing.services.catalog import catalog_seed_defaults
+from saas.redis_breaker import breaker as redis_breaker
 from saas.stripe_emulator.server import EmulatorServer
 from tenants.db import schema_activate_public
 from tenants.models import Tenant
@@ -41,7 +42,9 @@ REPO = Path(__file__).resolve().parent.parent
 def _fresh_cache() -> None:
     """Tests roll back without committing, so no on-commit invalidation runs, and ids repeat
     from run to run: start every test with an empty cache (this run's key prefix only) and a
-    new host-cache generation."""
+    new host-cache generation, with Redis not skipped because an earlier test's call timed
+    out (saas.redis_breaker)."""
+    redis_breaker.reset()
     cache.delete_pattern("*")  # type: ignore[attr-defined]
     tenant_cache_invalidate()
 
@@ -263,3 +266,16 @@ def tight_rates(settings: Any) -> Iterator[dict[str, Any]]:
     SimpleRateThrottle.THROTTLE_RATES = rates
     yield rates
     SimpleRateThrottle.THROTTLE_RATES = original
+
+
+@pytest.fixture
+def frozen_rate_window(monkeypatch: pytest.MonkeyPatch) -> float:
+    """The API rate limiter's clock stopped 10 s into a minute window, so a test counting
+    requests against the per-minute limit cannot see the window roll over mid-test."""
+    from types import SimpleNamespace
+
+    from billing import throttling
+
+    now = 1_800_000_010.0
+    monkeypatch.setattr(throttling, "time", SimpleNamespace(time=lambda: now))
+    return now

@@ -12,6 +12,9 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+# Mail to this domain is refused by the sink with a permanent error (SmtpSink.handle_RCPT).
+REFUSED_DOMAIN = "refused.test"
+
 
 class SmtpSink:
     """An SMTP server on a loopback port that keeps every message it receives."""
@@ -21,6 +24,16 @@ class SmtpSink:
         self._lock = threading.Lock()
         self.port = port
         self.controller = Controller(self, hostname="127.0.0.1", port=port)
+
+    async def handle_RCPT(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        """Refuses every address at REFUSED_DOMAIN for good (550), as a real server does
+        for a mailbox that does not exist."""
+        if address.lower().endswith("@" + REFUSED_DOMAIN):
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -84,6 +97,26 @@ def start_celery_worker(env: dict[str, str], cwd: str) -> subprocess.Popen:
         env=env,
     )
     return process
+
+
+def start_celery_beat(env: dict[str, str], cwd: str, directory: str) -> subprocess.Popen:
+    """Celery beat on its schedule (the outbox relay, the sweeps), its state in `directory`."""
+    return subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "beat",
+            "--loglevel",
+            "warning",
+            "--schedule",
+            f"{directory}/beat-schedule",
+        ],
+        cwd=cwd,
+        env=env,
+    )
 
 
 def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> None:

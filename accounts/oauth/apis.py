@@ -8,7 +8,9 @@ from rest_framework.response import Response
 
 from api.base import TenantApi
 from api.docs import E402, ERRORS_READ, ERRORS_WRITE, PAGE_PARAMETERS, paginated
-from api.serializers import StrictSerializer
+from api.no_store import NoStoreMixin
+from api.serializers import ChoiceField, StrictSerializer
+from saas.validators import single_line
 
 from ..roles import Capability
 from .models import OAuthApplication
@@ -38,7 +40,7 @@ def _redirect_uris_field(**kwargs: object) -> serializers.ListField:
 
 def _scopes_field(**kwargs: object) -> serializers.ListField:
     return serializers.ListField(
-        child=serializers.ChoiceField(choices=SCOPE_CHOICES),
+        child=ChoiceField(choices=SCOPE_CHOICES),
         min_length=1,
         help_text="Scopes the client may ask for; you can only grant what your role holds.",
         **kwargs,  # type: ignore[arg-type]
@@ -49,13 +51,11 @@ class ApplicationOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     client_id = serializers.CharField()
-    client_type = serializers.ChoiceField(choices=CLIENT_TYPES)
-    grant_type = serializers.ChoiceField(
-        choices=list(GRANT_TYPES), source="authorization_grant_type"
-    )
+    client_type = ChoiceField(choices=CLIENT_TYPES)
+    grant_type = ChoiceField(choices=list(GRANT_TYPES), source="authorization_grant_type")
     redirect_uris = serializers.ListField(child=serializers.CharField(), source="redirect_uri_list")
     scopes = serializers.ListField(
-        child=serializers.ChoiceField(choices=SCOPE_CHOICES), source="allowed_scope_list"
+        child=ChoiceField(choices=SCOPE_CHOICES), source="allowed_scope_list"
     )
     created_by = serializers.IntegerField(source="user_id", allow_null=True)
     created_at = serializers.DateTimeField(source="created")
@@ -68,17 +68,17 @@ class ApplicationCreatedOutput(ApplicationOutput):
     )
 
 
-class OAuthApplicationListCreateApi(TenantApi):
+class OAuthApplicationListCreateApi(NoStoreMixin, TenantApi):
     capabilities = MANAGE
 
     class ApplicationCreateInput(StrictSerializer):
-        name = serializers.CharField(max_length=255)
-        grant_type = serializers.ChoiceField(
+        name = serializers.CharField(max_length=255, validators=[single_line])
+        grant_type = ChoiceField(
             choices=list(GRANT_TYPES),
             help_text="authorization-code (with PKCE) for apps acting for a user; "
             "client-credentials for machine clients acting as you.",
         )
-        client_type = serializers.ChoiceField(
+        client_type = ChoiceField(
             choices=CLIENT_TYPES,
             default=OAuthApplication.CLIENT_CONFIDENTIAL,
             help_text="public: a browser or native app that cannot keep a secret "
@@ -147,13 +147,15 @@ class OAuthApplicationDetailApi(TenantApi):
     capabilities = MANAGE
 
     class ApplicationUpdateInput(StrictSerializer):
-        name = serializers.CharField(max_length=255, required=False)
+        name = serializers.CharField(max_length=255, required=False, validators=[single_line])
         redirect_uris = _redirect_uris_field(required=False)
         scopes = _scopes_field(required=False)
 
     @extend_schema(
         tags=TAGS,
         summary="Get an OAuth application",
+        description="Its client id, redirect URIs, scopes and grant type; the client secret "
+        "is shown only once, when the application is registered.",
         responses={200: ApplicationOutput, **ERRORS_READ},
     )
     def get(self, request: Request, application_id: int) -> Response:

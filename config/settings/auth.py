@@ -76,5 +76,46 @@ THROTTLE_RATES = {
     "password_reset_account": env.str("THROTTLE_PASSWORD_RESET_ACCOUNT", default="3/hour"),
     "invitations_ip": env.str("THROTTLE_INVITATIONS_IP", default="60/hour"),
     "invitations_account": env.str("THROTTLE_INVITATIONS_ACCOUNT", default="30/hour"),
+    # Each signup is a schema, a billing account and a Stripe customer: per client IP, and per
+    # domain of the owner's email whichever client sends it (README, "Security").
+    "signup_ip": env.str("THROTTLE_SIGNUP_IP", default="10/hour"),
+    "signup_domain": env.str("THROTTLE_SIGNUP_DOMAIN", default="20/hour"),
 }
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = THROTTLE_RATES
+# Not counted per domain (the per-IP rate still applies): millions of people share these, so
+# one budget for all of them would let anyone shut each of them out of signup for an hour.
+THROTTLE_SIGNUP_DOMAIN_EXEMPT = frozenset(
+    domain.strip().lower()
+    for domain in env.list(
+        "THROTTLE_SIGNUP_DOMAIN_EXEMPT",
+        default=[
+            "gmail.com",
+            "googlemail.com",
+            "outlook.com",
+            "hotmail.com",
+            "live.com",
+            "msn.com",
+            "yahoo.com",
+            "icloud.com",
+            "me.com",
+            "aol.com",
+            "proton.me",
+            "protonmail.com",
+            "gmx.com",
+            "gmx.de",
+            "web.de",
+            "mail.com",
+            "yandex.com",
+            "yandex.ru",
+            "mail.ru",
+            "qq.com",
+            "163.com",
+        ],
+    )
+    if domain.strip()
+)
+# Bot defence for production (CAPTCHA, Turnstile, proof of work): the dotted path of a
+# callable that gets each signup request and returns True to let it through (anything else
+# is 403 challenge_failed; it may raise a saas.errors error of its own). Empty: no challenge.
+# Contract and an example: tenants/challenge.py and README, "Security".
+SIGNUP_CHALLENGE_VERIFIER = env.str("SIGNUP_CHALLENGE_VERIFIER", default="")

@@ -4,6 +4,8 @@ from urllib.parse import unquote
 
 from django.core.exceptions import ImproperlyConfigured
 
+from saas.redis_breaker import connection_class_for
+
 from .env import BASE_DIR, DJANGO_ENV, IS_DEV_OR_TEST, env, secret
 
 DEBUG = env.bool("DEBUG", default=False)
@@ -52,6 +54,8 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "api",
     "saas",
+    "saas.outbox",
+    "saas.emails",
     "billing",
 ]
 TENANT_APPS = [
@@ -124,6 +128,13 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Every Redis client (cache, throttles, Celery's broker) gives up after these: a Redis that
+# hangs must not hold a request until gunicorn kills it (config/settings/timeouts.py).
+REDIS_CONNECT_TIMEOUT_SECONDS = env.float("REDIS_CONNECT_TIMEOUT_SECONDS", default=1.0)
+REDIS_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=1.0)
+# After a cache call times out, the process skips Redis this long (saas/redis_breaker.py), so
+# a hung Redis costs one timeout, not one per call of every request.
+REDIS_BREAKER_SECONDS = env.float("REDIS_BREAKER_SECONDS", default=5.0)
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -131,8 +142,12 @@ CACHES = {
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default=f"saas-{DJANGO_ENV}"),
         "OPTIONS": {
             "CLIENT_CLASS": "django_redis.client.DefaultClient",
-            "SOCKET_CONNECT_TIMEOUT": 1,
-            "SOCKET_TIMEOUT": 1,
+            "SOCKET_CONNECT_TIMEOUT": REDIS_CONNECT_TIMEOUT_SECONDS,
+            "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT_SECONDS,
+            "CONNECTION_POOL_KWARGS": {
+                "connection_class": connection_class_for(REDIS_URL),
+                "breaker_seconds": REDIS_BREAKER_SECONDS,
+            },
             # A Redis outage degrades caching to database reads instead of failing requests.
             "IGNORE_EXCEPTIONS": True,
         },

@@ -7,7 +7,9 @@ from rest_framework.response import Response
 
 from accounts.roles import Capability
 from api.base import TenantApi
-from api.docs import E400, ERRORS_READ, PAGE_PARAMETERS, paginated
+from api.docs import E400, E402, ERRORS_READ, PAGE_PARAMETERS, paginated
+from api.serializers import ChoiceField
+from billing.services.entitlements import entitlement_require
 
 from .models import ActorKind
 from .selectors import audit_entry_list
@@ -18,7 +20,7 @@ class AuditEntryOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     actor_id = serializers.IntegerField(allow_null=True, help_text="The user; null for system.")
     actor_email = serializers.CharField(help_text="The user's email when it was recorded.")
-    actor_kind = serializers.ChoiceField(choices=ActorKind.choices)
+    actor_kind = ChoiceField(choices=ActorKind.choices)
     actor_app = serializers.CharField(help_text="The OAuth2 client id, for oauth2_app actors.")
     action = serializers.CharField(help_text="`<target>.<verb>`, e.g. `member.role_changed`.")
     target_type = serializers.CharField()
@@ -33,7 +35,7 @@ class AuditEntryOutput(serializers.Serializer):
 
 class AuditLogFilters(serializers.Serializer):
     actor = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
-    actor_kind = serializers.ChoiceField(choices=ActorKind.choices, required=False)
+    actor_kind = ChoiceField(choices=ActorKind.choices, required=False)
     action = serializers.CharField(required=False, max_length=64)
     target_type = serializers.CharField(required=False, max_length=64)
     target_id = serializers.CharField(required=False, max_length=64)
@@ -41,10 +43,16 @@ class AuditLogFilters(serializers.Serializer):
     until = serializers.DateTimeField(required=False)
 
     def to_internal_value(self, data: Any) -> Any:
-        empty: list[str] = [str(name) for name in self.fields.keys() if data.get(name) == ""]
-        if empty:  # "?until=" is a mistake, not "no filter"
-            raise serializers.ValidationError({name: ["Must not be empty."] for name in empty})
-        return super().to_internal_value(data)
+        empty = {
+            str(name): ["Must not be empty."] for name in self.fields if data.get(name) == ""
+        }  # "?until=" is a mistake, not "no filter"
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({**exc.detail, **empty}) from None  # type: ignore[dict-item]
+        if empty:
+            raise serializers.ValidationError(empty)
+        return value
 
 
 _EXAMPLE = {
@@ -75,19 +83,27 @@ class AuditLogListApi(TenantApi):
             "membership and role changes, invitations, ownership transfers, subscription "
             "changes (also those Stripe's webhooks make: actor_kind `system`), OAuth2 "
             "applications, projects and tasks. Newest first, paginated. Owners and admins "
-            "only. `action` ending in `.` matches a prefix (`member.`)."
+            "only, on a plan with the `audit_log` feature (else 402 entitlement_exceeded; "
+            "entries are recorded on every plan). `action` ending in `.` matches a prefix "
+            "(`member.`)."
         ),
         parameters=[AuditLogFilters, *PAGE_PARAMETERS],
         responses={
             200: paginated(AuditEntryOutput, name="PaginatedAuditEntryList"),
             **E400,
+            **E402,
             **ERRORS_READ,
         },
         examples=[
-            OpenApiExample("A role change", value=_EXAMPLE, response_only=True),
+            OpenApiExample(
+                "A role change",
+                value={"count": 1, "next": None, "previous": None, "results": [_EXAMPLE]},
+                response_only=True,
+            ),
         ],
     )
     def get(self, request: Request) -> Response:
+        entitlement_require(tenant=self.tenant, feature="audit_log")
         filters = AuditLogFilters(data=request.query_params)
         filters.is_valid(raise_exception=True)
         return self.paginate(audit_entry_list(**filters.validated_data), AuditEntryOutput)

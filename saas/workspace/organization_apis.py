@@ -13,6 +13,7 @@ from api.base import TenantApi
 from api.cors import MAX_ORIGINS, origin_normalise
 from api.docs import ERRORS_READ, ERRORS_WRITE
 from api.serializers import StrictSerializer
+from saas.validators import single_line
 
 from .services import organization_update
 
@@ -33,7 +34,7 @@ class OriginField(serializers.CharField):
 
 
 class OrganizationUpdateInput(StrictSerializer):
-    name = serializers.CharField(max_length=100, required=False)
+    name = serializers.CharField(max_length=100, required=False, validators=[single_line])
     cors_allowed_origins = serializers.ListField(
         child=OriginField(max_length=300),
         max_length=MAX_ORIGINS,

@@ -4,10 +4,12 @@
 from drf_spectacular.utils import OpenApiExample
 from rest_framework import serializers
 
-from api.serializers import StrictSerializer
+from api.docs import paginated
+from api.serializers import ChoiceField, StrictSerializer
 
 from .models import TaskPriority, TaskStatus
 from .selectors import PROJECT_ORDERING_FIELDS, TASK_ORDERING_FIELDS
+from .services import task_assignee_check
 
 _MAX_ID = 2**63 - 1
 
@@ -29,11 +31,7 @@ class ProjectOutput(serializers.Serializer):
     archived_at = serializers.DateTimeField(allow_null=True)
 
 
-class ProjectPage(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = ProjectOutput(many=True)
+ProjectPage = paginated(ProjectOutput, name="ProjectPage")
 
 
 class ProjectCreateInput(StrictSerializer):
@@ -56,7 +54,7 @@ class ProjectListQuery(serializers.Serializer):
     search = serializers.CharField(
         required=False, max_length=200, help_text="Case-insensitive, in name or description."
     )
-    ordering = serializers.ChoiceField(
+    ordering = ChoiceField(
         choices=_ordering_choices(PROJECT_ORDERING_FIELDS),
         default="-created_at",
         help_text="Sort field; a leading '-' sorts descending.",
@@ -75,8 +73,8 @@ class TaskOutput(serializers.Serializer):
     project = serializers.IntegerField(source="project_id")
     title = serializers.CharField()
     description = serializers.CharField()
-    status = serializers.ChoiceField(choices=TaskStatus.choices)
-    priority = serializers.ChoiceField(
+    status = ChoiceField(choices=TaskStatus.choices)
+    priority = ChoiceField(
         choices=TaskPriority.choices, help_text="1 low, 2 normal, 3 high, 4 urgent."
     )
     due_date = serializers.DateField(allow_null=True)
@@ -87,16 +85,13 @@ class TaskOutput(serializers.Serializer):
     archived_at = serializers.DateTimeField(allow_null=True)
 
 
-class TaskPage(serializers.Serializer):
-    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
-    previous = serializers.URLField(allow_null=True, help_text="The previous page, or null.")
-    results = TaskOutput(many=True)
+TaskPage = paginated(TaskOutput, name="TaskPage", count=False)
 
 
 class _TaskFields(StrictSerializer):
     description = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
-    status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
-    priority = serializers.ChoiceField(
+    status = ChoiceField(choices=TaskStatus.choices, required=False)
+    priority = ChoiceField(
         choices=TaskPriority.choices, required=False, help_text="1 low, 2 normal, 3 high, 4 urgent."
     )
     due_date = serializers.DateField(required=False, allow_null=True)
@@ -107,6 +102,13 @@ class _TaskFields(StrictSerializer):
         max_value=_MAX_ID,
         help_text="User id of a member of this organization, or null.",
     )
+
+    def validate_assignee(self, assignee: int | None) -> int | None:
+        # Checked again by the service; here it is reported with the other fields.
+        request = self.context.get("request")
+        if request is not None:
+            task_assignee_check(tenant=request.tenant, user_id=assignee)
+        return assignee
 
 
 class TaskCreateInput(_TaskFields):
@@ -124,7 +126,7 @@ class TaskListQuery(serializers.Serializer):
     archived = serializers.BooleanField(
         required=False, default=False, help_text="true lists only archived tasks."
     )
-    status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
+    status = ChoiceField(choices=TaskStatus.choices, required=False)
     assignee = serializers.IntegerField(
         required=False, min_value=1, max_value=_MAX_ID, help_text="Assignee's user id."
     )
@@ -133,7 +135,7 @@ class TaskListQuery(serializers.Serializer):
     search = serializers.CharField(
         required=False, max_length=200, help_text="Case-insensitive, in title or description."
     )
-    ordering = serializers.ChoiceField(
+    ordering = ChoiceField(
         choices=_ordering_choices(TASK_ORDERING_FIELDS),
         default="-created_at",
         help_text="Sort field; a leading '-' sorts descending. Tasks without a due date "

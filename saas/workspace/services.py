@@ -17,7 +17,7 @@ from tenants.models import Tenant
 from .models import Project, Task
 
 
-def _assignee_check(*, tenant: Tenant, user_id: int | None) -> None:
+def task_assignee_check(*, tenant: Tenant, user_id: int | None) -> None:
     """Only members of this organization can be assigned (users of other tenants, or
     unknown ids, are invalid input, not a lookup across tenants)."""
     if user_id is None:
@@ -84,7 +84,7 @@ def task_create(
     assignee: int | None = None,
 ) -> Task:
     project = Project.objects.get(pk=project_id)
-    _assignee_check(tenant=tenant, user_id=assignee)
+    task_assignee_check(tenant=tenant, user_id=assignee)
     task = Task(project=project, title=title, description=description, created_by=created_by)
     task.due_date, task.assignee_id = due_date, assignee
     if status is not None:
@@ -112,7 +112,7 @@ def task_update(
     task = Task.objects.select_for_update().get(project_id=project_id, pk=task_id)
     precondition_check(task, if_match)
     if "assignee" in changes:
-        _assignee_check(tenant=tenant, user_id=changes["assignee"])
+        task_assignee_check(tenant=tenant, user_id=changes["assignee"])
         task.assignee_id = changes["assignee"]
     for field in _TASK_FIELDS:
         if field in changes:

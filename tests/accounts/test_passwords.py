@@ -121,3 +121,28 @@ def test_reset_confirm_with_a_bad_token_is_refused(db, client_for, make_tenant, 
     response = client_for(tenant).post(CONFIRM, body, format="json")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid"
+
+
+def test_a_reset_link_works_only_on_the_organizations_host_that_sent_it(
+    mail, client_for, make_tenant, make_member
+):
+    acme, beta = make_tenant("acme"), make_tenant("beta")
+    user = make_member(acme)
+    make_member(beta, user=user)  # a member of both: the link still only works on acme
+    assert client_for(acme).post(RESET, {"email": user.email}, format="json").status_code == 200
+    uid, token = reset_link(mail.wait_for(user.email))
+    body = {"uid": uid, "token": token, "new_password1": NEW, "new_password2": NEW}
+    invalid = {**body, "token": "bad-token"}
+
+    on_beta = client_for(beta).post(CONFIRM, body, format="json")
+    bad_on_beta = client_for(beta).post(CONFIRM, invalid, format="json")
+
+    # The same answer as an invalid token: it does not say the link is good elsewhere.
+    assert on_beta.status_code == bad_on_beta.status_code == 400
+    assert on_beta.json()["error"]["fields"] == bad_on_beta.json()["error"]["fields"]
+    assert on_beta.json()["error"]["code"] == bad_on_beta.json()["error"]["code"]
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+    assert client_for(acme).post(CONFIRM, body, format="json").status_code == 200
+    user.refresh_from_db()
+    assert user.check_password(NEW)

@@ -25,6 +25,15 @@ def the_entry(tenant, action):
     return found[0]
 
 
+@pytest.fixture(autouse=True)
+def _signup_plan_has_the_audit_log(db) -> None:
+    """These tests are about the log; test_reading_needs_the_audit_log_feature is about the
+    plan that may read it."""
+    plan = Plan.objects.get(code=settings.BILLING_SIGNUP_PLAN)
+    plan.features = [*plan.features, "audit_log"]
+    plan.save(update_fields=["features"])
+
+
 @pytest.fixture
 def acme(make_tenant):
     return make_tenant("acme")
@@ -296,3 +305,24 @@ def test_an_oauth2_application_is_recorded_as_the_actor(db, acme, owner, client_
     entry = the_entry(acme, "project.created")
     assert (entry.actor_kind, entry.actor_app) == ("oauth2_app", body["client_id"])
     assert (entry.actor_id, entry.actor_email) == (owner.pk, owner.email)
+
+
+def test_reading_needs_the_audit_log_feature(db, acme, owner, client_for) -> None:
+    """Free advertises `audit_log: false`: reading is a 402 naming the feature, though the
+    entries are recorded (they show once the plan includes it)."""
+    Plan.objects.filter(code=settings.BILLING_SIGNUP_PLAN).update(features=[])
+    client = client_for(acme, owner)
+    assert client.post("/api/v1/projects/", {"name": "Kept"}, format="json").status_code == 201
+    assert client.get("/api/v1/billing/entitlements/").json()["features"]["audit_log"] is False
+    refused = client.get(URL)
+    assert refused.status_code == 402
+    assert refused.json()["error"]["code"] == "entitlement_exceeded"
+    assert refused.json()["error"]["entitlement"] == "feature:audit_log"
+    assert the_entry(acme, "project.created")
+
+    account = BillingAccount.objects.get(tenant=acme)
+    account.plan = Plan.objects.get(code="pro")
+    account.save(update_fields=["plan"])
+    listed = client.get(URL)
+    assert listed.status_code == 200
+    assert "project.created" in [e["action"] for e in listed.json()["results"]]

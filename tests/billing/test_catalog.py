@@ -54,7 +54,7 @@ def test_seeding_again_changes_nothing(db) -> None:
 
 def test_plans_are_listed_publicly_with_prices(db, client_for) -> None:
     Plan.objects.filter(code="scale").update(public=False)
-    body = client_for(None).get("/api/v1/plans/").json()
+    body = client_for(None).get("/api/v1/plans/").json()["results"]
     assert [p["code"] for p in body] == ["free", "starter", "pro"]
     starter = body[1]
     assert starter["seats_limit"] == 10

@@ -2,8 +2,6 @@
 plan's api_requests_per_minute, X-RateLimit-* headers on tenant API responses, and a Redis
 outage lets requests through."""
 
-from types import SimpleNamespace
-
 import pytest
 import redis
 
@@ -12,12 +10,7 @@ from billing import throttling
 from billing.models import Plan
 from tests.conftest import free_port
 
-NOW = 1_800_000_010.0  # 10 s into a minute window, so the window cannot roll over mid-test
-
-
-@pytest.fixture(autouse=True)
-def _frozen_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(throttling, "time", SimpleNamespace(time=lambda: NOW))
+pytestmark = pytest.mark.usefixtures("frozen_rate_window")
 
 
 @pytest.fixture
@@ -32,7 +25,9 @@ def set_rate(per_minute: int, code: str = "free") -> None:
     plan.save()
 
 
-def test_the_request_after_the_plans_rate_is_refused(two_tenants, client_for) -> None:
+def test_the_request_after_the_plans_rate_is_refused(
+    two_tenants, client_for, frozen_rate_window: float
+) -> None:
     (acme, owner), _ = two_tenants
     set_rate(3)
     client = client_for(acme, owner)
@@ -43,7 +38,8 @@ def test_the_request_after_the_plans_rate_is_refused(two_tenants, client_for) ->
     assert [r.status_code for r in allowed] == [200, 200, 200]
     assert [r["X-RateLimit-Remaining"] for r in allowed] == ["2", "1", "0"]
     assert {r["X-RateLimit-Limit"] for r in allowed} == {"3"}
-    assert {r["X-RateLimit-Reset"] for r in allowed} == {str(int(NOW // 60 + 1) * 60)}
+    window_end = int(frozen_rate_window // 60 + 1) * 60
+    assert {r["X-RateLimit-Reset"] for r in allowed} == {str(window_end)}
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "rate_limited"
     assert refused["Retry-After"] == "51"  # 50 s left in the window, rounded up

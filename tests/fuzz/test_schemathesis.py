@@ -36,6 +36,8 @@ SERVER_ENV = {
             "THROTTLE_PASSWORD_RESET_ACCOUNT",
             "THROTTLE_INVITATIONS_IP",
             "THROTTLE_INVITATIONS_ACCOUNT",
+            "THROTTLE_SIGNUP_IP",
+            "THROTTLE_SIGNUP_DOMAIN",
         )
     },
 }

@@ -18,6 +18,8 @@ from accounts.services import membership_create
 from accounts.tokens import tenant_tokens_issue
 from billing.models import BillingAccount, Plan
 from billing.webhooks.models import WebhookEvent, WebhookNotification
+from saas.emails.models import EmailFailure
+from saas.emails.services import email_failure_record
 from tenants.models import Domain, Tenant
 from tenants.services import tenant_create
 from tests.factories import make_user
@@ -88,4 +90,11 @@ def admin_samples() -> dict[type[Model], Model]:
         Plan: Plan.objects.order_by("pk").first(),
         BillingAccount: account,
         WebhookEvent: event,
+        EmailFailure: email_failure_record(
+            template="invitation",
+            to="nobody@example.test",
+            about={"tenant_id": tenant.pk, "target_type": "invitation", "target_id": 1},
+            reason="The mail server refused the address: 550 5.1.1 No such user",
+            attempts=1,
+        ),
     }

@@ -27,6 +27,7 @@ REFUSED = {
     "tenants.Domain": {"add", "delete"},
     "billing.BillingAccount": {"add"},  # made at signup; Stripe is the source of truth
     "billing.WebhookEvent": {"add"},  # events come from Stripe
+    "emails.EmailFailure": {"add"},  # written by the email task when it cannot send
     # simplejwt and django-oauth-toolkit: tokens come from their flows and are revoked, not
     # deleted (a deleted row would let a rotated token be replayed).
     "token_blacklist.OutstandingToken": {"add", "delete"},

@@ -3,9 +3,11 @@
 import threading
 
 import pytest
+import requests
 from django.db import connection
 
 from accounts.models import Membership, Role, User
+from billing.models import BillingAccount
 from tenants import services
 from tenants.models import Domain, Tenant
 
@@ -201,3 +203,48 @@ def test_a_signup_committed_between_the_slug_check_and_the_insert_is_a_conflict(
     assert list(User.objects.values_list("email", flat=True)) == ["first@acme.test"]
     assert Tenant.objects.filter(slug="acme").count() == 1
     assert schemas() == {"t_acme"}
+
+
+@pytest.mark.parametrize("same_slug", [False, True], ids=["other-slugs", "same-slug"])
+def test_concurrent_signups_with_one_email_make_one_tenant_and_409s(
+    committed, start_server, same_slug
+) -> None:
+    """20 signups for one email at once, on a real server with 20 request threads: one 201,
+    nineteen 409 email_taken in the one error format, no 5xx, nothing half-made."""
+    server = start_server(
+        GUNICORN_CMD_ARGS="--threads 20",
+        THROTTLE_SIGNUP_IP="100000/hour",
+        THROTTLE_SIGNUP_DOMAIN="100000/hour",
+    )
+    count = 20
+    barrier = threading.Barrier(count)
+    answers: dict[int, requests.Response] = {}
+
+    def signup(n: int) -> None:
+        slug = "acme" if same_slug else f"acme-{n}"
+        email = GOOD["email"].upper() if n % 2 else GOOD["email"]  # one address, any case
+        body = {**GOOD, "slug": slug, "email": email}
+        barrier.wait()
+        answers[n] = server.post("/api/v1/signup/", "localhost", json=body)
+
+    threads = [threading.Thread(target=signup, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    statuses = sorted(response.status_code for response in answers.values())
+    assert statuses == [201] + [409] * (count - 1), [r.text for r in answers.values()]
+    for response in answers.values():
+        if response.status_code == 409:
+            error = response.json()["error"]
+            assert error["code"] == "email_taken"
+            assert error["request_id"] == response.headers["X-Request-ID"]
+    winner = next(r.json() for r in answers.values() if r.status_code == 201)
+    tenant = Tenant.objects.get()
+    assert tenant.slug == winner["tenant"]["slug"]
+    assert list(User.objects.values_list("email", flat=True)) == ["owner@acme.test"]
+    assert Domain.objects.get().tenant_id == tenant.pk
+    assert Membership.objects.get().tenant_id == tenant.pk
+    assert list(BillingAccount.objects.values_list("tenant_id", flat=True)) == [tenant.pk]
+    assert schemas() == {tenant.schema_name}

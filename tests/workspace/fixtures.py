@@ -8,6 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import Role, User
+from billing.models import BillingAccount, Plan
 from saas.workspace.models import Project, Task
 from tenants.models import Tenant
 
@@ -21,6 +22,12 @@ class Org:
     def project(self, **fields: Any) -> Project:
         with self.tenant:
             return Project.objects.create(**{"name": "P", "created_by": self.user, **fields})
+
+    def on_plan(self, code: str) -> "Org":
+        """Puts the organization on plan `code` (set directly: these tests are not about
+        billing, tests/billing/scenarios go through Stripe)."""
+        BillingAccount.objects.filter(tenant=self.tenant).update(plan=Plan.objects.get(code=code))
+        return self
 
     def tasks(self, project: Project, *titles: str, **fields: Any) -> list[Task]:
         with self.tenant:

@@ -1,0 +1,282 @@
+"""OWASP API7:2023 Server Side Request Forgery: the API fetches a URL a caller supplied,
+so the caller reaches what the server can reach (metadata services, internal hosts).
+
+What this product exposes: it fetches no URL a caller gives. Its outbound connections go
+to Stripe (STRIPE_API_BASE), the mail server (EMAIL_URL), PostgreSQL, Redis and Sentry, all
+set by the operator. The URL-shaped values callers do give are only compared or handed on:
+OAuth2 redirect URIs (the browser is redirected there, nothing is fetched), CORS origins
+(compared with the Origin header), the Host a request came in on (emailed links and
+Stripe's return URLs are built from it, and it can only be a tenant host: other hosts are
+refused), and URLs inside Stripe's events (the handlers fetch the object from Stripe by id
+instead). There are no avatar, logo or webhook-target URLs. Probed here:
+
+- the product's code imports an HTTP client only where the operator's services are called
+  (a new one fails this test until it is looked at for SSRF);
+- a loopback listener set as every URL-shaped input (a CORS origin, an OAuth2 redirect URI
+  driven through the whole authorization-code flow, names and descriptions, the port of the
+  Host, URLs inside a signed Stripe event) receives no connection;
+- those inputs are validated: CORS origins and redirect URIs are http(s) only, without
+  credentials, paths or fragments where they make no sense; production allows only https
+  redirect URIs; an unregistered redirect URI is never redirected to; a forwarded host never
+  makes an emailed link.
+"""
+
+import re
+import time
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+from django.test import Client
+
+import accounts.services as account_services
+from accounts.models import Role
+from accounts.oauth.models import OAuthApplication
+from accounts.oauth.services import oauth_application_create
+from billing.services.accounts import billing_customer_ensure
+from billing.webhooks.models import EventState, WebhookEvent
+from billing.webhooks.services import webhook_event_process
+from tenants.resolution import tenant_cache_invalidate
+from tests.accounts.oauth.conftest import App, form_post, pkce_pair
+from tests.accounts.oauth.test_tokens import consent_fields
+from tests.api.test_errors import assert_error
+from tests.billing.webhooks.conftest import fixture_event, fixture_object
+from tests.conftest import REPO
+
+from .conftest import ConnectionRecorder, World, api_client, caller_client
+
+pytestmark = pytest.mark.django_db
+
+PRODUCT = ("accounts", "api", "billing", "saas", "tenants", "config")
+HTTP_CLIENT = re.compile(
+    r"^\s*(?:import|from)\s+(requests|httpx|urllib3|aiohttp|pycurl|http\.client|urllib\.request"
+    r"|smtplib|socket)\b",
+    re.MULTILINE,
+)
+# Where the product may talk to the network, and to whom.
+OUTBOUND = {
+    "billing/gateway.py": "Stripe at STRIPE_API_BASE (the operator's setting)",
+    "saas/devservices.py": "starts and probes the local PostgreSQL and Redis of `make run`",
+    "saas/stripe_emulator/webhooks.py": "the offline Stripe posting to its --webhook-url",
+    "saas/tasks.py": "smtplib's error classes; mail goes to EMAIL_URL through Django",
+}
+
+
+def test_only_known_modules_open_connections() -> None:
+    found = {}
+    for package in PRODUCT:
+        for path in (REPO / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            if match := HTTP_CLIENT.search(path.read_text()):
+                found[str(path.relative_to(REPO))] = match.group(1)
+    assert set(found) <= set(OUTBOUND), found
+    assert "billing/gateway.py" in found  # the scan sees what it should
+
+
+def _authorize(world: World, app: OAuthApplication, redirect_uri: str) -> Any:
+    browser = Client(HTTP_HOST="localhost")
+    browser.force_login(world.acme.owner)
+    _, challenge = pkce_pair()
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": app.client_id,
+            "redirect_uri": redirect_uri,
+            "state": "s1",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "scope": "read",
+        }
+    )
+    return browser, browser.get(f"/o/authorize/?{query}")
+
+
+def test_no_url_a_caller_gives_is_fetched(
+    world: World, recorder: ConnectionRecorder, catalog: None, post_event: Any
+) -> None:
+    url = recorder.url
+    acme = world.acme
+    owner = caller_client(world, Role.OWNER)
+    # A CORS origin, then a browser's preflight from it.
+    patched = owner.patch("/api/v1/organization/", {"cors_allowed_origins": [url]}, format="json")
+    assert patched.status_code == 200, patched.content
+    tenant_cache_invalidate()  # what the commit would do: hosts are cached per generation
+    preflight = owner.options(
+        "/api/v1/projects/", HTTP_ORIGIN=url, HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+    )
+    assert preflight["Access-Control-Allow-Origin"] == url
+    # Names and descriptions holding URLs.
+    owner.post("/api/v1/projects/", {"name": url, "description": f"{url}/x"}, format="json")
+    owner.patch("/api/v1/auth/user/", {"full_name": url}, format="json")
+    # An OAuth2 redirect URI, through consent and the code exchange.
+    registered = oauth_application_create(
+        tenant=acme.tenant,
+        user_id=acme.owner.pk,
+        by_role=Role.OWNER,
+        name=url,
+        grant_type=OAuthApplication.GRANT_AUTHORIZATION_CODE,
+        redirect_uris=[f"{url}/callback"],
+        scopes=["read"],
+    )
+    browser, page = _authorize(world, registered.application, f"{url}/callback")
+    assert page.status_code == 200, page.content
+    approved = form_post(
+        browser, "/o/authorize/", {**consent_fields(page.content.decode()), "allow": "on"}
+    )
+    assert approved.status_code == 302
+    assert approved["Location"].startswith(f"{url}/callback?")
+    # The Host's port, which Stripe's return URLs are built from.
+    on_port = api_client(f"{acme.host}:{recorder.port}", acme.tokens[Role.OWNER])
+    checkout = on_port.post(
+        "/api/v1/billing/checkout/", {"price": "starter-monthly"}, format="json"
+    )
+    assert checkout.status_code == 201, checkout.content
+    # URLs inside a signed Stripe event: the handler asks Stripe, by id, instead.
+    account = billing_customer_ensure(tenant_id=acme.tenant.pk)
+    invoice = fixture_object(
+        "invoice",
+        id="in_not_at_stripe",
+        customer=account.stripe_customer_id,
+        hosted_invoice_url=f"{url}/invoice",
+        invoice_pdf=f"{url}/invoice.pdf",
+    )
+    event = fixture_event("invoice.finalized", invoice)
+    assert post_event(event).status_code == 200
+    row = WebhookEvent.objects.get(stripe_event_id=event["id"])
+    webhook_event_process(event_pk=row.pk)
+    row.refresh_from_db()
+    assert row.state == EventState.FAILED  # Stripe was asked for the invoice: it has none
+    time.sleep(0.3)  # anything started in the background has had time to connect
+    assert recorder.connections == []
+
+
+# ---- validation of the URL-shaped inputs -----------------------------------------------------
+
+BAD_ORIGINS = [
+    "javascript:alert(1)",
+    "file:///etc/passwd",
+    "ftp://files.example",
+    "gopher://x.example",
+    "http://user:pass@x.example",
+    "https://x.example/path",
+    "https://x.example?q=1",
+    "https://x.example#f",
+    "*",
+    "null",
+    "x.example",
+    "https://x.example:99999",
+]
+
+
+@pytest.mark.parametrize("origin", BAD_ORIGINS)
+def test_cors_origins_are_http_origins_only(world: World, origin: str) -> None:
+    owner = caller_client(world, Role.OWNER)
+    refused = owner.patch(
+        "/api/v1/organization/", {"cors_allowed_origins": [origin]}, format="json"
+    )
+    assert "cors_allowed_origins" in assert_error(refused, 400, "invalid")["fields"]
+
+
+BAD_REDIRECT_URIS = [
+    pytest.param("javascript:alert(1)", id="javascript"),
+    pytest.param("data:text/html,<script>x</script>", id="data"),
+    pytest.param("file:///etc/passwd", id="file"),
+    pytest.param("ftp://files.example/cb", id="ftp"),
+    pytest.param("/relative/callback", id="relative"),
+    pytest.param("https://app.example/cb#fragment", id="fragment"),
+    pytest.param(
+        "https://user:secret@app.example/cb",
+        id="credentials",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="OAuth2 redirect URIs with credentials (https://user:secret@host/cb) are "
+            "registered: the application validator checks scheme and fragment, not userinfo.",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("uri", BAD_REDIRECT_URIS)
+def test_redirect_uris_are_http_urls_without_credentials(world: World, uri: str) -> None:
+    owner = caller_client(world, Role.OWNER)
+    body = {
+        "name": "Callback",
+        "grant_type": "authorization-code",
+        "redirect_uris": [uri],
+        "scopes": ["read"],
+    }
+    refused = owner.post("/api/v1/oauth/applications/", body, format="json")
+    assert "redirect_uris" in assert_error(refused, 400, "invalid")["fields"]
+    app_id = world.acme.app.pk
+    changed = owner.patch(
+        f"/api/v1/oauth/applications/{app_id}/", {"redirect_uris": [uri]}, format="json"
+    )
+    assert "redirect_uris" in assert_error(changed, 400, "invalid")["fields"]
+
+
+def test_production_allows_only_https_redirect_uris(production: dict[str, Any]) -> None:
+    assert production["settings"]["redirect_uri_schemes"] == ["https"]
+
+
+def test_an_unregistered_redirect_uri_is_never_redirected_to(
+    world: World, recorder: ConnectionRecorder
+) -> None:
+    registered = oauth_application_create(
+        tenant=world.acme.tenant,
+        user_id=world.acme.owner.pk,
+        by_role=Role.OWNER,
+        name="Registered",
+        grant_type=OAuthApplication.GRANT_AUTHORIZATION_CODE,
+        redirect_uris=["https://app.example/callback"],
+        scopes=["read"],
+    )
+    for other in (
+        f"{recorder.url}/callback",
+        "https://app.example/callback/../evil",
+        "https://app.example.evil.example/callback",
+    ):
+        _, page = _authorize(world, registered.application, other)
+        assert page.status_code == 400, (other, page.status_code)
+        assert "Location" not in page
+    assert App(registered.application, registered.client_secret).client_id
+
+
+def test_forwarded_hosts_never_make_an_emailed_link(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(account_services, "email_send_later", lambda **kw: sent.append(kw))
+    admin = caller_client(world, Role.ADMIN)
+    created = admin.post(
+        "/api/v1/invitations/",
+        {"email": "linked@example.test"},
+        format="json",
+        HTTP_X_FORWARDED_HOST="evil.example",
+        HTTP_FORWARDED="host=evil.example",
+    )
+    assert created.status_code == 201, created.content
+    assert urlsplit(sent[0]["context"]["url"]).hostname == world.acme.host
+    elsewhere = api_client("evil.example", world.acme.tokens[Role.ADMIN])
+    assert elsewhere.post(
+        "/api/v1/invitations/", {"email": "x@example.test"}, format="json"
+    ).status_code in (400, 404)
+    assert len(sent) == 1
+
+
+def test_the_recorder_records(recorder: ConnectionRecorder) -> None:
+    """The listener the probe above relies on does see a connection."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", recorder.port), timeout=2) as connection:
+        connection.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    deadline = time.monotonic() + 2
+    while not recorder.connections and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert recorder.connections
+
+
+def test_the_allowances_name_real_modules() -> None:
+    """An allowance for a module that is gone would let a new one in under its name."""
+    assert all((REPO / package).is_dir() for package in PRODUCT)
+    assert [module for module in OUTBOUND if not (REPO / module).is_file()] == []
