@@ -103,7 +103,7 @@ class AuditLogListApi(TenantApi):
         ],
     )
     def get(self, request: Request) -> Response:
-        entitlement_require(tenant=self.tenant, feature="audit_log")
         filters = AuditLogFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)
+        filters.is_valid(raise_exception=True)  # bad input is a 400 whatever the plan
+        entitlement_require(tenant=self.tenant, feature="audit_log")
         return self.paginate(audit_entry_list(**filters.validated_data), AuditEntryOutput)

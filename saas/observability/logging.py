@@ -37,10 +37,10 @@ _PATTERNS = [
     re.compile(r"\beyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"),
     re.compile(r"\bt=\d+,v1=[0-9a-f]+(?:,v\d=[0-9a-f]+)*"),
     # Secrets in URL paths: invitation tokens (API and landing page; not the numeric ids of
-    # /invitations/<id>/), password-reset uid/token, and as a backstop any long opaque path
-    # segment with letters and digits (what token_urlsafe and signing make). Django's
-    # request loggers, gunicorn and proxies all write paths.
-    re.compile(r"(/invitations/)(?!\d+/)[^/\s'\"?#]+"),
+    # /invitations/<id>/, nor route patterns), password-reset uid/token, and as a backstop
+    # any long opaque path segment with letters and digits (what token_urlsafe and signing
+    # make). Django's request loggers, gunicorn and proxies all write paths.
+    re.compile(r"(/invitations/)(?!\d+/|[<{])[^/\s'\"?#]+"),
     re.compile(r"(/reset-password/)[^\s'\"?#]+"),
     re.compile(
         r"(/)(?=[A-Za-z0-9_-]{24,})(?=[^/\s]*\d)(?=[^/\s]*[A-Za-z])[A-Za-z0-9_-]{24,}(?=[/?#\s'\"]|$)"
