@@ -8,8 +8,8 @@ limit), so every request would pay seconds. After a call times out, this connect
 fails every call of the process at once, as if Redis were down, for `breaker_seconds`; the
 first call after that tries Redis again (and trips the breaker again if it still hangs).
 
-Used as the django-redis pool's `connection_class` (config/settings/base.py), so the Django
-cache and everything on `get_redis_connection` share it.
+Used as the django-redis pool class (config/settings/base.py), so the Django cache and
+everything on `get_redis_connection` share it.
 """
 
 import threading
@@ -19,6 +19,7 @@ from typing import Any
 from redis.connection import (
     AbstractConnection,
     Connection,
+    ConnectionPool,
     SSLConnection,
     UnixDomainSocketConnection,
 )
@@ -95,10 +96,20 @@ class BreakerUnixConnection(_BreakerMixin, UnixDomainSocketConnection):
     pass
 
 
-def connection_class_for(url: str) -> type[AbstractConnection]:
-    """The breaker class for a Redis URL's scheme (a pool's `connection_class` replaces the
-    one redis-py would pick from the scheme, so it has to be the same kind)."""
-    scheme = url.partition("://")[0].lower()
-    return {"rediss": BreakerSSLConnection, "unix": BreakerUnixConnection}.get(
-        scheme, BreakerConnection
-    )
+_BREAKER_CLASSES: dict[type, type[AbstractConnection]] = {
+    Connection: BreakerConnection,
+    SSLConnection: BreakerSSLConnection,
+    UnixDomainSocketConnection: BreakerUnixConnection,
+}
+
+
+class BreakerConnectionPool(ConnectionPool):
+    """A connection pool whose connections are the breaker's kind of the one redis-py picks
+    from each URL's scheme (redis://, rediss://, unix://): so the pool of any URL, the
+    settings' or one a test or an operator points the cache at, trips the breaker."""
+
+    def __init__(
+        self, connection_class: type[AbstractConnection] = Connection, **kwargs: Any
+    ) -> None:
+        breaker_class = _BREAKER_CLASSES.get(connection_class, connection_class)
+        super().__init__(connection_class=breaker_class, **kwargs)

@@ -4,8 +4,6 @@ from urllib.parse import unquote
 
 from django.core.exceptions import ImproperlyConfigured
 
-from saas.redis_breaker import connection_class_for
-
 from .env import BASE_DIR, DJANGO_ENV, IS_DEV_OR_TEST, env, secret
 
 DEBUG = env.bool("DEBUG", default=False)
@@ -144,10 +142,8 @@ CACHES = {
             "CLIENT_CLASS": "django_redis.client.DefaultClient",
             "SOCKET_CONNECT_TIMEOUT": REDIS_CONNECT_TIMEOUT_SECONDS,
             "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT_SECONDS,
-            "CONNECTION_POOL_KWARGS": {
-                "connection_class": connection_class_for(REDIS_URL),
-                "breaker_seconds": REDIS_BREAKER_SECONDS,
-            },
+            "CONNECTION_POOL_CLASS": "saas.redis_breaker.BreakerConnectionPool",
+            "CONNECTION_POOL_KWARGS": {"breaker_seconds": REDIS_BREAKER_SECONDS},
             # A Redis outage degrades caching to database reads instead of failing requests.
             "IGNORE_EXCEPTIONS": True,
         },
