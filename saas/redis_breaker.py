@@ -96,7 +96,7 @@ class BreakerUnixConnection(_BreakerMixin, UnixDomainSocketConnection):
     pass
 
 
-_BREAKER_CLASSES: dict[type, type[AbstractConnection]] = {
+_BREAKER_CLASSES: dict[type, type] = {
     Connection: BreakerConnection,
     SSLConnection: BreakerSSLConnection,
     UnixDomainSocketConnection: BreakerUnixConnection,
