@@ -22,6 +22,7 @@ import pytest
 from playwright.sync_api import (
     Browser,
     BrowserContext,
+    ConsoleMessage,
     Page,
     Playwright,
     expect,
@@ -193,3 +194,17 @@ def pytest_runtest_teardown(
         if nextitem is None or BROWSER_TESTS not in nextitem.path.parents:
             for browser in _started:
                 browser.stop()
+
+
+def page_problems(page: Page) -> list[str]:
+    """A list that fills with the page's console errors, CSP reports and uncaught errors,
+    for a test to assert empty once the page has done its work."""
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error" or "Content Security Policy" in message.text:
+            problems.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return problems

@@ -8,8 +8,9 @@ import re
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
+from tests.browser.conftest import page_problems
 from tests.conftest import RunningServer
 
 pytestmark = pytest.mark.slow
@@ -45,14 +46,7 @@ def test_try_it_out_calls_the_organizations_host(
     token = server.login(f"{SLUG}.localhost", OWNER["email"], OWNER["password"]).token
 
     page = browser_page
-    problems: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" or "Content Security Policy" in message.text:
-            problems.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: problems.append(str(error)))
+    problems = page_problems(page)
     page.goto(f"http://localhost:{server.port}/api/docs/")
     expect(page.locator(".information-container .title")).to_contain_text("SaaS")
 

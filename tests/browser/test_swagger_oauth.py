@@ -8,12 +8,13 @@ from collections.abc import Callable
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
 from accounts.models import Role
 from accounts.oauth.models import OAuthApplication
 from accounts.oauth.services import oauth_application_create
 from billing.models import Plan
+from tests.browser.conftest import page_problems
 from tests.conftest import RunningServer
 from tests.factories import PASSWORD
 
@@ -47,14 +48,7 @@ def test_authorize_with_oauth2_then_call_the_organizations_host(
     )
 
     page = browser_page
-    problems: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" or "Content Security Policy" in message.text:
-            problems.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: problems.append(str(error)))
+    problems = page_problems(page)
     page.goto(f"{origin}/api/docs/")
     expect(page.locator(".information-container .title")).to_contain_text("SaaS")
 
