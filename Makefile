@@ -25,9 +25,10 @@ test: $(STAMP)
 manage: $(STAMP)
 	$(BIN)/saas manage $(ARGS)
 
-# Schemathesis against a running server (also part of `make test`): just that, quicker.
+# Schemathesis against a running server: `make test` runs it with 20 examples per operation,
+# this with 100 (FUZZ_MAX_EXAMPLES=..., and FUZZ_SEED=... for another seed).
 fuzz: $(STAMP)
-	$(BIN)/saas test tests/fuzz
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-100} $(BIN)/saas test tests/fuzz
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -15,6 +15,7 @@ class TenantGrant:
     # None: everything the role allows; a set: also limited to these (OAuth2 scopes).
     scope_capabilities: frozenset[Capability] | None = None
     token_id: str | None = None
+    client_id: str = ""  # the OAuth2 application's client id ("oauth2" grants only)
 
     @property
     def capabilities(self) -> frozenset[Capability]:

@@ -4,12 +4,11 @@ from typing import Any
 
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     extend_schema,
     extend_schema_field,
 )
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -26,16 +25,16 @@ from api.docs import (
     E429,
     ERRORS_READ,
     ERRORS_WRITE,
-    PAGE_PARAMETERS,
     paginated,
 )
 from api.no_store import NoStoreMixin
-from api.serializers import ChoiceField, StrictSerializer
+from api.serializers import ChoiceField, PageQuery, StrictSerializer
 from api.throttling import throttles
 from saas.errors import NotFound
 from saas.validators import single_line
 
 from .models import Invitation, Role
+from .permissions import HasTenantCapability, IsTenantSession
 from .roles import ASSIGNABLE_ROLE_CHOICES, Capability
 from .selectors import invitation_list_pending, membership_list
 from .services import (
@@ -60,10 +59,10 @@ class MemberOutput(serializers.Serializer):
     joined_at = serializers.DateTimeField(source="created_at")
 
 
-class MemberListQuery(serializers.Serializer):
-    """Validates the list's filter (documented as the `role` parameter below)."""
-
-    role = ChoiceField(choices=Role.choices, required=False, allow_blank=True)
+class MemberListQuery(PageQuery):
+    role = ChoiceField(
+        choices=Role.choices, required=False, allow_blank=True, help_text="Only this role."
+    )
 
 
 class MemberListApi(TenantApi):
@@ -75,7 +74,7 @@ class MemberListApi(TenantApi):
         description="Everyone in this organization with their role, oldest member first; "
         "`role` narrows the list to one role.",
         operation_id="members_list",
-        parameters=[OpenApiParameter("role", enum=Role.values, required=False), *PAGE_PARAMETERS],
+        parameters=[MemberListQuery],
         responses={
             200: paginated(MemberOutput, name="PaginatedMemberList"),
             **E400,
@@ -83,9 +82,7 @@ class MemberListApi(TenantApi):
         },
     )
     def get(self, request: Request) -> Response:
-        query = MemberListQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)  # found by the fuzzer: an unknown role was ignored
-        role = query.validated_data.get("role") or None
+        role = self.query(MemberListQuery).get("role") or None  # the fuzzer found "AAA" ignored
         return self.paginate(membership_list(tenant=self.tenant, role=role), MemberOutput)
 
 
@@ -125,15 +122,19 @@ class MemberDetailApi(TenantApi):
 
 
 class MemberLeaveApi(TenantApi):
-    """Any member may leave, except the owner (who transfers ownership first)."""
+    """Any member may leave, except the owner (who transfers ownership first). Leaving needs
+    the person's own login, like changing the account: never an application's token."""
 
+    permission_classes = [IsAuthenticated, IsTenantSession, HasTenantCapability]
     capabilities = {"DELETE": C.MEMBERSHIP_SELF}
 
     @extend_schema(
         tags=["members"],
         operation_id="members_leave",
         summary="Leave this organization",
-        description="Ends the caller's own membership; the owner must transfer ownership first.",
+        description="Ends the caller's own membership; the owner must transfer ownership "
+        "first. Needs the person's own login: an OAuth2 application's token is refused (403).",
+        auth=[{"jwtAuth": []}],  # type: ignore[list-item]  # a person's login only
         responses={204: None, **E401, **E403, **E404, **E409, **E429},
     )
     def delete(self, request: Request) -> Response:
@@ -208,9 +209,10 @@ class InvitationListCreateApi(TenantApi):
         "`email_status` is `failed` (with `email_error`) when the invitation email could not "
         "be sent.",
         operation_id="invitations_list",
-        parameters=PAGE_PARAMETERS,
+        parameters=[PageQuery],
         responses={
             200: paginated(InvitationOutput, name="PaginatedInvitationList"),
+            **E400,
             **ERRORS_READ,
         },
     )

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from accounts.grants import TenantGrant
 from accounts.permissions import HasTenantCapability
 from accounts.roles import Capability
+from api.serializers import PageQuery, QuerySerializer
 from billing.throttling import PlanRateThrottle, rate_limit_headers
 from tenants.models import Tenant
 
@@ -24,9 +25,20 @@ class BaseApi(APIView):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
+    def query(self, serializer_class: type[QuerySerializer] = PageQuery) -> dict[str, Any]:
+        """The query parameters' validated values, or one 400 naming every invalid one."""
+        serializer = serializer_class(
+            data=self.request.query_params, context={"request": self.request, "view": self}
+        )
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
     def paginate(
         self, queryset: QuerySet, serializer_class: type[serializers.Serializer]
     ) -> Response:
+        """One page of `queryset`; `page` and `page_size` are validated first (a 400 for
+        `page_size=true`, which DRF's paginator would quietly replace by the default)."""
+        self.query(PageQuery)
         paginator = self.settings.DEFAULT_PAGINATION_CLASS()
         page = paginator.paginate_queryset(queryset, self.request, view=self)
         return paginator.get_paginated_response(serializer_class(page, many=True).data)

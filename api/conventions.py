@@ -18,6 +18,7 @@
 import functools
 import hashlib
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -38,7 +39,9 @@ from .docs import error_doc
 IDEMPOTENCY_TTL = 24 * 3600
 IDEMPOTENCY_LOCK_TTL = 30
 IDEMPOTENCY_WAIT = 10.0
-_MAX_KEY_LENGTH = 255
+# Visible ASCII (a UUID, a ULID, base64 ...): exactly what the schema's pattern says. Spaces
+# are left out as HTTP strips them at the ends of a header value.
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 
 
 class PreconditionFailed(ApplicationError):
@@ -134,10 +137,10 @@ def _valid_key(request: Request) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    if not key or len(key) > _MAX_KEY_LENGTH or not key.isprintable():
+    if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
         raise InvalidInput(
-            "Idempotency-Key must be 1-255 printable characters.",
-            extra={"fields": {"Idempotency-Key": ["1-255 printable characters."]}},
+            "Idempotency-Key must be 1-255 visible ASCII characters.",
+            extra={"fields": {"Idempotency-Key": ["1-255 visible ASCII characters."]}},
         )
     return key
 
@@ -216,13 +219,14 @@ def idempotent_create(method: Callable[..., HttpResponse]) -> Callable[..., Http
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     name="Idempotency-Key",
-    type=OpenApiTypes.STR,
+    type={"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
     location=OpenApiParameter.HEADER,
     required=False,
     description=(
         "Makes the create safe to retry: the first successful answer (status, body, Location) "
         "is kept for 24 h per organization and user and returned again for the same key and "
-        "body, with `Idempotent-Replayed: true`. 1-255 printable characters."
+        "body, with `Idempotent-Replayed: true`. 1-255 visible ASCII characters (a UUID, "
+        "say); the same key with a different body is a 422 idempotency_key_reused."
     ),
 )
 IF_MATCH_PARAMETER = OpenApiParameter(

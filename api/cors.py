@@ -43,6 +43,13 @@ def connect() -> None:
     check_request_enabled.connect(_on_check_request, dispatch_uid="api.cors")
 
 
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+# What an organization may list (the schema's pattern): http(s), a DNS name or IPv4 address,
+# an optional port, nothing after but one "/". IPv6 literals are not taken.
+ORIGIN_PATTERN = rf"^[Hh][Tt][Tt][Pp][Ss]?://{_LABEL}(?:\.{_LABEL})*(?::{_PORT})?/?$"
+
+
 def origin_normalise(value: str) -> str:
     """`scheme://host[:port]`, lowercased; anything else (paths, queries, `*`, `null`)
     raises ValueError."""

@@ -3,9 +3,7 @@ endpoint can answer with."""
 
 from typing import Any
 
-from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 ErrorSerializer = inline_serializer(
@@ -74,16 +72,3 @@ def paginated(item: type[serializers.Serializer], *, name: str, count: bool = Tr
             "results": item(many=True),
         },
     )
-
-
-PAGE_PARAMETERS = [
-    OpenApiParameter(
-        "page", OpenApiTypes.INT, description="Page number, from 1 (past the last page: 404)."
-    ),
-    OpenApiParameter(
-        "page_size",
-        OpenApiTypes.INT,
-        description=f"Items per page (default {settings.API_PAGE_SIZE}, at most "
-        f"{settings.API_MAX_PAGE_SIZE}).",
-    ),
-]

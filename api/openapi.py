@@ -8,6 +8,10 @@
 - Enums: `x-enum-varnames` where the values make poor identifiers: an ordering's
   `-created_at` is `CREATED_AT_DESC`, and an integer choice is named by its label
   (`PriorityEnum.HIGH`, not `VALUE_3`).
+- Strings sent to the server carry a pattern unless they have one, a format or an enum:
+  every string field refuses a NUL character (PostgreSQL text cannot hold one), and one that
+  may not be blank refuses whitespace only (DRF trims it first), so the schema says what the
+  server accepts (the fuzzer checks it).
 - Operation ids: drf-spectacular's `<path>_<action>`, except that a POST on a path with no
   GET is an action, not a create, and loses the `_create` suffix (`auth_login`,
   `billing_subscription_cancel`, `signup`). They become the clients' function names.
@@ -17,12 +21,20 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from drf_spectacular import openapi
 from drf_spectacular.drainage import warn
 from drf_spectacular.utils import Direction
 from rest_framework import serializers
 
+from saas.validators import SPACE_CLASS
+
 _SUFFIXES = ("Serializer", "Output", "Input")
+NUL_FREE = r"^[^\x00]*$"
+
+
+NOT_BLANK = rf"^[^\x00]*[^{SPACE_CLASS}\x00][^\x00]*$"  # and not whitespace only
+BLANK = rf"^[{SPACE_CLASS}]*$"
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -32,6 +44,32 @@ class AutoSchema(openapi.AutoSchema):
             if name.endswith(suffix) and name != suffix:
                 name = name.removesuffix(suffix)
         return name
+
+    def _map_serializer_field(
+        self, field: serializers.Field, direction: Direction, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (
+            direction == "request"
+            and schema.get("type") == "string"
+            and not {"pattern", "format", "enum"} & schema.keys()
+            and any(isinstance(v, ProhibitNullCharactersValidator) for v in field.validators)
+            # A RegexValidator's pattern is added after this (and says more).
+            and not any(isinstance(v, RegexValidator) for v in field.validators)
+        ):
+            blank_refused = getattr(field, "trim_whitespace", False) and not getattr(
+                field, "allow_blank", True
+            )
+            schema["pattern"] = NOT_BLANK if blank_refused else NUL_FREE
+        return schema
+
+    def _insert_field_validators(self, field: serializers.Field, schema: dict[str, Any]) -> None:
+        super()._insert_field_validators(field, schema)
+        # drf-spectacular offers "" beside a pattern or format where blank is allowed; DRF
+        # trims first, so whitespace only is that blank too.
+        blank = {"type": "string", "maxLength": 0}
+        if getattr(field, "trim_whitespace", False) and blank in schema.get("oneOf", []):
+            schema["oneOf"][schema["oneOf"].index(blank)] = {"type": "string", "pattern": BLANK}
 
 
 def client_names_postprocess(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

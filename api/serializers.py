@@ -1,11 +1,12 @@
 """Serializer bases for write bodies: no silent mass assignment, no type coercion, every
-invalid field reported at once; and the one ChoiceField, whose refusal names the allowed
-values."""
+invalid field reported at once; for query parameters, validated as sent; and the one
+ChoiceField, whose refusal names the allowed values."""
 
 import functools
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.plumbing import get_doc
 from rest_framework import serializers
@@ -117,3 +118,32 @@ class StrictSerializerSchema(OpenApiSerializerExtension):
             # Inherited, about this class's code: no description of that body for clients.
             del schema["description"]
         return schema
+
+
+class QuerySerializer(serializers.Serializer):
+    """Query parameters, validated as sent (BaseApi.query).
+
+    DRF reads a QueryDict like an HTML form, where a blank value means "not given": `?status=`
+    would list everything instead of being refused. Validated as a plain mapping (a
+    parameter given twice counts once, its last value), a blank value is checked like any
+    other, so the server accepts exactly what the schema says.
+    """
+
+    def __init__(self, data: Any = serializers.empty, **kwargs: Any) -> None:
+        if hasattr(data, "dict"):  # a QueryDict
+            data = data.dict()
+        super().__init__(data=data, **kwargs)
+
+
+class PageQuery(QuerySerializer):
+    """The page-number list parameters (api.pagination.PageNumberPagination)."""
+
+    page = serializers.IntegerField(
+        required=False, min_value=1, help_text="Page number, from 1 (past the last page: 404)."
+    )
+    page_size = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text=f"Items per page (default {settings.API_PAGE_SIZE}; more than "
+        f"{settings.API_MAX_PAGE_SIZE} counts as {settings.API_MAX_PAGE_SIZE}).",
+    )

@@ -12,18 +12,18 @@ from rest_framework.response import Response
 from accounts.roles import Capability
 from api.base import PublicApi, TenantApi
 from api.docs import (
+    E400,
     E402,
     E404,
     E409,
     E500,
     ERRORS_READ,
     ERRORS_WRITE,
-    PAGE_PARAMETERS,
     error_doc,
     paginated,
 )
 from api.no_store import NoStoreMixin
-from api.serializers import ChoiceField, StrictSerializer
+from api.serializers import ChoiceField, PageQuery, StrictSerializer
 
 from .selectors import billing_account_get, invoice_list, plan_list_public
 from .services.subscriptions import (
@@ -75,9 +75,10 @@ class PlanListApi(PublicApi):
         operation_id="plans_list",
         description="The public plan catalog with prices and entitlements, in catalog order, "
         "in the page envelope every list answers with.",
-        parameters=PAGE_PARAMETERS,
+        parameters=[PageQuery],
         responses={
             200: paginated(PlanOutput, name="PaginatedPlanList"),
+            **E400,
             **E404,
             **E500,
         },
@@ -295,8 +296,12 @@ class InvoiceListApi(TenantApi):
         summary="List invoices",
         operation_id="billing_invoices_list",
         description="Newest first, mirrored from Stripe.",
-        parameters=PAGE_PARAMETERS,
-        responses={200: paginated(InvoiceOutput, name="PaginatedInvoiceList"), **ERRORS_READ},
+        parameters=[PageQuery],
+        responses={
+            200: paginated(InvoiceOutput, name="PaginatedInvoiceList"),
+            **E400,
+            **ERRORS_READ,
+        },
     )
     def get(self, request: Request) -> Response:
         return self.paginate(invoice_list(), InvoiceOutput)

@@ -4,16 +4,24 @@ It pins the API version, sends an idempotency key with every create and update, 
 errors into billing errors and returns plain dataclasses, so no Stripe object or exception
 reaches the rest of the code. With STRIPE_API_BASE set (the offline emulator) only the base
 address changes; the calls are the ones real Stripe gets.
+
+Stripe's answers are checked before anything of them is used: an answer of another shape (a
+missing or mistyped field, an id that is not one, a list that is not a list, a page URL that
+is not an http(s) address) is the provider's failure, 502 `payment_provider_error` like any
+other, and nothing of it is stored or handed on.
 """
 
 import contextlib
 import functools
 import json
+import logging
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 import stripe
 import urllib3
@@ -30,6 +38,8 @@ from .errors import (
 P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
+
+logger = logging.getLogger("billing.gateway")
 
 
 @functools.cache
@@ -103,6 +113,17 @@ def _translated() -> Iterator[None]:
         ) from exc
     except stripe.StripeError as exc:
         raise PaymentProviderError("The payment provider failed.") from exc
+    except KeyError as exc:  # a field Stripe always sends is missing from its answer
+        logger.exception("Stripe's answer lacks a field")  # or this module reads it wrong
+        raise _malformed(f"no {exc.args[0] if exc.args else 'field'}") from exc
+    except (IndexError, TypeError, AttributeError, ValueError) as exc:  # of another shape
+        # Logged with its traceback: the same exceptions would come from a bug here.
+        logger.exception("Stripe's answer has an unexpected shape")
+        raise _malformed("an unexpected shape") from exc
+
+
+def _malformed(what: str) -> PaymentProviderError:
+    return PaymentProviderError(f"The payment provider's answer was not understood ({what}).")
 
 
 def _ts(value: int | None) -> datetime | None:
@@ -213,8 +234,13 @@ class Session:
 
 
 def _plain(obj: Any) -> dict[str, Any]:
-    """Stripe objects as plain nested dicts (the SDK's objects are not mappings)."""
-    return dict(obj.to_dict()) if hasattr(obj, "to_dict") else dict(obj)
+    """Stripe objects as plain nested dicts (the SDK's objects are not mappings); anything
+    but an object (a list, a string, nothing) is not an answer we understand."""
+    if isinstance(obj, stripe.StripeObject):
+        return dict(obj.to_dict())
+    if isinstance(obj, dict):
+        return dict(obj)
+    raise _malformed("not an object")
 
 
 def _id(value: Any) -> str | None:
@@ -224,9 +250,54 @@ def _id(value: Any) -> str | None:
     return str(value["id"])
 
 
+_STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
+
+
+def _stripe_id(value: Any, prefix: str, what: str) -> str:
+    """An id as Stripe writes them for this kind of object (`cus_...`): anything else (a
+    number, nothing, another kind's id) is refused before it is stored or acted on."""
+    if isinstance(value, str) and value.startswith(prefix) and _STRIPE_ID.fullmatch(value):
+        return value
+    raise _malformed(f"{what} id")
+
+
+def _page_url(value: Any, what: str) -> str:
+    """The address of a Stripe page we send a person to (Checkout, the billing portal):
+    https, with a host (http too when the API itself is a plain-http emulator); never a
+    javascript: or data: URL, a relative one or nothing."""
+    schemes = ("https", "http") if settings.STRIPE_API_BASE.startswith("http://") else ("https",)
+    if isinstance(value, str) and value.isprintable() and " " not in value:
+        try:
+            parts = urlsplit(value)
+            if parts.scheme in schemes and parts.hostname and not parts.username:
+                return value
+        except ValueError:
+            pass
+    raise _malformed(f"{what} url")
+
+
+def _each(page: Any, what: str) -> Iterator[Any]:
+    """Every item of a Stripe list, page after page (the SDK's own paging, next_page), each
+    page checked to be a list of objects before any of it is used."""
+    while True:
+        data = getattr(page, "data", None)
+        if not isinstance(page, stripe.ListObject) or not isinstance(data, list):
+            raise _malformed(f"{what} list")
+        if not all(isinstance(item, stripe.StripeObject) for item in data):
+            raise _malformed(f"{what} list")
+        yield from data
+        if not data or not getattr(page, "has_more", False):
+            return
+        page = page.next_page()
+
+
 def _customer(obj: Any) -> Customer:
     d = _plain(obj)
-    return Customer(id=d["id"], email=d.get("email"), metadata=d.get("metadata") or {})
+    return Customer(
+        id=_stripe_id(d.get("id"), "cus_", "customer"),
+        email=d.get("email"),
+        metadata=d.get("metadata") or {},
+    )
 
 
 def _product(obj: Any) -> Product:
@@ -267,8 +338,8 @@ def subscription_from(obj: Any) -> Subscription:
     item = d["items"]["data"][0]
     schedule = d.get("schedule")
     return Subscription(
-        id=d["id"],
-        customer=_id(d["customer"]) or "",
+        id=_stripe_id(d.get("id"), "sub_", "subscription"),
+        customer=_stripe_id(_id(d["customer"]), "cus_", "subscription's customer"),
         status=d["status"],
         item_id=item["id"],
         price_id=item["price"]["id"],
@@ -291,8 +362,8 @@ def invoice_from(obj: Any) -> Invoice:
     d = _plain(obj)
     details = (d.get("parent") or {}).get("subscription_details") or {}
     return Invoice(
-        id=d["id"],
-        customer=_id(d["customer"]) or "",
+        id=_stripe_id(d.get("id"), "in_", "invoice"),
+        customer=_stripe_id(_id(d["customer"]), "cus_", "invoice's customer"),
         subscription=_id(details.get("subscription")),
         number=d.get("number"),
         status=d["status"],
@@ -461,8 +532,12 @@ def subscription_retrieve(subscription_id: str) -> Subscription:
 def subscription_ids_live(customer_id: str) -> list[str]:
     """The customer's subscriptions that still bill or may bill (not canceled or expired)."""
     params: Any = {"customer": customer_id, "status": "all", "limit": 100}
-    found = _client().v1.subscriptions.list(params).auto_paging_iter()
-    return [s.id for s in found if s.status not in ("canceled", "incomplete_expired")]
+    found = _each(_client().v1.subscriptions.list(params), "subscription")
+    return [
+        _stripe_id(s.id, "sub_", "subscription")
+        for s in found
+        if s.status not in ("canceled", "incomplete_expired")
+    ]
 
 
 @_translating_errors
@@ -550,9 +625,9 @@ def subscription_cancel_and_refund(subscription_id: str, *, idempotency_key: str
         client.v1.subscriptions.cancel(subscription_id)
     refunded = 0
     invoices: Any = {"subscription": subscription_id, "limit": 100}
-    for invoice in client.v1.invoices.list(invoices).auto_paging_iter():
+    for invoice in _each(client.v1.invoices.list(invoices), "invoice"):
         payments: Any = {"invoice": invoice.id, "status": "paid", "limit": 100}
-        for payment in client.v1.invoice_payments.list(payments).auto_paging_iter():
+        for payment in _each(client.v1.invoice_payments.list(payments), "invoice payment"):
             refunded += _refund(client, _plain(payment), f"{idempotency_key}-{payment.id}")
     return refunded
 
@@ -701,21 +776,28 @@ def checkout_session_create(
     }
     if trial_days:
         params["subscription_data"]["trial_period_days"] = trial_days
-    session = _client().v1.checkout.sessions.create(params, _opts(idempotency_key))
-    return Session(id=session.id, url=session.url or "")
+    session = _plain(_client().v1.checkout.sessions.create(params, _opts(idempotency_key)))
+    return Session(
+        id=_stripe_id(session.get("id"), "cs_", "Checkout Session"),
+        url=_page_url(session.get("url"), "Checkout Session"),
+    )
 
 
 @_translating_errors
 def portal_session_create(*, customer_id: str, return_url: str) -> Session:
     params: Any = {"customer": customer_id, "return_url": return_url}
-    session = _client().v1.billing_portal.sessions.create(params)
-    return Session(id=session.id, url=session.url)
+    session = _plain(_client().v1.billing_portal.sessions.create(params))
+    return Session(
+        id=_stripe_id(session.get("id"), "bps_", "portal session"),
+        url=_page_url(session.get("url"), "portal session"),
+    )
 
 
 @_translating_errors
 def checkout_session_ids_open(customer_id: str) -> list[str]:
     params: Any = {"customer": customer_id, "status": "open", "limit": 100}
-    return [s.id for s in _client().v1.checkout.sessions.list(params).auto_paging_iter()]
+    found = _each(_client().v1.checkout.sessions.list(params), "Checkout Session")
+    return [_stripe_id(s.id, "cs_", "Checkout Session") for s in found]
 
 
 @_translating_errors
@@ -750,7 +832,7 @@ def invoice_retrieve(invoice_id: str) -> Invoice:
 @_translating_iteration
 def invoices_for_customer(customer_id: str) -> Iterator[Invoice]:
     params: Any = {"customer": customer_id, "limit": 100}
-    for invoice in _client().v1.invoices.list(params).auto_paging_iter():
+    for invoice in _each(_client().v1.invoices.list(params), "invoice"):
         yield invoice_from(invoice)
 
 
@@ -793,7 +875,7 @@ def events_since(*, created_gte: int, undelivered_only: bool = False) -> Iterato
     params: dict[str, Any] = {"created": {"gte": created_gte}, "limit": 100}
     if undelivered_only:
         params["delivery_success"] = False
-    for event in _client().v1.events.list(params).auto_paging_iter():  # type: ignore[arg-type]
+    for event in _each(_client().v1.events.list(params), "event"):  # type: ignore[arg-type]
         yield _plain(event)
 
 

@@ -2,7 +2,9 @@
 each task inside the schema it was sent from."""
 
 import os
+from typing import Any
 
+from celery.signals import setup_logging
 from tenant_schemas_celery.app import CeleryApp
 
 from saas.observability.celery_signals import connect_signals
@@ -17,3 +19,16 @@ app.autodiscover_tasks()
 app.autodiscover_tasks(["billing.webhooks"])
 # Task outcomes and durations for /metrics (saas.observability).
 connect_signals(app)
+
+
+@setup_logging.connect
+def _logging_as_django(**_: Any) -> None:
+    """Workers and beat log through settings.LOGGING, like the web processes: the same
+    formatters (JSON in production) and the same redaction of secrets. Without a receiver
+    here, Celery installs its own handlers, which would write task arguments (an invitation
+    link, a reset link) as they are at DEBUG."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)

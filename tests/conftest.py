@@ -191,26 +191,32 @@ class RunningServer:
 
 @pytest.fixture
 def start_server() -> Iterator[Callable[..., RunningServer]]:
-    """Runs the real WSGI app under gunicorn in a child process, on a free loopback port."""
+    """Runs the real WSGI app under gunicorn in a child process, on a free loopback port, with
+    the production gunicorn settings (saas.observability.gunicorn_conf). `output` takes its
+    stdout and stderr (a file), `log_level` is gunicorn's."""
     started: list[subprocess.Popen] = []
 
-    def start(**env: str) -> RunningServer:
+    def start(*, output: Any = None, log_level: str = "warning", **env: str) -> RunningServer:
         port = free_port()
         process = subprocess.Popen(  # noqa: S603
             [
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "-c",
+                "python:saas.observability.gunicorn_conf",
                 "config.wsgi",
                 "-b",
                 f"127.0.0.1:{port}",
                 "-w",
                 "1",
                 "--log-level",
-                "warning",
+                log_level,
             ],
             cwd=REPO,
             env=subprocess_env(**env),
+            stdout=output,
+            stderr=output,
         )
         started.append(process)
         deadline = time.monotonic() + 20

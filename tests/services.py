@@ -76,7 +76,10 @@ def body_html(message: EmailMessage) -> str:
     return str(part.get_content())
 
 
-def start_celery_worker(env: dict[str, str], cwd: str) -> subprocess.Popen:
+def start_celery_worker(
+    env: dict[str, str], cwd: str, *, loglevel: str = "warning", output: Any = None
+) -> subprocess.Popen:
+    """A worker (solo pool) on this run's queue; `output` (a file) takes what it writes."""
     process = subprocess.Popen(  # noqa: S603
         [
             sys.executable,
@@ -88,13 +91,15 @@ def start_celery_worker(env: dict[str, str], cwd: str) -> subprocess.Popen:
             "--pool",
             "solo",
             "--loglevel",
-            "warning",
+            loglevel,
             "--without-heartbeat",
             "--without-gossip",
             "--without-mingle",
         ],
         cwd=cwd,
         env=env,
+        stdout=output,
+        stderr=output,
     )
     return process
 

@@ -7,9 +7,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.base import TenantApi
-from api.docs import E402, ERRORS_READ, ERRORS_WRITE, PAGE_PARAMETERS, paginated
+from api.docs import E400, E402, ERRORS_READ, ERRORS_WRITE, paginated
 from api.no_store import NoStoreMixin
-from api.serializers import ChoiceField, StrictSerializer
+from api.serializers import ChoiceField, PageQuery, StrictSerializer
 from saas.validators import single_line
 
 from ..roles import Capability
@@ -92,9 +92,10 @@ class OAuthApplicationListCreateApi(NoStoreMixin, TenantApi):
         summary="List OAuth applications",
         operation_id="oauth_applications_list",
         description="The organization's registered OAuth2 clients (secrets are never shown).",
-        parameters=PAGE_PARAMETERS,
+        parameters=[PageQuery],
         responses={
             200: paginated(ApplicationOutput, name="PaginatedApplicationList"),
+            **E400,
             **ERRORS_READ,
         },
     )

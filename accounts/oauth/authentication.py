@@ -54,5 +54,6 @@ class TenantOAuth2Authentication(OAuth2Authentication):
             kind="oauth2",
             scope_capabilities=capabilities_of_scopes(scopes),
             token_id=str(token.pk),
+            client_id=application.client_id,
         )
         return access.as_user(), grant

@@ -3,8 +3,10 @@
 are accepted on that tenant's host only. Lives in the public schema, like Membership."""
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from oauth2_provider.models import AbstractApplication
 
@@ -42,6 +44,25 @@ class OAuthApplication(AbstractApplication):
     def redirect_uri_list(self) -> list[str]:
         return self.redirect_uris.split()
 
+    def clean(self) -> None:
+        """DOT's checks (scheme, shape, fragment), and no credentials in a redirect URI
+        (https://user:secret@host/cb): a secret in a URL ends up in logs and browser history,
+        and userinfo makes a link say one host and mean another."""
+        errors: dict[str, Any] = {}
+        try:
+            super().clean()
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if any(_has_userinfo(uri) for uri in self.redirect_uri_list):
+            errors.setdefault("redirect_uris", []).append(
+                ValidationError(
+                    "Redirect URIs must not contain credentials (user:password@).",
+                    code="redirect_uri_credentials",
+                )
+            )
+        if errors:
+            raise ValidationError(errors)
+
     def is_usable(self, request: Any) -> bool:
         """DOT asks this before issuing a token and on every token check: a machine client
         is usable only while its creator is an active member of its tenant."""
@@ -52,3 +73,10 @@ class OAuthApplication(AbstractApplication):
         if self.user_id is None:
             return False
         return member_access_get(user_id=self.user_id, tenant_id=self.tenant_id) is not None
+
+
+def _has_userinfo(uri: str) -> bool:
+    try:
+        return "@" in urlsplit(uri).netloc
+    except ValueError:  # not a URL at all: DOT's own check reports it
+        return False

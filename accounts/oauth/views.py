@@ -3,7 +3,9 @@ introspection. Token issuance and revocation are DOT's own views (accounts.oauth
 
 import calendar
 import hashlib
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
@@ -21,6 +23,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from rest_framework.throttling import SimpleRateThrottle
 
 from api.throttling import throttles
+from saas.security import allow_form_action
 
 from .models import OAuthApplication
 from .validators import scopes_allowed_for
@@ -110,6 +113,36 @@ class TenantAuthorizationView(AuthorizationView):
         context = super().get_context_data(**kwargs)
         context["tenant_name"] = getattr(self, "tenant_name", "")
         return context
+
+    def render_to_response(self, context: dict[str, Any], **response_kwargs: Any) -> HttpResponse:
+        response = super().render_to_response(context, **response_kwargs)
+        # The consent form is answered with a redirect to the redirect URI (validated against
+        # the application above), which the page's CSP form-action must allow.
+        source = _csp_origin(str(context.get("redirect_uri") or ""))
+        if source:
+            allow_form_action(response, source)
+        return response
+
+
+# What a CSP source expression may hold: a scheme, or a scheme and host[:port].
+_CSP_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*:(//[a-z0-9.-]+(:[0-9]+)?)?")
+# Never a form's target, whatever OAUTH_REDIRECT_URI_SCHEMES allows.
+_SCRIPT_SCHEMES = frozenset({"javascript", "vbscript", "data", "blob", "filesystem"})
+
+
+def _csp_origin(uri: str) -> str | None:
+    """The origin of a redirect URI as a CSP source (`https://app.example:8443`; a native
+    app's custom scheme as `com.example.app:`), or None if it cannot be written as one."""
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme in _SCRIPT_SCHEMES:
+        return None
+    host = parts.hostname or ""
+    source = f"{parts.scheme}://{host}{f':{port}' if port else ''}" if host else f"{parts.scheme}:"
+    return source if _CSP_ORIGIN.fullmatch(source) else None
 
 
 @method_decorator(csrf_exempt, name="dispatch")

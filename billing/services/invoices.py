@@ -10,7 +10,10 @@ from billing.models import BillingAccount
 
 
 def invoice_apply(*, account: BillingAccount, invoice: gateway.Invoice, stripe_time: int) -> bool:
-    """Mirror `invoice` into the account's tenant schema unless we hold newer state."""
+    """Mirror `invoice` into the account's tenant schema unless we hold newer state. Only an
+    invoice of the account's own customer is ever mirrored (invoice_is_the_customers)."""
+    if not invoice_is_the_customers(account=account, invoice=invoice):
+        return False
     # The tenant as a context manager switches to its schema and back to wherever we were.
     with account.tenant, transaction.atomic():
         current = Invoice.objects.select_for_update().filter(stripe_invoice_id=invoice.id).first()
@@ -45,3 +48,8 @@ def invoices_refresh(*, account: BillingAccount) -> int:
     for invoice in gateway.invoices_for_customer(account.stripe_customer_id):
         count += invoice_apply(account=account, invoice=invoice, stripe_time=int(time.time()))
     return count
+
+
+def invoice_is_the_customers(*, account: BillingAccount, invoice: gateway.Invoice) -> bool:
+    """Whether Stripe billed `invoice` to the account's own customer."""
+    return bool(account.stripe_customer_id) and invoice.customer == account.stripe_customer_id

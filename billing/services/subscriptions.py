@@ -87,7 +87,11 @@ def subscription_apply(
     """Mirror `subscription` if it is not older than what we hold. Returns whether it was
     applied. `stripe_time` is the Stripe event's `created` (or now, for a fresh fetch).
     The plan is the one Stripe bills now; a scheduled change is the price of the schedule's
-    next phase, which Stripe itself switches to at the period end."""
+    next phase, which Stripe itself switches to at the period end. Only a subscription of
+    the account's own customer is ever mirrored, whoever asks (an event naming our customer
+    next to another customer's subscription takes nobody's plan over)."""
+    if not subscription_is_the_customers(account=account, subscription=subscription):
+        return False
     if stripe_time < account.stripe_state_at:
         return False
     if account.stripe_subscription_id != subscription.id:
@@ -113,6 +117,13 @@ def subscription_apply(
 
 
 _ENDED = ("canceled", "incomplete_expired")
+
+
+def subscription_is_the_customers(
+    *, account: BillingAccount, subscription: gateway.Subscription
+) -> bool:
+    """Whether Stripe bills `subscription` to the account's own customer."""
+    return bool(account.stripe_customer_id) and subscription.customer == account.stripe_customer_id
 
 
 def subscription_is_kept(*, account: BillingAccount, subscription_id: str) -> bool:

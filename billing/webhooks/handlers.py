@@ -18,12 +18,13 @@ from billing import gateway
 from billing.errors import InvalidBillingRequest
 from billing.models import BillingAccount
 from billing.services.accounts import billing_account_for_customer
-from billing.services.invoices import invoice_apply, invoices_refresh
+from billing.services.invoices import invoice_apply, invoice_is_the_customers, invoices_refresh
 from billing.services.subscriptions import (
     account_for_update,
     checkout_complete,
     subscription_apply,
     subscription_is_kept,
+    subscription_is_the_customers,
 )
 
 from . import notifications
@@ -53,10 +54,17 @@ def _unknown(customer_id: str | None) -> Outcome:
     return Outcome(EventState.IGNORED, f"unknown customer {customer_id or '(none)'}")
 
 
+def _not_the_customers(kind: str, object_id: str, customer_id: str) -> Outcome:
+    """The event names our customer, but Stripe bills the object to another one: nothing of
+    it is mirrored, for either organization."""
+    return Outcome(EventState.IGNORED, f"{kind} {object_id} belongs to customer {customer_id}")
+
+
 def subscription_sync(
     account: BillingAccount, subscription_id: str
 ) -> tuple[BillingAccount, gateway.Subscription, bool]:
-    """Lock the account, fetch the subscription and mirror it if it is not older."""
+    """Lock the account, fetch the subscription and mirror it if it is not older (and is
+    the account's customer's: subscription_apply)."""
     locked = account_for_update(tenant=account.tenant)
     fetched_at = int(time.time())
     current = gateway.subscription_retrieve(subscription_id)
@@ -86,6 +94,8 @@ def subscription_changed(event: WebhookEvent) -> Outcome:
     if found is None:
         return _unknown(_id(obj.get("customer")))
     account, current, applied = subscription_sync(found, obj["id"])
+    if not subscription_is_the_customers(account=account, subscription=current):
+        return _not_the_customers("subscription", current.id, current.customer)
     if not applied:
         return Outcome(EventState.DONE, f"{current.id} is not the current subscription", account)
     if event.type == "customer.subscription.deleted" and current.status == "canceled":
@@ -106,6 +116,8 @@ def schedule_changed(event: WebhookEvent) -> Outcome:
     if subscription_id is None:
         return Outcome(EventState.IGNORED, f"schedule {obj.get('id')} has no subscription")
     account, current, _ = subscription_sync(found, subscription_id)
+    if not subscription_is_the_customers(account=account, subscription=current):
+        return _not_the_customers("subscription", current.id, current.customer)
     scheduled = current.scheduled_price_id or "nothing"
     return Outcome(EventState.DONE, f"schedule {obj.get('status')}: {scheduled} next", account)
 
@@ -120,6 +132,8 @@ def invoice_changed(event: WebhookEvent) -> Outcome:
         return _unknown(_id(obj.get("customer")))
     fetched_at = int(time.time())
     invoice = gateway.invoice_retrieve(obj["id"])
+    if not invoice_is_the_customers(account=account, invoice=invoice):
+        return _not_the_customers("invoice", invoice.id, invoice.customer)
     invoice_apply(account=account, invoice=invoice, stripe_time=fetched_at)
     if invoice.subscription and not subscription_is_kept(
         account=account, subscription_id=invoice.subscription

@@ -33,7 +33,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Multi-tenant API. Public endpoints (signup, plans, webhooks) are served on the base "
         "domain; tenant endpoints on `<slug>.<BASE_DOMAIN>`. Every error has the shape "
-        '`{"error": {"code", "message", "fields"?, "request_id"}}`.'
+        '`{"error": {"code", "message", "fields"?, "request_id"}}`. Any operation may '
+        "also answer, before it is reached: 414 `uri_too_long` (method, path and query over "
+        "4094 bytes), 431 `headers_too_large` (over 100 headers or one over 8190 bytes) and "
+        "400 `malformed_request` (not a well-formed HTTP request)."
     ),
     "VERSION": "1.0.0",
     "CONTACT": {

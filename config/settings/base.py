@@ -68,9 +68,12 @@ MIDDLEWARE = [
     # Outermost after the id: the access log and metrics see every answer; serves /metrics.
     "saas.observability.middleware.AccessLogMiddleware",
     "api.health.HealthCheckMiddleware",
+    # Before the middleware that may answer early (413, a bad host, a suspended or read-only
+    # organization), so those answers carry HSTS, nosniff and X-Frame-Options too.
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "api.middleware.BodySizeLimitMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -80,7 +83,6 @@ MIDDLEWARE = [
     "saas.audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "saas.security.ContentSecurityPolicyMiddleware",
 ]
 

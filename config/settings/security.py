@@ -1,4 +1,4 @@
-"""HTTPS, HSTS, cookies, browser protections and the docs pages' Content-Security-Policy.
+"""HTTPS, HSTS, cookies, browser protections and the HTML pages' Content-Security-Policy.
 
 `DJANGO_ENV=production ... manage.py check --deploy` is clean with these defaults.
 """
@@ -35,3 +35,6 @@ CSP_DOCS_PATHS = ["/api/docs/", "/api/redoc/"]
 CSP_TRY_IT_OUT_PATHS = ["/api/docs/"]
 # Of those, the pages that start a web worker from a blob: URL (ReDoc's search).
 CSP_WORKER_PATHS = ["/api/redoc/"]
+# The other server-rendered pages (OAuth2 sign-in and consent, the operator admin): their
+# HTML answers get saas.security's page policy. The landing pages set their own (saas.pages).
+CSP_PAGE_PATHS = ["/o/", "/admin/"]

@@ -1,5 +1,3 @@
-from typing import Any
-
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -7,8 +5,8 @@ from rest_framework.response import Response
 
 from accounts.roles import Capability
 from api.base import TenantApi
-from api.docs import E400, E402, ERRORS_READ, PAGE_PARAMETERS, paginated
-from api.serializers import ChoiceField
+from api.docs import E400, E402, ERRORS_READ, paginated
+from api.serializers import ChoiceField, PageQuery
 from billing.services.entitlements import entitlement_require
 
 from .models import ActorKind
@@ -33,7 +31,7 @@ class AuditEntryOutput(serializers.Serializer):
     request_id = serializers.CharField(help_text="The X-Request-ID of the request that did it.")
 
 
-class AuditLogFilters(serializers.Serializer):
+class AuditLogQuery(PageQuery):
     actor = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     actor_kind = ChoiceField(choices=ActorKind.choices, required=False)
     action = serializers.CharField(required=False, max_length=64)
@@ -41,18 +39,6 @@ class AuditLogFilters(serializers.Serializer):
     target_id = serializers.CharField(required=False, max_length=64)
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
-
-    def to_internal_value(self, data: Any) -> Any:
-        empty = {
-            str(name): ["Must not be empty."] for name in self.fields if data.get(name) == ""
-        }  # "?until=" is a mistake, not "no filter"
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            raise serializers.ValidationError({**exc.detail, **empty}) from None  # type: ignore[dict-item]
-        if empty:
-            raise serializers.ValidationError(empty)
-        return value
 
 
 _EXAMPLE = {
@@ -87,7 +73,7 @@ class AuditLogListApi(TenantApi):
             "entries are recorded on every plan). `action` ending in `.` matches a prefix "
             "(`member.`)."
         ),
-        parameters=[AuditLogFilters, *PAGE_PARAMETERS],
+        parameters=[AuditLogQuery],
         responses={
             200: paginated(AuditEntryOutput, name="PaginatedAuditEntryList"),
             **E400,
@@ -103,7 +89,7 @@ class AuditLogListApi(TenantApi):
         ],
     )
     def get(self, request: Request) -> Response:
-        filters = AuditLogFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)  # bad input is a 400 whatever the plan
+        filters = self.query(AuditLogQuery)  # bad input is a 400 whatever the plan
         entitlement_require(tenant=self.tenant, feature="audit_log")
-        return self.paginate(audit_entry_list(**filters.validated_data), AuditEntryOutput)
+        filters.pop("page", None), filters.pop("page_size", None)
+        return self.paginate(audit_entry_list(**filters), AuditEntryOutput)

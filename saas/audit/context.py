@@ -56,16 +56,6 @@ def client_ip(request: HttpRequest) -> str | None:
         return None
 
 
-def _oauth_client_id(grant: TenantGrant) -> str:
-    from oauth2_provider.models import get_access_token_model
-
-    if grant.token_id is None:
-        return ""
-    token = get_access_token_model().objects.filter(pk=grant.token_id).first()
-    application: Any = token.application if token else None
-    return application.client_id if application else ""
-
-
 def current_actor() -> Actor:
     request = _current_request.get()
     if request is None:
@@ -83,7 +73,9 @@ def current_actor() -> Actor:
             kind=ActorKind.OAUTH2_APP,
             user_id=user.pk,
             email=user.email,
-            app=_oauth_client_id(grant),
+            # Known since authentication: never a lookup of an application (or token) that
+            # the request itself may be deleting.
+            app=grant.client_id,
             **where,
         )
     return Actor(kind=ActorKind.USER, user_id=user.pk, email=user.email, **where)

@@ -5,8 +5,6 @@ optional If-Match on PATCH/DELETE -> 412 when stale, Idempotency-Key on creates,
 DELETE (a hard delete; archiving is PATCH {"archived": true}), 405 with Allow.
 """
 
-from typing import Any
-
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
@@ -61,12 +59,6 @@ _DELETED = {204: OpenApiResponse(description="Deleted for good.")}
 _WRITE_ROLES = " Viewers read; members, admins and owners write."
 
 
-def _query(request: Request, serializer_class: type) -> dict[str, Any]:
-    serializer = serializer_class(data=request.query_params)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 class ProjectListCreateApi(TenantApi):
     capabilities = _RW
 
@@ -81,7 +73,7 @@ class ProjectListCreateApi(TenantApi):
         responses={200: ProjectPage, **ERRORS_READ, **E400},
     )
     def get(self, request: Request) -> Response:
-        query = _query(request, ProjectListQuery)
+        query = self.query(ProjectListQuery)
         query.pop("page", None), query.pop("page_size", None)
         return self.paginate(selectors.project_list(**query), ProjectOutput)
 
@@ -177,7 +169,7 @@ class TaskListCreateApi(TenantApi):
         responses={200: TaskPage, **ERRORS_READ, **E400},
     )
     def get(self, request: Request, project_id: int) -> Response:
-        query = _query(request, TaskListQuery)
+        query = self.query(TaskListQuery)
         ordering = query.pop("ordering")
         query.pop("cursor", None), query.pop("page_size", None)
         tasks = selectors.task_list(project_id=project_id, **query)

@@ -1,16 +1,17 @@
 """GET/PATCH /api/v1/organization/: the calling organization's own settings (its name and
 the browser origins allowed to call its host, see api.cors)."""
 
+import re
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.roles import Capability
 from api.base import TenantApi
-from api.cors import MAX_ORIGINS, origin_normalise
+from api.cors import MAX_ORIGINS, ORIGIN_PATTERN, origin_normalise
 from api.docs import ERRORS_READ, ERRORS_WRITE
 from api.serializers import StrictSerializer
 from saas.validators import single_line
@@ -25,10 +26,19 @@ class OrganizationOutput(serializers.Serializer):
     cors_allowed_origins = serializers.ListField(child=serializers.CharField())
 
 
+@extend_schema_field({"type": "string", "pattern": ORIGIN_PATTERN, "maxLength": 300})
 class OriginField(serializers.CharField):
+    """An origin exactly as ORIGIN_PATTERN (the schema's pattern) allows, stored as
+    origin_normalise writes it."""
+
     def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if len(value) > 300 or not re.fullmatch(ORIGIN_PATTERN, value):
+            raise serializers.ValidationError(
+                "An origin is scheme://host[:port] with http or https, nothing after."
+            )
         try:
-            return origin_normalise(super().to_internal_value(data))
+            return origin_normalise(value)
         except ValueError as error:
             raise serializers.ValidationError(str(error)) from None
 
@@ -36,7 +46,7 @@ class OriginField(serializers.CharField):
 class OrganizationUpdateInput(StrictSerializer):
     name = serializers.CharField(max_length=100, required=False, validators=[single_line])
     cors_allowed_origins = serializers.ListField(
-        child=OriginField(max_length=300),
+        child=OriginField(trim_whitespace=False),
         max_length=MAX_ORIGINS,
         required=False,
         help_text="Browser origins (scheme://host[:port]) allowed to call this host "

@@ -5,7 +5,7 @@ from drf_spectacular.utils import OpenApiExample
 from rest_framework import serializers
 
 from api.docs import paginated
-from api.serializers import ChoiceField, StrictSerializer
+from api.serializers import ChoiceField, PageQuery, QuerySerializer, StrictSerializer
 
 from .models import TaskPriority, TaskStatus
 from .selectors import PROJECT_ORDERING_FIELDS, TASK_ORDERING_FIELDS
@@ -47,21 +47,20 @@ class ProjectUpdateInput(StrictSerializer):
     )
 
 
-class ProjectListQuery(serializers.Serializer):
+class ProjectListQuery(PageQuery):
     archived = serializers.BooleanField(
         required=False, default=False, help_text="true lists only archived projects."
     )
     search = serializers.CharField(
-        required=False, max_length=200, help_text="Case-insensitive, in name or description."
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Case-insensitive, in name or description (blank: no filter).",
     )
     ordering = ChoiceField(
         choices=_ordering_choices(PROJECT_ORDERING_FIELDS),
         default="-created_at",
         help_text="Sort field; a leading '-' sorts descending.",
-    )
-    page = serializers.IntegerField(required=False, min_value=1, help_text="1-based page.")
-    page_size = serializers.IntegerField(
-        required=False, min_value=1, help_text="Rows per page (capped at API_MAX_PAGE_SIZE)."
     )
 
 
@@ -122,7 +121,7 @@ class TaskUpdateInput(_TaskFields):
     )
 
 
-class TaskListQuery(serializers.Serializer):
+class TaskListQuery(QuerySerializer):
     archived = serializers.BooleanField(
         required=False, default=False, help_text="true lists only archived tasks."
     )
@@ -133,7 +132,10 @@ class TaskListQuery(serializers.Serializer):
     due_before = serializers.DateField(required=False, help_text="Due on or before (inclusive).")
     due_after = serializers.DateField(required=False, help_text="Due on or after (inclusive).")
     search = serializers.CharField(
-        required=False, max_length=200, help_text="Case-insensitive, in title or description."
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Case-insensitive, in title or description (blank: no filter).",
     )
     ordering = ChoiceField(
         choices=_ordering_choices(TASK_ORDERING_FIELDS),

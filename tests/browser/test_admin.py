@@ -9,6 +9,7 @@ from django.contrib import admin
 from playwright.sync_api import Page, expect
 
 from accounts.models import User
+from tests.browser.conftest import page_problems
 from tests.conftest import RunningServer
 from tests.factories import PASSWORD
 from tests.ops.admin_samples import admin_samples
@@ -25,8 +26,7 @@ def test_operator_logs_in_and_opens_every_models_list(
     User.objects.create_superuser(email=OPERATOR, password=PASSWORD)
     server = start_server()
     page = browser_page
-    page_errors: list[str] = []
-    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    problems = page_problems(page)  # uncaught errors, and anything the CSP refuses
     index_url = f"http://localhost:{server.port}/admin/"
 
     page.goto(index_url)
@@ -52,4 +52,4 @@ def test_operator_logs_in_and_opens_every_models_list(
         opened.append(meta.label)
 
     assert len(opened) == len(admin.site._registry)
-    assert not page_errors, page_errors
+    assert not problems, "\n".join(problems)

@@ -212,10 +212,12 @@ CREDENTIAL_OPERATIONS = {
 }
 # Authenticated, but no capability names them: any valid credential of this tenant
 # (HasTenantGrant) or a person's own login (IsTenantSession: never an application's token).
+# Leaving the organization names a capability and also needs the person's own login.
 SESSION_OPERATIONS = {
     ("POST", "auth-logout"),
     ("PATCH", "auth-user"),
     ("POST", "auth-password-change"),
+    ("DELETE", "member-leave"),
 }
 ANY_GRANT_OPERATIONS = {("GET", "auth-user")}
 

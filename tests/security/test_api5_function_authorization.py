@@ -28,6 +28,7 @@ from accounts.access import member_access_forget
 from accounts.models import Membership, Role
 from accounts.oauth.models import OAuthApplication
 from accounts.roles import Capability
+from saas.audit.models import AuditEntry
 from tenants.models import Tenant, TenantStatus
 from tests.accounts.oauth.conftest import App, form_post
 from tests.api.test_errors import assert_error
@@ -36,7 +37,6 @@ from .conftest import (
     ANONYMOUS,
     ANY_GRANT_OPERATIONS,
     APP_ALL,
-    APP_READ,
     CALLERS,
     OTHER_TENANT,
     ROLES,
@@ -115,12 +115,8 @@ BUSINESS_REFUSALS: dict[tuple[str, str], str] = {
     ("POST", "billing-resume"): "no_subscription",
 }
 
-# Cases with a defect of their own, each proven by a strict xfail below.
-KNOWN_DEFECTS = {
-    ("DELETE", "member-leave", APP_READ),
-    ("DELETE", "member-leave", APP_ALL),
-    ("DELETE", "oauth-application-detail", APP_ALL),
-}
+# Cases with a defect of their own, each proven by a strict xfail below (none left).
+KNOWN_DEFECTS: set[tuple[str, str, str]] = set()
 
 PRICED = {
     ("POST", "billing-checkout"),
@@ -182,13 +178,6 @@ def test_only_the_roles_granted_the_capability_succeed(
     assert wrong == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="An OAuth application token with only the `read` scope can DELETE "
-    "/api/v1/members/me/ and remove its user from the organization (membership:self is in "
-    "the read scope); leaving should need the person's own login, like profile, password "
-    "and logout.",
-)
 def test_an_application_token_cannot_make_its_user_leave(world: World) -> None:
     admin = world.acme.users[Role.ADMIN]
     application, secret = register_app(world.acme, admin, ["read"])
@@ -199,17 +188,15 @@ def test_an_application_token_cannot_make_its_user_leave(world: World) -> None:
     assert_error(response, 403, "permission_denied")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="An OAuth application token with the admin scope deleting its own application "
-    "answers 404 not_found and the application survives: the audit signal looks up the "
-    "acting token's application while it is being deleted (DoesNotExist).",
-)
 def test_an_application_can_delete_itself(world: World) -> None:
     client = caller_client(world, APP_ALL)
     response = send(client, "DELETE", f"/api/v1/oauth/applications/{world.acme.app.pk}/")
     assert response.status_code == 204, response.content
     assert not OAuthApplication.objects.filter(pk=world.acme.app.pk).exists()
+    # The audit entry still names the application that acted (known since authentication).
+    with world.acme.tenant:
+        entry = AuditEntry.objects.filter(action="oauth_app.deleted").latest("pk")
+    assert (entry.actor_kind, entry.actor_app) == ("oauth2_app", world.acme.app.client_id)
 
 
 # ---- hosts ------------------------------------------------------------------------------------

@@ -185,15 +185,8 @@ BAD_REDIRECT_URIS = [
     pytest.param("ftp://files.example/cb", id="ftp"),
     pytest.param("/relative/callback", id="relative"),
     pytest.param("https://app.example/cb#fragment", id="fragment"),
-    pytest.param(
-        "https://user:secret@app.example/cb",
-        id="credentials",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="OAuth2 redirect URIs with credentials (https://user:secret@host/cb) are "
-            "registered: the application validator checks scheme and fragment, not userinfo.",
-        ),
-    ),
+    pytest.param("https://user:secret@app.example/cb", id="credentials"),
+    pytest.param("https://user@app.example/cb", id="username"),
 ]
 
 

@@ -95,12 +95,6 @@ def _read_only(world: World) -> None:
     tenant_cache_invalidate()
 
 
-EARLY = (
-    "Answers given by middleware that runs before SecurityMiddleware and "
-    "XFrameOptionsMiddleware (api.middleware.BodySizeLimitMiddleware, "
-    "tenants.middleware.TenantResolutionMiddleware) carry neither X-Content-Type-Options "
-    "nor X-Frame-Options (nor HSTS in production)."
-)
 ANSWERS: list[Any] = [
     pytest.param("public", None, "GET", "/api/v1/plans/", None, 200, id="public 200"),
     pytest.param("public", None, "GET", "/api/v1/nope/", None, 404, id="public 404"),
@@ -121,7 +115,6 @@ ANSWERS: list[Any] = [
         "big",
         413,
         id="public 413",
-        marks=pytest.mark.xfail(strict=True, reason=EARLY),
     ),
     pytest.param(
         "tenant",
@@ -131,7 +124,6 @@ ANSWERS: list[Any] = [
         "big",
         413,
         id="tenant 413",
-        marks=pytest.mark.xfail(strict=True, reason=EARLY),
     ),
     pytest.param(
         "tenant",
@@ -141,7 +133,6 @@ ANSWERS: list[Any] = [
         _suspend,
         403,
         id="suspended 403",
-        marks=pytest.mark.xfail(strict=True, reason=EARLY),
     ),
     pytest.param(
         "tenant",
@@ -151,7 +142,6 @@ ANSWERS: list[Any] = [
         _read_only,
         403,
         id="read-only 403",
-        marks=pytest.mark.xfail(strict=True, reason=EARLY),
     ),
 ]
 
@@ -199,11 +189,6 @@ def test_api_answers_are_json_and_set_no_cookie(world: World, route: Route) -> N
 
 # ---- HTML pages ---------------------------------------------------------------------------------
 
-NO_CSP = (
-    "The page is served without a Content-Security-Policy (X-Frame-Options DENY is sent, so "
-    "it cannot be framed, but nothing limits what scripts could run on it)."
-)
-
 
 def _consent_page(world: World) -> Any:
     from accounts.oauth.models import OAuthApplication
@@ -235,24 +220,9 @@ PAGES: list[Any] = [
     pytest.param("tenant", "/invitations/{token}", id="invitation page"),
     pytest.param("tenant", "/reset-password/MQ/abc-def", id="password reset page"),
     pytest.param("tenant", "/billing", id="billing page"),
-    pytest.param(
-        "localhost",
-        "/o/login/",
-        id="oauth sign-in page",
-        marks=pytest.mark.xfail(strict=True, reason=NO_CSP),
-    ),
-    pytest.param(
-        "localhost",
-        "consent",
-        id="oauth consent page",
-        marks=pytest.mark.xfail(strict=True, reason=NO_CSP),
-    ),
-    pytest.param(
-        "localhost",
-        "/admin/login/",
-        id="admin sign-in page",
-        marks=pytest.mark.xfail(strict=True, reason=NO_CSP),
-    ),
+    pytest.param("localhost", "/o/login/", id="oauth sign-in page"),
+    pytest.param("localhost", "consent", id="oauth consent page"),
+    pytest.param("localhost", "/admin/login/", id="admin sign-in page"),
 ]
 
 
@@ -274,6 +244,20 @@ def test_every_html_page_has_a_content_security_policy(world: World, host: str, 
     assert policy.get("frame-ancestors") == ["'none'"], policy
     assert "'unsafe-inline'" not in policy.get("script-src", policy.get("default-src", []))
     assert "'unsafe-eval'" not in policy.get("script-src", [])
+
+
+def test_the_consent_form_may_lead_to_the_applications_redirect_uri(world: World) -> None:
+    """Authorizing answers the consent form with a redirect to the redirect URI, and browsers
+    hold that redirect to form-action: the consent page allows that origin and no other."""
+    response = _consent_page(world)
+    policy = {
+        part.split()[0]: part.split()[1:]
+        for part in response["Content-Security-Policy"].split(";")
+        if part.strip()
+    }
+    assert policy["form-action"] == ["'self'", "https://app.example"]
+    sign_in = api_client("localhost").get("/o/login/")
+    assert "form-action 'self';" in sign_in["Content-Security-Policy"]
 
 
 def test_the_pages_are_all_probed() -> None:
