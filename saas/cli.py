@@ -251,7 +251,13 @@ def cmd_bench(args: Sequence[str]) -> int:
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
     }
     command = [sys.executable, "-m", "bench.run", *args]
-    return subprocess.run(command, cwd=REPO, env=env, check=False).returncode  # noqa: S603
+    process = subprocess.Popen(command, cwd=REPO, env=env)  # noqa: S603
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        # Ctrl-C reached the bench too: let it stop its servers and drop its databases
+        # (subprocess.run would kill it a moment later).
+        return process.wait()
 
 
 def cmd_stripe_emulator(argv: Sequence[str]) -> int:
