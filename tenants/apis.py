@@ -1,4 +1,6 @@
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from typing import Any
+
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,7 +15,7 @@ from saas.validators import single_line
 
 from .challenge import signup_challenge_verify
 from .services import organization_signup
-from .validation import slug_validate
+from .validation import SLUG_PATTERN, slug_validate
 
 
 class TenantOutput(serializers.Serializer):
@@ -35,6 +37,16 @@ class SignupOutput(serializers.Serializer):
     owner = OwnerOutput()
 
 
+@extend_schema_field({"type": "string", "pattern": SLUG_PATTERN, "maxLength": 40})
+class SlugField(serializers.CharField):
+    """A slug as typed: its rules are the schema's pattern; slug_validate applies them (and
+    the reserved names, which only the server knows). Not trimmed: " acme" is refused, as
+    the pattern says."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=40, trim_whitespace=False, **kwargs)
+
+
 class SignupApi(PublicApi):
     throttle_classes = [SignupIpThrottle, SignupDomainThrottle]
 
@@ -42,9 +54,7 @@ class SignupApi(PublicApi):
         name = serializers.CharField(
             max_length=100, help_text="Organization name.", validators=[single_line]
         )
-        slug = serializers.CharField(
-            max_length=40, help_text="Subdomain: 3-40 lower-case letters, digits, hyphens."
-        )
+        slug = SlugField(help_text="Subdomain: 3-40 lower-case letters, digits, hyphens.")
         email = serializers.EmailField(max_length=254, help_text="The owner's email.")
         password = serializers.CharField(
             max_length=128, write_only=True, style={"input_type": "password"}

@@ -6,12 +6,13 @@ from django.conf import settings
 
 from saas.errors import InvalidInput
 
-# DNS label, lower case, 3-40 characters, no leading/trailing hyphen.
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
+# DNS label, lower case, 3-40 characters, no leading/trailing or double hyphen. Also the
+# signup schema's pattern (tenants.apis), so clients know it before they ask.
+SLUG_PATTERN = r"^(?!.*--)[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$"
 
 
 def slug_validate(slug: str) -> str:
-    if not _SLUG.match(slug) or "--" in slug:
+    if not re.fullmatch(SLUG_PATTERN, slug):
         raise InvalidInput(
             "Slug must be 3-40 lower-case letters, digits or single hyphens, "
             "starting and ending with a letter or digit.",

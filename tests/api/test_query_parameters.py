@@ -214,3 +214,35 @@ def test_the_schemas_whitespace_is_what_drf_trims() -> None:
     others = "".join(chr(c) for c in range(0x3100) if not chr(c).isspace())
     assert re.findall(f"[{SPACE_CLASS}]", others) == []
     assert re.search(NOT_BLANK, "\x1e\x1d") is None  # str.strip() removes both
+
+
+@pytest.mark.parametrize(
+    "slug",
+    [
+        "acme",
+        "a-b-c",
+        "x1y",
+        "ab",
+        "a--b",
+        "-ab",
+        "ab-",
+        "Acme",
+        " acme",
+        "acme\n",
+        "a" * 41,
+        "é-co",
+    ],
+)
+def test_the_signup_slug_pattern_is_the_rule_the_server_applies(schema, client_for, slug) -> None:
+    pattern = schema["components"]["schemas"]["SignupRequest"]["properties"]["slug"]["pattern"]
+    # As JSON Schema (ECMAScript) reads it: its $ does not match before a final newline.
+    said = re.search(pattern.removesuffix("$") + r"\Z", slug) is not None and len(slug) <= 40
+    response = client_for(None).post(
+        "/api/v1/signup/",
+        {"name": "Acme", "slug": slug, "email": "x@acme.test", "password": "1"},
+        format="json",
+    )
+    # The password is refused either way (nothing is made); the slug only when it breaks the
+    # pattern.
+    assert response.status_code == 400
+    assert ("slug" in response.json()["error"]["fields"]) is not said, response.content
