@@ -15,7 +15,7 @@ from django.core.cache import cache
 from .models import Membership, User
 
 ACCESS_CACHE_SECONDS = 60
-_NOT_A_MEMBER = "none"
+NOT_A_MEMBER = "none"
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,16 @@ def _key(tenant_id: int, user_id: int) -> str:
     return f"access:{tenant_id}:{user_id}"
 
 
+def access_cache_key(*, tenant_id: int, user_id: int) -> str:
+    """The entry's key as stored in Redis (api.prefetch reads it with its own script)."""
+    return str(cache.make_key(_key(tenant_id, user_id)))
+
+
+def access_cache_is_member(value: Any) -> bool:
+    """Whether a cached entry (decoded) says "an active member"."""
+    return isinstance(value, dict)
+
+
 def member_access_from_db(*, user_id: int, tenant_id: int) -> MemberAccess | None:
     row = (
         Membership.objects.filter(user_id=user_id, tenant_id=tenant_id, user__is_active=True)
@@ -49,14 +59,22 @@ def member_access_from_db(*, user_id: int, tenant_id: int) -> MemberAccess | Non
     return MemberAccess(user_id, row["user__email"], row["user__full_name"], row["role"])
 
 
-def member_access_get(*, user_id: int, tenant_id: int) -> MemberAccess | None:
-    cached: Any = cache.get(_key(tenant_id, user_id))
-    if cached == _NOT_A_MEMBER:
+_UNREAD: Any = object()
+
+
+def member_access_get(
+    *, user_id: int, tenant_id: int, cached: Any = _UNREAD
+) -> MemberAccess | None:
+    """`cached`: the cache entry when the caller has read it already (api.prefetch reads it
+    in the request's one Redis round trip; None there means no entry)."""
+    if cached is _UNREAD:
+        cached = cache.get(_key(tenant_id, user_id))
+    if cached == NOT_A_MEMBER:
         return None
     if isinstance(cached, dict):
         return MemberAccess(**cached)
     access = member_access_from_db(user_id=user_id, tenant_id=tenant_id)
-    value = asdict(access) if access else _NOT_A_MEMBER
+    value = asdict(access) if access else NOT_A_MEMBER
     cache.set(_key(tenant_id, user_id), value, timeout=ACCESS_CACHE_SECONDS)
     return access
 

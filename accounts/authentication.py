@@ -15,7 +15,7 @@ from .tokens import TENANT_CLAIM
 _JWT_SHAPE = re.compile(rb"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
-def _looks_like_jwt(raw: bytes) -> bool:
+def looks_like_jwt(raw: bytes) -> bool:
     """Three dot-separated base64url segments (header.payload.signature)."""
     return _JWT_SHAPE.fullmatch(raw) is not None
 
@@ -28,16 +28,23 @@ class TenantJWTAuthentication(JWTAuthentication):
     def authenticate(self, request: Request) -> tuple[User, TenantGrant] | None:  # type: ignore[override]
         header = self.get_header(request)
         raw = self.get_raw_token(header) if header is not None else None
-        if raw is None or not _looks_like_jwt(raw):
+        if raw is None or not looks_like_jwt(raw):
             return None  # not ours: an OAuth2 access token is opaque (accounts.oauth)
-        token: Any = self.get_validated_token(raw)
+        verified = getattr(request, "jwt_validated", None)  # by api.prefetch, this request
+        token: Any = verified[1] if verified and verified[0] == raw else None
+        if token is None:
+            token = self.get_validated_token(raw)
         tenant = getattr(request, "tenant", None)
         if tenant is None or token.get(TENANT_CLAIM) != tenant.pk:
             raise AuthenticationFailed(
                 "Token is not valid for this organization.", code="token_wrong_tenant"
             )
         user_id = int(token["sub"])
-        access = member_access_get(user_id=user_id, tenant_id=tenant.pk)
+        prefetched = getattr(request, "access_prefetched", None)  # api.prefetch's read
+        if prefetched is not None and prefetched[:2] == (tenant.pk, user_id):
+            access = member_access_get(user_id=user_id, tenant_id=tenant.pk, cached=prefetched[2])
+        else:
+            access = member_access_get(user_id=user_id, tenant_id=tenant.pk)
         if access is None:
             raise AuthenticationFailed(
                 "This account no longer has access to this organization.", code="access_revoked"

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from accounts.grants import TenantGrant
 from accounts.permissions import HasTenantCapability
 from accounts.roles import Capability
-from api.serializers import PageQuery, QuerySerializer
+from api.serializers import PageQuery, QuerySerializer, query_defaults
 from billing.throttling import PlanRateThrottle, rate_limit_headers
 from tenants.models import Tenant
 
@@ -26,7 +26,14 @@ class BaseApi(APIView):
         return serializer.validated_data
 
     def query(self, serializer_class: type[QuerySerializer] = PageQuery) -> dict[str, Any]:
-        """The query parameters' validated values, or one 400 naming every invalid one."""
+        """The query parameters' validated values, or one 400 naming every invalid one. An
+        empty query string takes the serializer's defaults without running it (issue 14:
+        validating nothing cost 0.3 ms of a 5.6 ms list request; api.serializers.query_defaults
+        is tested equal to the serializer's output)."""
+        if not self.request.query_params:
+            defaults = query_defaults(serializer_class)
+            if defaults is not None:
+                return defaults
         serializer = serializer_class(
             data=self.request.query_params, context={"request": self.request, "view": self}
         )

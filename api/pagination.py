@@ -1,6 +1,7 @@
 import base64
 import binascii
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -36,7 +37,9 @@ class KeysetCursorPagination:
     The cursor holds the sort value and id of the row it continues from, so a page costs one
     indexed query (no COUNT, no OFFSET) and rows inserted meanwhile neither repeat nor vanish.
     The ordering field must be non-null (callers coalesce nullable ones). A cursor that was
-    tampered with or does not fit the ordering -> 400 `invalid_cursor`.
+    tampered with or does not fit the ordering -> 400 `invalid_cursor`. The queryset may
+    yield model instances or, from `.values()`, dicts (which must hold the sort field and
+    "id"): the cursors are the same either way.
     """
 
     cursor_query_param = "cursor"
@@ -93,7 +96,7 @@ class KeysetCursorPagination:
 
     def paginate_queryset(
         self, queryset: QuerySet, request: Request, *, ordering: str, sort_field: str
-    ) -> list[Model]:
+    ) -> list[Any]:
         """`ordering` is what the client asked for (e.g. "-priority"); `sort_field` names the
         non-null column or annotation to sort on."""
         self.request, self.ordering = request, ordering
@@ -121,9 +124,15 @@ class KeysetCursorPagination:
         self.sort_field, self.rows = sort_field, rows
         return rows
 
-    def _link(self, row: Model, reverse: bool) -> str:
-        value = getattr(row, self.sort_field)
-        cursor = self._encode(self.ordering, value, row.pk, reverse)
+    def _position(self, row: Model | Mapping[str, Any]) -> tuple[Any, int]:
+        """The sort value and id of a row, a model instance or a dict of `.values()`."""
+        if isinstance(row, Mapping):
+            return row[self.sort_field], row["id"]
+        return getattr(row, self.sort_field), row.pk
+
+    def _link(self, row: Model | Mapping[str, Any], reverse: bool) -> str:
+        value, pk = self._position(row)
+        cursor = self._encode(self.ordering, value, pk, reverse)
         url = self.request.build_absolute_uri()
         return replace_query_param(url, self.cursor_query_param, cursor)
 

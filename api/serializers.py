@@ -135,6 +135,44 @@ class QuerySerializer(serializers.Serializer):
         super().__init__(data=data, **kwargs)
 
 
+def query_defaults(serializer_class: type[QuerySerializer]) -> dict[str, Any] | None:
+    """What `serializer_class` validates an empty query string to, without running it: each
+    declared field's default, in field order (a fresh dict per call). None when that cannot
+    be known without running the serializer (a required field, a callable or mutable
+    default, a `validate_<field>` or `validate` method, serializer validators, a field with
+    a source): then validate as usual.
+
+    Issue 14: validating an empty query string cost 0.30 ms of a 5.6 ms task-list request.
+    tests/api/test_query_parameters.py checks that this equals the serializer's output for
+    an empty query, for every query serializer that has such defaults.
+    """
+    known = _query_defaults(serializer_class)
+    return None if known is None else dict(known)
+
+
+@functools.cache
+def _query_defaults(serializer_class: type[QuerySerializer]) -> tuple[tuple[str, Any], ...] | None:
+    if serializer_class.validate is not serializers.Serializer.validate:
+        return None
+    if getattr(getattr(serializer_class, "Meta", None), "validators", None):
+        return None
+    defaults = []
+    fields: dict[str, serializers.Field] = serializer_class._declared_fields
+    for name, field in fields.items():
+        if hasattr(serializer_class, f"validate_{name}"):
+            return None
+        if field.read_only or field.source not in (None, name):
+            return None
+        if field.default is serializers.empty:
+            if field.required:
+                return None
+            continue
+        if not isinstance(field.default, str | int | float | None):
+            return None  # callable (called per validation) or mutable: leave it to DRF
+        defaults.append((name, field.default))
+    return tuple(defaults)
+
+
 class PageQuery(QuerySerializer):
     """The page-number list parameters (api.pagination.PageNumberPagination)."""
 

@@ -29,22 +29,29 @@ USAGE_TTL_SECONDS = 7 * 86400  # kept this long if the collector is down
 OPEN_BUCKETS_KEY = "billing:usage:open"
 METERED_STATUSES = ("active", "trialing", "past_due")
 
-# KEYS: limits, rate counter, usage counter, open-buckets set
-# ARGV: open-bucket member, rate ttl, usage ttl
-# Returns {count, limit}; {-1, 0} when the limits are not cached (the caller loads them).
-_SCRIPT = """
-local limits = redis.call('HMGET', KEYS[1], 'rpm', 'metered')
-if not limits[1] then return {-1, 0} end
-local rpm = tonumber(limits[1])
-local count = redis.call('INCR', KEYS[2])
-if count == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
-if count <= rpm and limits[2] == '1' then
-  redis.call('INCR', KEYS[3])
-  redis.call('EXPIRE', KEYS[3], ARGV[3])
-  redis.call('SADD', KEYS[4], ARGV[1])
+# A Lua function, so that api.prefetch's one-round-trip script counts requests with the same
+# code. Keys: limits, rate counter, usage counter, open-buckets set (rate_keys); args:
+# open-bucket member, rate ttl, usage ttl (rate_args). Returns {count, limit}; {-1, 0} when
+# the limits are not cached (the caller loads them), having counted nothing.
+RATE_COUNT_LUA = """
+local function rate_count(limits_key, rate_key, usage_key, open_key, member, rate_ttl, usage_ttl)
+  local limits = redis.call('HMGET', limits_key, 'rpm', 'metered')
+  if not limits[1] then return {-1, 0} end
+  local rpm = tonumber(limits[1])
+  local count = redis.call('INCR', rate_key)
+  if count == 1 then redis.call('EXPIRE', rate_key, rate_ttl) end
+  if count <= rpm and limits[2] == '1' then
+    redis.call('INCR', usage_key)
+    redis.call('EXPIRE', usage_key, usage_ttl)
+    redis.call('SADD', open_key, member)
+  end
+  return {count, rpm}
 end
-return {count, rpm}
 """
+_SCRIPT = (
+    RATE_COUNT_LUA
+    + "return rate_count(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3])"
+)
 _script: Any = None
 
 
@@ -70,6 +77,11 @@ def open_buckets_key() -> str:
 
 def bucket_of(moment: float) -> int:
     return int(moment // WINDOW_SECONDS)
+
+
+def bucket_now() -> int:
+    """The current window (this module's clock, which tests may freeze)."""
+    return bucket_of(time.time())
 
 
 # ---- limits cache -----------------------------------------------------------------------
@@ -111,18 +123,42 @@ class RateState:
     allowed: bool
 
 
-def rate_count(*, tenant_id: int, now: float) -> RateState | None:
-    """Count one request of `tenant_id`; None when Redis is unreachable or there is no
-    limit (callers allow the request)."""
-    global _script
-    bucket = bucket_of(now)
-    keys = [
+@dataclass(frozen=True)
+class RateCounted:
+    """A request already counted for `tenant_id` (api.prefetch), and what the count said."""
+
+    tenant_id: int
+    state: RateState | None
+
+
+def rate_keys(tenant_id: int, bucket: int) -> list[str]:
+    return [
         _limits_key(tenant_id),
         _rate_key(tenant_id, bucket),
         usage_key(tenant_id, bucket),
         open_buckets_key(),
     ]
-    args = [f"{tenant_id}:{bucket}", WINDOW_SECONDS * 2, USAGE_TTL_SECONDS]
+
+
+def rate_args(tenant_id: int, bucket: int) -> list[Any]:
+    return [f"{tenant_id}:{bucket}", WINDOW_SECONDS * 2, USAGE_TTL_SECONDS]
+
+
+def rate_state(*, count: int, limit: int, bucket: int) -> RateState | None:
+    """What the script's {count, limit} means for the caller; None: no limit."""
+    if not limit:
+        return None
+    reset = (bucket + 1) * WINDOW_SECONDS
+    return RateState(limit, max(limit - count, 0), reset, allowed=count <= limit)
+
+
+def rate_count(*, tenant_id: int, now: float) -> RateState | None:
+    """Count one request of `tenant_id`; None when Redis is unreachable or there is no
+    limit (callers allow the request)."""
+    global _script
+    bucket = bucket_of(now)
+    keys = rate_keys(tenant_id, bucket)
+    args = rate_args(tenant_id, bucket)
     try:
         client = redis_client()
         if _script is None:
@@ -136,10 +172,7 @@ def rate_count(*, tenant_id: int, now: float) -> RateState | None:
     except Exception:  # noqa: BLE001 - fail open, never a 500 because Redis is away
         logger.warning("rate limit unavailable; allowing the request", exc_info=True)
         return None
-    if not limit:
-        return None
-    reset = (bucket + 1) * WINDOW_SECONDS
-    return RateState(limit, max(limit - count, 0), reset, allowed=count <= limit)
+    return rate_state(count=count, limit=limit, bucket=bucket)
 
 
 def api_requests_this_minute(*, tenant_id: int) -> int:
@@ -161,7 +194,11 @@ class PlanRateThrottle(BaseThrottle):
         if tenant is None:
             return True
         now = time.time()
-        state = rate_count(tenant_id=tenant.pk, now=now)
+        counted = getattr(request, "rate_counted", None)  # api.prefetch counted it already
+        if counted is not None and counted.tenant_id == tenant.pk:
+            state = counted.state
+        else:
+            state = rate_count(tenant_id=tenant.pk, now=now)
         if state is None:
             return True
         request._plan_rate = state  # type: ignore[attr-defined]  # for the response headers

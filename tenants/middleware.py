@@ -12,7 +12,7 @@ from api.errors import error_response
 
 from .db import schema_activate, schema_activate_public
 from .models import READABLE_STATUSES, WRITABLE_STATUSES, TenantStatus
-from .resolution import tenant_for_host
+from .resolution import GENERATION_UNREAD, tenant_for_host
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # A read-only organization can still log in and out, and pay its way back to writing.
@@ -38,7 +38,9 @@ class TenantResolutionMiddleware:
             )
         if host in self.public_hosts:
             return self._serve_public(request)
-        tenant = tenant_for_host(host)
+        # The generation api.prefetch read in the request's one Redis round trip, if it did.
+        generation = getattr(request, "tenants_generation", GENERATION_UNREAD)
+        tenant = tenant_for_host(host, generation=generation)
         if tenant is None or tenant.status in (TenantStatus.ARCHIVED, TenantStatus.PROVISIONING):
             return error_response(
                 status=404,

@@ -10,6 +10,7 @@ reads the database: slower, never stale.
 import threading
 import time
 from collections import OrderedDict
+from typing import Any
 
 from django.core.cache import cache
 
@@ -58,8 +59,19 @@ def _current_generation() -> int | None:
     return generation
 
 
-def tenant_for_host(host: str) -> Tenant | None:
-    generation = _current_generation()
+GENERATION_UNREAD: Any = object()
+
+
+def generation_cache_key() -> str:
+    """The generation's key as stored in Redis (api.prefetch reads it with its own script)."""
+    return str(cache.make_key(GENERATION_KEY))
+
+
+def tenant_for_host(host: str, *, generation: Any = GENERATION_UNREAD) -> Tenant | None:
+    """`generation`: the current generation when the caller has read it already (api.prefetch,
+    in the request's one Redis round trip; None there means no generation yet)."""
+    if generation is GENERATION_UNREAD or generation is None:
+        generation = _current_generation()
     if generation is None:
         return tenant_get_for_host(host=host)
     cached = _host_map.get(generation, host)

@@ -73,17 +73,31 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "api.middleware.BodySizeLimitMiddleware",
+    # One Redis round trip for what tenant resolution, authentication and the plan's rate
+    # limit would each ask Redis for (issue 14).
+    "api.prefetch.RedisPrefetchMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Every request, the API's too: browsers call the API from other origins (before
+    # CommonMiddleware, so its redirects carry the CORS headers); Content-Length and
+    # APPEND_SLASH's redirects; who is acting, for the audit log (it reads request.user when
+    # an entry is written: DRF's on the API, the session's elsewhere).
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "saas.audit.context.AuditContextMiddleware",
+    # The HTML side only (docs, OAuth2 sign-in and consent, admin, landing pages, static
+    # files): API requests (API_PATH_PREFIXES) go from ApiBypassMiddleware straight to the
+    # view. They authenticate with bearer tokens (no SessionAuthentication), DRF's views are
+    # CSRF-exempt and set request.user themselves, and no API view reads a session, leaves a
+    # message or answers with HTML (the CSP is the pages'). ApiBypassEndMiddleware stays last.
+    "api.middleware.ApiBypassMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "saas.audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "saas.security.ContentSecurityPolicyMiddleware",
+    "api.middleware.ApiBypassEndMiddleware",
 ]
 
 # Every route of both hosts, for the OpenAPI schema and reverse() outside a request; the

@@ -2,9 +2,14 @@
 an id of another tenant simply does not exist here, so it is a 404, never a 403)."""
 
 import datetime as dt
+import functools
+from collections.abc import Callable
+from typing import Any
 
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Coalesce
+
+from saas.errors import InvalidInput
 
 from .models import Project, Task
 
@@ -38,7 +43,26 @@ def project_get(*, project_id: int) -> Project:
     return Project.objects.get(pk=project_id)
 
 
-def task_list(
+# A task-list row: the columns TaskOutput shows (serializers.task_rows_output builds its
+# output from them) plus `sort_due_date`, the non-null sort key of `?ordering=due_date`.
+TASK_ROW_FIELDS = (
+    "id",
+    "project_id",
+    "title",
+    "description",
+    "status",
+    "priority",
+    "due_date",
+    "assignee_id",
+    "created_by_id",
+    "created_at",
+    "updated_at",
+    "archived_at",
+)
+TaskRow = dict[str, Any]
+
+
+def task_rows(
     *,
     project_id: int,
     archived: bool = False,
@@ -47,22 +71,56 @@ def task_list(
     due_before: dt.date | None = None,
     due_after: dt.date | None = None,
     search: str | None = None,
-) -> QuerySet[Task]:
-    """A project's tasks; the 404 for an unknown project comes first. Due bounds are
-    inclusive. `sort_due_date` is the non-null sort key of `?ordering=due_date`."""
+) -> "QuerySet[Task, TaskRow]":
+    """A project's tasks as rows (dicts of TASK_ROW_FIELDS and `sort_due_date`), without
+    checking that the project exists (task_page does). Due bounds are inclusive."""
+    match: dict[str, Any] = {"project_id": project_id, "archived_at__isnull": not archived}
+    if status is not None:
+        match["status"] = status
+    if assignee is not None:
+        match["assignee_id"] = assignee
+    if due_before is not None:
+        match["due_date__lte"] = due_before
+    if due_after is not None:
+        match["due_date__gte"] = due_after
+    return _search(_all_task_rows().filter(**match), search, "title", "description")
+
+
+@functools.cache
+def _all_task_rows() -> "QuerySet[Task, TaskRow]":
+    """Every task as a row. Built once per process: annotate() and values() resolve each
+    column by name, 0.15 ms a request (issue 14). Never evaluated itself (it would cache
+    rows): task_rows filters it, which copies it."""
+    queryset = Task.objects.annotate(sort_due_date=Coalesce("due_date", Value(_NO_DUE_DATE)))
+    return queryset.values(*TASK_ROW_FIELDS, "sort_due_date")
+
+
+def task_page(
+    *, project_id: int, page: Callable[["QuerySet[Task, TaskRow]"], list[TaskRow]], **filters: Any
+) -> list[TaskRow]:
+    """One page of a project's tasks: `page` (the paginator) applied to task_rows(). An
+    unknown project is a 404 (Project.DoesNotExist), also before a refused cursor.
+
+    The project's existence is only checked when it can matter: when the page is empty (no
+    project, or no task on this page of a project) or the paginator refused its input. A
+    page with rows proves the project exists (tasks cascade with it). Issue 14: the check
+    cost 1.46 ms of a 5.6 ms list request (a query, its ORM work and a round trip), so a
+    non-empty page is now one query instead of two.
+    """
+    try:
+        rows = page(task_rows(project_id=project_id, **filters))
+    except InvalidInput:
+        project_check(project_id=project_id)
+        raise
+    if not rows:
+        project_check(project_id=project_id)
+    return rows
+
+
+def project_check(*, project_id: int) -> None:
+    """Project.DoesNotExist (a 404) unless the project exists, archived or not."""
     if not Project.objects.filter(pk=project_id).exists():
         raise Project.DoesNotExist
-    queryset = Task.objects.filter(project_id=project_id, archived_at__isnull=not archived)
-    if status is not None:
-        queryset = queryset.filter(status=status)
-    if assignee is not None:
-        queryset = queryset.filter(assignee_id=assignee)
-    if due_before is not None:
-        queryset = queryset.filter(due_date__lte=due_before)
-    if due_after is not None:
-        queryset = queryset.filter(due_date__gte=due_after)
-    queryset = _search(queryset, search, "title", "description")
-    return queryset.annotate(sort_due_date=Coalesce("due_date", Value(_NO_DUE_DATE)))
 
 
 def task_sort_field(ordering: str) -> str:

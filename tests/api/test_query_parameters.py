@@ -5,15 +5,21 @@ a blank filter silently, and documented strings the server refused (a NUL, white
 an Idempotency-Key or origin the server judged by rules the schema did not state).
 """
 
+import datetime as dt
 import re
 import sys
 
 import pytest
+from django.http import QueryDict
+from django.urls import get_resolver
+from rest_framework import serializers
 
 from accounts.models import Role
 from api.openapi import NOT_BLANK, NUL_FREE
+from api.serializers import QuerySerializer, query_defaults
 from saas.validators import SPACE_CLASS
 from saas.workspace.models import Project
+from saas.workspace.serializers import TaskListQuery
 
 LISTS = [
     "/api/v1/members/",
@@ -246,3 +252,64 @@ def test_the_signup_slug_pattern_is_the_rule_the_server_applies(schema, client_f
     # pattern.
     assert response.status_code == 400
     assert ("slug" in response.json()["error"]["fields"]) is not said, response.content
+
+
+def _query_serializers() -> list[type[QuerySerializer]]:
+    assert get_resolver().url_patterns  # imports every API module, with its serializers
+    found, todo = [], [QuerySerializer]
+    while todo:
+        for subclass in todo.pop().__subclasses__():
+            found.append(subclass)
+            todo.append(subclass)
+    return found
+
+
+def test_query_defaults_are_what_validating_an_empty_query_gives() -> None:
+    """The task list skips validating an empty query string (issue 14): query_defaults must
+    be exactly the serializer's output for it, keys in the same order."""
+    serializers_ = _query_serializers()
+    assert TaskListQuery in serializers_
+    assert query_defaults(TaskListQuery) is not None  # the fast path is taken
+    for serializer_class in serializers_:
+        defaults = query_defaults(serializer_class)
+        if defaults is None:
+            continue
+        serializer = serializer_class(data=QueryDict(""))
+        assert serializer.is_valid(), (serializer_class, serializer.errors)
+        assert list(defaults.items()) == list(serializer.validated_data.items()), serializer_class
+    assert query_defaults(TaskListQuery) == {"archived": False, "ordering": "-created_at"}
+    first = query_defaults(TaskListQuery)
+    assert first is not None
+    first.pop("ordering")  # the caller's copy: the next caller gets the defaults again
+    assert query_defaults(TaskListQuery) == {"archived": False, "ordering": "-created_at"}
+
+
+class _Required(QuerySerializer):
+    needed = serializers.CharField()
+
+
+class _Callable(QuerySerializer):
+    since = serializers.DateField(default=dt.date.today)
+
+
+class _Checked(QuerySerializer):
+    size = serializers.IntegerField(default=5)
+
+    def validate_size(self, value: int) -> int:
+        return value * 2
+
+
+class _Validated(QuerySerializer):
+    size = serializers.IntegerField(default=5)
+
+    def validate(self, attrs: dict) -> dict:
+        return {**attrs, "extra": 1}
+
+
+class _Sourced(QuerySerializer):
+    size = serializers.IntegerField(default=5, source="page_size")
+
+
+@pytest.mark.parametrize("serializer_class", [_Required, _Callable, _Checked, _Validated, _Sourced])
+def test_query_defaults_leave_what_they_cannot_know_to_the_serializer(serializer_class) -> None:
+    assert query_defaults(serializer_class) is None
