@@ -22,13 +22,16 @@ connect_signals(app)
 
 
 @setup_logging.connect
-def _logging_as_django(**_: Any) -> None:
+def _logging_as_django(loglevel: int | str | None = None, **_: Any) -> None:
     """Workers and beat log through settings.LOGGING, like the web processes: the same
     formatters (JSON in production) and the same redaction of secrets. Without a receiver
     here, Celery installs its own handlers, which would write task arguments (an invitation
-    link, a reset link) as they are at DEBUG."""
+    link, a reset link) as they are at DEBUG. The command line's `-l` still sets the level."""
+    import logging
     from logging.config import dictConfig
 
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)
