@@ -14,12 +14,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
-from psycopg import sql
 
 from accounts.models import Membership, Role, User
 from accounts.tokens import tenant_tokens_issue
+from bench.common import tenants_drop
 from billing.ledger.models import Invoice
-from tenants.db import schema_activate_public
 from tenants.models import Tenant
 from tenants.services import tenant_create, tenant_domain_for
 
@@ -42,17 +41,7 @@ def _routed(name: str, tenant: Tenant) -> bool:
 
 
 def _cleanup() -> None:
-    schema_activate_public()
-    tenants = Tenant.objects.filter(slug=SLUG)
-    schemas = list(tenants.values_list("schema_name", flat=True))
-    # Tenant rows first: their memberships go with them, so no membership signal (the audit
-    # log) reaches for a schema that is already gone; then the schemas, then the users.
-    tenants.delete()
-    with connection.cursor() as cursor:
-        for schema in schemas:
-            cursor.execute(
-                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
-            )
+    tenants_drop(Tenant.objects.filter(slug=SLUG))
     User.objects.filter(email__endswith="@bench-billing.test").delete()
 
 

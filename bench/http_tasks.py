@@ -44,8 +44,9 @@ from typing import Any
 import psycopg
 import requests
 from django.conf import settings
-from django.db import connection
 from psycopg import sql
+
+from bench.common import free_port, tenants_drop, unlimited_plan_for
 
 REPO = Path(__file__).resolve().parent.parent
 PEER_RELATIVE = "../shared/peers/stock-django-tenants"
@@ -169,12 +170,6 @@ def wrk_command(wrk: str, url: str, headers: dict[str, str], seconds: int) -> li
 # --- servers ------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _die_with_parent() -> None:
     """Child processes get SIGTERM when this process dies, even by SIGKILL (Linux)."""
     with contextlib.suppress(Exception):
@@ -201,7 +196,7 @@ class Target:
         return {"Host": self.host, "Authorization": f"Bearer {self.token()}"}
 
     def start(self) -> None:
-        port = _free_port()
+        port = free_port()
         command = [sys.executable, "-m", "gunicorn", self.wsgi, "-b", f"127.0.0.1:{port}"]
         command += ["-w", str(GUNICORN_WORKERS), "--log-level", "warning"]
         self.process = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
@@ -258,17 +253,9 @@ def _run_wrk(wrk: str, target: Target, seconds: int) -> dict[str, Any]:
 def _ours_cleanup() -> None:
     from accounts.models import User
     from billing.models import Plan
-    from tenants.db import schema_activate_public
     from tenants.models import Tenant
 
-    schema_activate_public()
-    tenants = Tenant.objects.filter(slug=SLUG)
-    with connection.cursor() as cursor:
-        for schema in tenants.values_list("schema_name", flat=True):
-            cursor.execute(
-                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
-            )
-    tenants.delete()  # memberships go with it, with no audit entry into the dropped schema
+    tenants_drop(Tenant.objects.filter(slug=SLUG))
     User.objects.filter(email__in=[OWNER_EMAIL, MEMBER_EMAIL]).delete()
     Plan.objects.filter(code=SLUG).delete()
 
@@ -286,16 +273,12 @@ def seed_ours() -> Seeded:
     an owner, a member, one project with 20 tasks; JWTs are the member's."""
     from accounts.models import Membership, Role, User
     from accounts.tokens import tenant_tokens_issue
-    from billing.models import BillingAccount, Plan
-    from billing.throttling import limits_forget
     from saas.workspace.models import Project, Task
     from tenants.services import tenant_create, tenant_domain_for
 
     _ours_cleanup()
     tenant = tenant_create(name="Bench HTTP", slug=SLUG)
-    plan = Plan.objects.create(code=SLUG, name="Bench", public=False, api_requests_per_minute=10**9)
-    BillingAccount.objects.filter(tenant=tenant).update(plan=plan)
-    limits_forget(tenant_ids=[tenant.pk])
+    unlimited_plan_for(tenant, SLUG)
     owner = User.objects.create_user(email=OWNER_EMAIL)
     member = User.objects.create_user(email=MEMBER_EMAIL)
     Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)

@@ -12,9 +12,8 @@ import time
 from collections.abc import Callable
 
 from django.db import connection, transaction
-from psycopg import sql
 
-from tenants.db import schema_activate_public
+from bench.common import tenants_drop
 from tenants.models import Domain, Tenant, TenantStatus
 from tenants.services import tenant_create
 
@@ -43,14 +42,7 @@ def provision_by_migrations(slug: str) -> None:
 
 
 def _drop(prefix: str) -> None:
-    schema_activate_public()
-    tenants = Tenant.objects.filter(slug__startswith=prefix)
-    with connection.cursor() as cursor:
-        for schema in tenants.values_list("schema_name", flat=True):
-            cursor.execute(
-                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
-            )
-    tenants.delete()
+    tenants_drop(Tenant.objects.filter(slug__startswith=prefix))
 
 
 def _timed(fn: Callable[[str], None], slug: str) -> float:

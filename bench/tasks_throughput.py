@@ -9,7 +9,6 @@ times and the mean throughput is compared. Target: tenant-routed >= 0.9x the bas
 """
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,12 +21,11 @@ import requests
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from psycopg import sql
 
 from accounts.models import Membership, Role, User
 from accounts.tokens import tenant_tokens_issue
-from billing.models import BillingAccount, Plan
-from billing.throttling import limits_forget
+from bench.common import free_port, tenants_drop, unlimited_plan_for
+from billing.models import Plan
 from saas.workspace.models import Project, Task
 from tenants.db import schema_activate_public
 from tenants.models import Tenant
@@ -48,23 +46,8 @@ def _percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _cleanup() -> None:
-    schema_activate_public()
-    tenants = Tenant.objects.filter(slug=SLUG)
-    with connection.cursor() as cursor:
-        for schema in tenants.values_list("schema_name", flat=True):
-            cursor.execute(
-                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
-            )
-    # The tenant first: its memberships go with it, with no audit entry to write into the
-    # schema just dropped.
-    tenants.delete()
+    tenants_drop(Tenant.objects.filter(slug=SLUG))
     User.objects.filter(email=EMAIL).delete()
     Plan.objects.filter(code=SLUG).delete()
 
@@ -72,9 +55,7 @@ def _cleanup() -> None:
 def _setup() -> tuple[Tenant, str, int]:
     """A tenant on a plan whose API rate the bench cannot reach, a project with 60 tasks."""
     tenant = tenant_create(name="Bench tasks", slug=SLUG)
-    plan = Plan.objects.create(code=SLUG, name="Bench", public=False, api_requests_per_minute=10**9)
-    BillingAccount.objects.filter(tenant=tenant).update(plan=plan)
-    limits_forget(tenant_ids=[tenant.pk])
+    unlimited_plan_for(tenant, SLUG)
     owner = User.objects.create_user(email=EMAIL)
     Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)
     token = str(tenant_tokens_issue(user=owner, tenant=tenant, role=Role.OWNER).access_token)
@@ -98,7 +79,7 @@ def _queries(tenant: Tenant, token: str, path: str) -> int:
 
 
 def _gunicorn(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}"]
     command += ["-w", str(GUNICORN_WORKERS), "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=REPO, env=env)  # noqa: S603

@@ -10,7 +10,6 @@ start-up is not counted.
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import requests
 from django.conf import settings
 from django.db.models import Max, Min
 
+from bench.common import free_port
 from billing.webhooks.models import EventState, WebhookEvent
 from saas.stripe_emulator.fixtures import shape
 from saas.stripe_emulator.webhooks import sign
@@ -43,12 +43,6 @@ def _percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _bodies(count: int, tag: str) -> list[str]:
     customer = {**shape("customer"), "id": "cus_bench_nobody"}
     now = int(time.time())
@@ -67,7 +61,7 @@ def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
 
 
 def _gunicorn(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     process = _start(
         [
             sys.executable,
