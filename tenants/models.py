@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.db import models
+from django.db.models.functions import Upper
 from django_tenants.models import DomainMixin, TenantMixin
 
 
@@ -82,7 +83,13 @@ class Tenant(TenantMixin):
     auto_drop_schema = False
 
     class Meta:
-        indexes = [models.Index(fields=["status"], name="tenant_status_idx")]
+        indexes = [
+            models.Index(fields=["status"], name="tenant_status_idx"),
+            # django-tenants refuses a new tenant whose schema name differs from an existing
+            # one only in case (schema_name__iexact, UPPER(...) = UPPER(...)): without this,
+            # a scan of every tenant on each signup (5 ms at 20,000 tenants, bench ops_scale).
+            models.Index(Upper("schema_name"), name="tenant_schema_upper_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.slug

@@ -1,8 +1,9 @@
 """Stripe events: received and stored once, processed once, retried, replayed, reconciled.
 
 Receiving verifies the signature on the raw body and inserts the event under its unique Stripe
-id (a concurrent or later copy inserts nothing) and, in the same transaction, its processing
-task into the outbox (saas.outbox): a broker outage delays processing, never loses it.
+id (a concurrent or later copy inserts nothing) and, in the same statement, its processing
+task into the outbox (saas.outbox), handed to Celery by a relay run: a broker outage delays
+processing, never loses it.
 Processing locks the event's row for the whole run and re-checks its state, so copies of the
 task wait for each other and the second finds the work done; a run killed midway rolls back
 with its connection and is simply run again.
@@ -18,14 +19,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from billing import gateway
 from billing.services.invoices import invoices_refresh
 from billing.services.subscriptions import account_for_update
 from saas.errors import InvalidInput
-from saas.outbox.services import outbox_enqueue
+from saas.outbox.services import outbox_enqueue, outbox_enqueue_by_relay
 from tenants.models import Tenant
 
 from . import handlers
@@ -34,6 +35,7 @@ from .models import EventSource, EventState, WebhookEvent
 logger = logging.getLogger(__name__)
 
 FINISHED = (EventState.DONE, EventState.IGNORED)
+PROCESS_TASK = "billing.webhooks.tasks.webhook_event_process_task"
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,10 @@ RETURNING id
 
 
 def webhook_event_record(*, event: dict[str, Any], source: str, raw: str | None = None) -> Received:
-    """Store `event` unless stored already (one statement, safe under concurrency) and queue
-    its processing, in one transaction."""
+    """Store `event` unless stored already, with the outbox row of its processing: one
+    statement, atomic and safe under concurrency (a copy inserts nothing). Processing is
+    handed to Celery by a relay run (saas.outbox), so a burst of events costs the web process
+    no Celery publish per event."""
     event_id, type_, created, _ = _validated(event)
     now = timezone.now()
     params: list[Any] = [
@@ -108,14 +112,10 @@ def webhook_event_record(*, event: dict[str, Any], source: str, raw: str | None 
         now,
         now,
     ]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_INSERT, params)
-        row = cursor.fetchone()
-        if row is None:
-            pk = WebhookEvent.objects.values_list("pk", flat=True).get(stripe_event_id=event_id)
-            return Received(id=pk, created=False)
-        pk = int(row[0])
-        webhook_event_enqueue(event_pk=pk)
+    pk = outbox_enqueue_by_relay(_INSERT, params, task_name=PROCESS_TASK, kwarg="event_pk")
+    if pk is None:
+        pk = WebhookEvent.objects.values_list("pk", flat=True).get(stripe_event_id=event_id)
+        return Received(id=pk, created=False)
     return Received(id=pk, created=True)
 
 
@@ -123,7 +123,7 @@ def webhook_event_enqueue(*, event_pk: int, countdown: float | None = None) -> N
     """Queue processing once the caller's transaction commits. Processing re-checks the
     event's state under its row lock, so a second delivery of the task does nothing."""
     outbox_enqueue(
-        "billing.webhooks.tasks.webhook_event_process_task",
+        PROCESS_TASK,
         {"event_pk": event_pk},
         countdown=countdown,
     )

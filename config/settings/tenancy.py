@@ -11,6 +11,11 @@ TENANT_TEMPLATE_SCHEMA = env.str("TENANT_TEMPLATE_SCHEMA", default="_template")
 # reach it (Stripe's webhooks from the emulator in docker compose). Add them to
 # EXTRA_ALLOWED_HOSTS too.
 PUBLIC_HOSTS = env.list("PUBLIC_HOSTS", default=[])
+# Hosts each web process keeps in its host -> tenant map (tenants.resolution), the least
+# recently used dropped first: bounded so a worker's memory does not grow with the number of
+# tenants. A cached host is under 1 KB (a Tenant instance), so 10,000 is ~10 MB per worker;
+# bench ops_scale reports the RSS and hit rate at 20,000 tenants.
+TENANT_HOST_MAP_SIZE = env.int("TENANT_HOST_MAP_SIZE", default=10_000)
 # With set_tenant() once per request, SET search_path runs once per request, not per cursor.
 TENANT_LIMIT_SET_CALLS = True
 TENANT_RESERVED_SLUGS = frozenset(

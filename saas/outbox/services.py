@@ -4,10 +4,15 @@
 the work it follows committed. Right after the commit the same process hands it to Celery
 (best effort: if the broker is away the row is left due for the relay, and the request still
 succeeds).
-`outbox_relay` (Celery beat every few seconds, and each worker once at start) hands over
-every row that is due: not handed over yet, or handed over and still not run long after (the
-broker lost it), with a backoff per row while the broker refuses. A worker deletes the row
-once the task has run (`outbox_task_finished`).
+`outbox_enqueue_by_relay` is for high-volume work from outside (Stripe's webhook events):
+the row is written due, in the same statement as the row it follows, and after commit one
+relay run is requested instead of a hand-over per row (at most one per process every
+RELAY_REQUEST_WINDOW), so a burst of a thousand events costs the web process a few relay
+messages, not a thousand Celery publishes; the relay runs on a worker.
+`outbox_relay` (Celery beat every few seconds, each worker once at start, and on request)
+hands over every row that is due: not handed over yet, or handed over and still not run long
+after (the broker lost it), with a backoff per row while the broker refuses. A worker deletes
+the row once the task has run (`outbox_task_finished`).
 
 Delivery is at least once: a task can run twice (a worker killed after the work but before
 the delete, a broker redelivering). Every task sent this way must be idempotent.
@@ -26,6 +31,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from kombu.utils import json as celery_json
 
+from .beat import RELAY_SECONDS
 from .models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -44,6 +50,12 @@ REDELIVER_MAX = timedelta(hours=6)
 HEADER = "outbox_id"  # on the task's message: which row to delete once the task ran
 
 _handover_paused_until = 0.0
+
+# A process asks for at most one relay run per window, to start when the window ends.
+RELAY_REQUEST_WINDOW = 0.1
+RELAY_TASK = "saas.outbox.tasks.outbox_relay"
+_relay_requested_at = float("-inf")
+_clock = time.monotonic
 
 
 def outbox_enqueue(
@@ -75,16 +87,75 @@ def _hand_over(message: OutboxMessage, *, countdown: float) -> None:
     A row the broker did not take is made due for the relay (a process that dies before
     that leaves it due after the redelivery wait instead)."""
     global _handover_paused_until
-    if time.monotonic() >= _handover_paused_until:
+    if _clock() >= _handover_paused_until:
         try:
             _publish(message, countdown=countdown)
             return
         except Exception:  # noqa: BLE001 - any broker failure: the relay sends it later
-            _handover_paused_until = time.monotonic() + HANDOVER_PAUSE_SECONDS
+            _handover_paused_until = _clock() + HANDOVER_PAUSE_SECONDS
             logger.warning(
                 "broker unavailable; %s waits in the outbox", message.task, exc_info=True
             )
     OutboxMessage.objects.filter(pk=message.pk).update(sent_at=None, sends=0, due_at=timezone.now())
+
+
+_INSERT_WITH_ROW = """
+WITH inserted AS ({insert}),
+queued AS (
+    INSERT INTO outbox_outboxmessage (
+        task, kwargs, schema_name, retries, due_at, sent_at, sends, attempts, last_error,
+        created_at
+    )
+    SELECT %s, jsonb_build_object(%s::text, inserted.id), %s, 0, %s, NULL, 0, 0, '', %s
+    FROM inserted
+)
+SELECT id FROM inserted
+"""
+
+
+def outbox_enqueue_by_relay(
+    insert: str, params: list[Any], *, task_name: str, kwarg: str
+) -> int | None:
+    """Runs `insert` (an `INSERT ... RETURNING id` that may insert nothing, e.g. ON CONFLICT
+    DO NOTHING) and, in the same statement, a due outbox row for `task_name(kwarg=<id>)`:
+    one round trip, atomic even outside a transaction. Returns the inserted id, or None.
+    After commit a relay run is requested (`outbox_relay_request`)."""
+    _task(task_name)
+    now = timezone.now()
+    schema = connection.schema_name  # type: ignore[attr-defined]  # django-tenants
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_WITH_ROW.format(insert=insert), [*params, task_name, kwarg, schema, now, now]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    transaction.on_commit(outbox_relay_request, robust=True)
+    return int(row[0])
+
+
+def outbox_relay_request() -> None:
+    """After commit: ask a worker for a relay run RELAY_REQUEST_WINDOW from now, unless this
+    process asked less than that ago: the run it asked for starts after this commit, so it
+    sees this row too. A burst thus costs each process one message per window, and no
+    round trip per row. Never raises: the rows are due, and beat's relay hands them over
+    within RELAY_SECONDS anyway (also if the worker's clock runs ahead of ours)."""
+    global _handover_paused_until, _relay_requested_at
+    now = _clock()
+    if now < _handover_paused_until or now - _relay_requested_at < RELAY_REQUEST_WINDOW:
+        return
+    _relay_requested_at = now
+    try:
+        _publish_relay_run()
+    except Exception:  # noqa: BLE001 - the broker is away: beat's relay sends them later
+        _handover_paused_until = now + HANDOVER_PAUSE_SECONDS
+        logger.warning("broker unavailable; the outbox relay sends later", exc_info=True)
+
+
+def _publish_relay_run() -> None:
+    _task(RELAY_TASK).apply_async(
+        countdown=RELAY_REQUEST_WINDOW, expires=6 * RELAY_SECONDS, retry=False
+    )
 
 
 def outbox_relay() -> int:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from billing.errors import PaymentProviderUnavailable
 from billing.tasks import billing_customer_create
 from saas.outbox import services
+from saas.outbox.beat import RELAY_SECONDS
 from saas.outbox.models import OutboxMessage
 from saas.outbox.services import outbox_enqueue, outbox_relay
 
@@ -295,3 +296,29 @@ def test_a_task_out_of_retries_fails_and_leaves_nothing(committed: None, broker:
     finally:
         billing_customer_create.pop_request()
     assert not OutboxMessage.objects.exists()
+
+
+def test_a_relay_run_is_asked_for_once_per_window_to_start_when_it_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`outbox_enqueue_by_relay`'s rows: a process asks for at most one relay run per window,
+    and the run starts when the window ends, after every row the process committed in it."""
+    asked: list[dict[str, Any]] = []
+
+    class RelayTask:
+        def apply_async(self, **options: Any) -> None:
+            asked.append(options)
+
+    now = [500.0]
+    monkeypatch.setattr(services, "_task", lambda name: RelayTask())
+    monkeypatch.setattr(services, "_clock", lambda: now[0])
+    monkeypatch.setattr(services, "_relay_requested_at", float("-inf"))
+    monkeypatch.setattr(services, "_handover_paused_until", 0.0)
+    window = services.RELAY_REQUEST_WINDOW
+    services.outbox_relay_request()
+    now[0] += window / 2
+    services.outbox_relay_request()  # inside the window: the run asked for will see this row
+    assert asked == [{"countdown": window, "expires": 6 * RELAY_SECONDS, "retry": False}]
+    now[0] += window
+    services.outbox_relay_request()
+    assert len(asked) == 2

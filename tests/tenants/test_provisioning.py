@@ -116,3 +116,17 @@ def test_new_tenants_become_active(db: None) -> None:
     assert tenant_create(name="Acme", slug="acme").status == TenantStatus.ACTIVE
     trial = tenant_create(name="Beta", slug="beta", initial_status=TenantStatus.TRIALING)
     assert trial.status == TenantStatus.TRIALING
+
+
+@pytest.mark.django_db
+def test_the_case_insensitive_schema_check_of_each_signup_uses_an_index() -> None:
+    """django-tenants refuses a schema name that differs from an existing one only in case
+    (`schema_name__iexact`) on every new tenant: an index keeps that from scanning every
+    tenant (5 ms at 20,000 tenants, bench ops_scale)."""
+    query = Tenant.objects.filter(schema_name__iexact="t_acme").only("pk")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a few rows here: force the choice
+        sql_text, params = query.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql_text}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "tenant_schema_upper_idx" in plan, plan

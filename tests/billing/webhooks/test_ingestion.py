@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from billing.webhooks import services
 from billing.webhooks.models import EventSource, EventState, WebhookEvent
@@ -113,38 +113,76 @@ def test_the_endpoint_needs_no_login_csrf_or_tenant_and_makes_no_stripe_call(
         assert post_event(_event()).status_code == 200
 
 
+class Clock:
+    """The outbox's clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture
-def enqueued(monkeypatch) -> list[int]:
-    calls: list[int] = []
-    monkeypatch.setattr(
-        services, "webhook_event_enqueue", lambda *, event_pk, **kw: calls.append(event_pk)
-    )
+def clock(monkeypatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(outbox_services, "_clock", fake)
+    monkeypatch.setattr(outbox_services, "_relay_requested_at", float("-inf"))
+    monkeypatch.setattr(outbox_services, "_handover_paused_until", 0.0)
+    return fake
+
+
+@pytest.fixture
+def relay_runs(monkeypatch, clock) -> list[None]:
+    """Relay runs asked for (instead of a Celery message per event)."""
+    calls: list[None] = []
+    monkeypatch.setattr(outbox_services, "_publish_relay_run", lambda: calls.append(None))
     return calls
 
 
-def test_a_transaction_that_rolls_back_enqueues_nothing(committed, monkeypatch) -> None:
+def test_a_burst_of_events_asks_for_one_relay_run_not_a_publish_each(
+    committed, monkeypatch, relay_runs, clock
+) -> None:
+    """Ingestion's cost: a burst within one window is handed to Celery by one relay run on a
+    worker, which starts after the window (so it sees every row of the burst); each event's
+    task is published there, once, in the order received."""
+    published: list[int] = []
+    monkeypatch.setattr(
+        outbox_services, "_publish", lambda m, **kw: published.append(m.kwargs["event_pk"])
+    )
+    rows = [
+        services.webhook_event_record(event=_event(), source=EventSource.WEBHOOK) for _ in range(20)
+    ]
+    assert len(relay_runs) == 1
+    assert published == []
+    assert outbox_services.outbox_relay() == 20
+    assert published == [row.id for row in rows]
+    clock.now += outbox_services.RELAY_REQUEST_WINDOW
+    late = services.webhook_event_record(event=_event(), source=EventSource.WEBHOOK)
+    assert len(relay_runs) == 2  # after the window, an event asks for a run of its own
+    assert outbox_services.outbox_relay() == 1
+    assert published[-1] == late.id
+
+
+def test_with_the_broker_down_an_event_is_stored_and_relayed_later(
+    committed, monkeypatch, post_event, clock
+) -> None:
+    def broker_down() -> None:
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(outbox_services, "_publish_relay_run", broker_down)
     event = _event()
+    assert post_event(event).status_code == 200  # Stripe hears 200: the event is stored
+    row = WebhookEvent.objects.get(stripe_event_id=event["id"])
     published: list[dict] = []
     monkeypatch.setattr(
         outbox_services, "_publish", lambda message, **kw: published.append(message.kwargs)
     )
-
-    @transaction.atomic
-    def record_then_fail() -> None:
-        services.webhook_event_record(event=event, source=EventSource.WEBHOOK)
-        raise RuntimeError("the caller fails after recording")
-
-    with pytest.raises(RuntimeError):
-        record_then_fail()
-    assert published == []
-    assert not WebhookEvent.objects.exists()
-    assert not OutboxMessage.objects.exists()
-    row = services.webhook_event_record(event=event, source=EventSource.WEBHOOK)
-    assert published == [{"event_pk": row.id}]  # the same call, committed, does enqueue
-    assert OutboxMessage.objects.get().sends == 1  # handed over (kept until it ran)
+    assert outbox_services.outbox_relay() == 1  # beat's relay, once the broker is back
+    assert published == [{"event_pk": row.pk}]
 
 
-def test_two_concurrent_copies_are_stored_and_queued_once(committed, enqueued) -> None:
+def test_two_concurrent_copies_are_stored_and_queued_once(committed, relay_runs) -> None:
     event = _event()
     barrier = threading.Barrier(4)
     results: list[services.Received] = []
@@ -164,4 +202,4 @@ def test_two_concurrent_copies_are_stored_and_queued_once(committed, enqueued) -
     assert sorted(r.created for r in results) == [False, False, False, True]
     assert len({r.id for r in results}) == 1
     assert WebhookEvent.objects.filter(stripe_event_id=event["id"]).count() == 1
-    assert len(enqueued) == 1
+    assert OutboxMessage.objects.filter(kwargs__event_pk=results[0].id).count() == 1
