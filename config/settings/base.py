@@ -126,7 +126,9 @@ TEMPLATES = [
 
 def _database() -> dict:
     config = env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/saas")
-    config["ENGINE"] = "django_tenants.postgresql_backend"
+    # django-tenants' backend, its SET search_path doubling as the health check (tenants/
+    # postgresql_backend): CONN_HEALTH_CHECKS without a SELECT 1 per request.
+    config["ENGINE"] = "tenants.postgresql_backend"
     # A Unix socket directory arrives URL-encoded in the host part.
     config["HOST"] = unquote(str(config.get("HOST", "")))
     # Persistent connections: opening one per request capped DB endpoints near 300 req/s.

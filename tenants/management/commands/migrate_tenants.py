@@ -37,7 +37,9 @@ from tenants.db import schema_activate_public
 from tenants.models import Tenant
 from tenants.provisioning import _plan_cache, template_schema_name, template_schema_sync
 
-BATCH = 500
+# Schemas per completeness query: planning a UNION ALL grows faster than its parts, so
+# 100 at a time is quicker than 500 (bench ops_scale: 0.7 s vs 1.6 s over 6,000 schemas).
+BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,12 @@ def _existing(schemas: Iterable[str]) -> tuple[list[str], list[str]]:
     wanted = list(schemas)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT table_schema FROM information_schema.tables "
-            "WHERE table_name = 'django_migrations' AND table_schema = ANY(%s)",
+            # pg_catalog, not information_schema.tables: that view checks privileges on
+            # every relation of every schema (a second at 20,000 schemas), this is an
+            # index lookup by name.
+            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = 'django_migrations' AND c.relkind IN ('r', 'p') "
+            "AND n.nspname = ANY(%s)",
             [wanted],
         )
         present = {row[0] for row in cursor.fetchall()}
