@@ -244,6 +244,15 @@ class _SqlClock:
             self.statements += 1
 
 
+def _medians(samples: list[float], sql_ms: list[float], statements: list[int]) -> dict[str, float]:
+    """An operation's p50, the p50 of its time in SQL, and its usual statement count."""
+    return {
+        "p50_ms": _p50(samples),
+        "sql_p50_ms": _p50(sql_ms),
+        "statements": statistics.median(statements),
+    }
+
+
 def _request_p50(user: User, tenants: list[Tenant]) -> dict[str, float]:
     # Each phase starts with empty caches (this bench's own key prefix): no rate limit carried
     # over, and the warm-up fills the host and access caches again. Tokens are minted per
@@ -272,11 +281,7 @@ def _request_p50(user: User, tenants: list[Tenant]) -> dict[str, float]:
             samples.append(elapsed)
             sql_ms.append(clock.seconds * 1000)
             statements.append(clock.statements)
-    return {
-        "p50_ms": _p50(samples),
-        "sql_p50_ms": _p50(sql_ms),
-        "statements": statistics.median(statements),
-    }
+    return _medians(samples, sql_ms, statements)
 
 
 def _provision_p50(tag: str) -> dict[str, float]:
@@ -291,11 +296,7 @@ def _provision_p50(tag: str) -> dict[str, float]:
         samples.append((time.perf_counter() - started) * 1000)
         sql_ms.append(clock.seconds * 1000)
         statements.append(clock.statements)
-    return {
-        "p50_ms": _p50(samples),
-        "sql_p50_ms": _p50(sql_ms),
-        "statements": statistics.median(statements),
-    }
+    return _medians(samples, sql_ms, statements)
 
 
 def _quiet(command: str, **options: object) -> float:
