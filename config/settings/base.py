@@ -126,8 +126,8 @@ TEMPLATES = [
 
 def _database() -> dict:
     config = env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/saas")
-    # django-tenants' backend, its SET search_path doubling as the health check (tenants/
-    # postgresql_backend): CONN_HEALTH_CHECKS without a SELECT 1 per request.
+    # django-tenants' backend, sending SET search_path only when the path changes, and
+    # CONN_HEALTH_CHECKS without a SELECT 1 per request (tenants/postgresql_backend).
     config["ENGINE"] = "tenants.postgresql_backend"
     # A Unix socket directory arrives URL-encoded in the host part.
     config["HOST"] = unquote(str(config.get("HOST", "")))

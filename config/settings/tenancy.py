@@ -16,7 +16,8 @@ PUBLIC_HOSTS = env.list("PUBLIC_HOSTS", default=[])
 # tenants. A cached host is under 1 KB (a Tenant instance), so 10,000 is ~10 MB per worker;
 # bench ops_scale reports the RSS and hit rate at 20,000 tenants.
 TENANT_HOST_MAP_SIZE = env.int("TENANT_HOST_MAP_SIZE", default=10_000)
-# With set_tenant() once per request, SET search_path runs once per request, not per cursor.
+# SET search_path runs once per schema selected, not per cursor; tenants/postgresql_backend also
+# skips it when the connection has that path already.
 TENANT_LIMIT_SET_CALLS = True
 TENANT_RESERVED_SLUGS = frozenset(
     env.list(
