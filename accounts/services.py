@@ -1,8 +1,10 @@
-"""Writes for users, memberships and invitations. Each runs in one transaction."""
+"""Writes for users, memberships and invitations. Each runs in one transaction, and writes its
+audit entry (into the organization's log) and, when the member count changed, marks the
+billing seat count for a sync, in that transaction."""
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -12,6 +14,8 @@ from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from billing.services.entitlements import entitlement_require
+from billing.services.seats import seat_sync_mark_dirty
+from saas.audit.services import audit_entry_record
 from saas.emails.services import email_about
 from saas.errors import (
     Conflict,
@@ -71,8 +75,30 @@ def user_tokens_revoke_all(*, user_id: int) -> int:
     return len(revoked)
 
 
+@transaction.atomic
 def membership_create(*, user: User, tenant_id: int, role: str = Role.MEMBER) -> Membership:
-    return Membership.objects.create(user=user, tenant_id=tenant_id, role=role)
+    membership = Membership.objects.create(user=user, tenant_id=tenant_id, role=role)
+    audit_entry_record(
+        action="member.added",
+        target_type="member",
+        target_id=user.pk,
+        changes={"role": {"before": None, "after": role}},
+        tenant=membership.tenant,
+        actor_user=user,  # who joined, when no one is logged in (signup, an invitation)
+    )
+    seat_sync_mark_dirty(tenant_id=tenant_id)
+    return membership
+
+
+def _role_changed(membership: Membership, *, before: str) -> None:
+    action = "ownership.transferred" if membership.role == Role.OWNER else "member.role_changed"
+    audit_entry_record(
+        action=action,
+        target_type="member",
+        target_id=membership.user_id,
+        changes={"role": {"before": before, "after": membership.role}},
+        tenant=membership.tenant,
+    )
 
 
 def _membership_for_update(*, tenant: Tenant, user_id: int) -> Membership:
@@ -106,8 +132,10 @@ def membership_change_role(*, tenant: Tenant, by_role: str, user_id: int, role: 
         raise Conflict(
             "The owner cannot be demoted; transfer ownership first.", code="owner_required"
         )
-    membership.role = role
+    before, membership.role = membership.role, role
     membership.save(update_fields=["role", "updated_at"])
+    if role != before:
+        _role_changed(membership, before=before)
     return membership
 
 
@@ -121,6 +149,14 @@ def membership_remove(*, tenant: Tenant, user_id: int) -> None:
             code="owner_required",
         )
     membership.delete()
+    audit_entry_record(
+        action="member.removed",
+        target_type="member",
+        target_id=user_id,
+        changes={"role": {"before": membership.role, "after": None}},
+        tenant=tenant,
+    )
+    seat_sync_mark_dirty(tenant_id=tenant.pk)
 
 
 @transaction.atomic
@@ -134,9 +170,30 @@ def ownership_transfer(*, tenant: Tenant, from_user_id: int, to_user_id: int) ->
     # Demote first: the partial unique index allows one owner at any instant.
     current.role = Role.ADMIN
     current.save(update_fields=["role", "updated_at"])
-    target.role = Role.OWNER
+    _role_changed(current, before=Role.OWNER)
+    before, target.role = target.role, Role.OWNER
     target.save(update_fields=["role", "updated_at"])
+    _role_changed(target, before=before)
     return target
+
+
+@transaction.atomic
+def user_delete(*, user: User) -> None:
+    """Delete an account (an operator, in the admin). Refused while it owns an organization,
+    which always keeps its owner (transfer ownership first); each membership ends as a
+    removal does, with its audit entry and a seat count sync."""
+    memberships = list(
+        Membership.objects.select_for_update().filter(user=user).select_related("tenant")
+    )
+    owned = sorted(m.tenant.slug for m in memberships if m.role == Role.OWNER)
+    if owned:
+        raise Conflict(
+            f"{user.email} owns {', '.join(owned)}: transfer ownership first.",
+            code="owner_required",
+        )
+    for membership in memberships:
+        membership_remove(tenant=membership.tenant, user_id=user.pk)
+    user.delete()
 
 
 def _token_hash(token: str) -> str:
@@ -157,9 +214,11 @@ def invitation_create(
     if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
         raise Conflict("This person is already a member.", code="already_member")
     now = timezone.now()
-    Invitation.objects.filter(
+    replaced = Invitation.objects.select_for_update().filter(
         tenant=tenant, email=email, accepted_at__isnull=True, revoked_at__isnull=True
-    ).update(revoked_at=now)
+    )
+    for pending in replaced:
+        _invitation_revoked(pending, at=now)
     entitlement_require(tenant=tenant, limit="seats")
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
@@ -169,6 +228,16 @@ def invitation_create(
         token_hash=_token_hash(token),
         invited_by_id=by.pk,
         expires_at=now + timedelta(hours=settings.INVITATION_TTL_HOURS),
+    )
+    audit_entry_record(
+        action="invitation.created",
+        target_type="invitation",
+        target_id=invitation.pk,
+        changes={
+            "email": {"before": None, "after": email},
+            "role": {"before": None, "after": role},
+        },
+        tenant=tenant,
     )
     email_send_later(
         template="invitation",
@@ -195,8 +264,19 @@ def invitation_revoke(*, tenant: Tenant, invitation_id: int) -> None:
         raise NotFound("No such invitation.", code="invitation_not_found")
     if invitation.status != "pending":
         raise Conflict(f"This invitation is {invitation.status}.", code="invitation_not_pending")
-    invitation.revoked_at = timezone.now()
+    _invitation_revoked(invitation, at=timezone.now())
+
+
+def _invitation_revoked(invitation: Invitation, *, at: datetime) -> None:
+    invitation.revoked_at = at
     invitation.save(update_fields=["revoked_at"])
+    audit_entry_record(
+        action="invitation.revoked",
+        target_type="invitation",
+        target_id=invitation.pk,
+        changes={"revoked_at": {"before": None, "after": at}},
+        tenant=invitation.tenant,
+    )
 
 
 def _invitation_open(*, tenant: Tenant, token: str) -> Invitation:
@@ -233,6 +313,17 @@ def invitation_accept(
         raise NotAuthenticated("Wrong password for this account.", code="invalid_credentials")
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
+    audit_entry_record(
+        action="invitation.accepted",
+        target_type="invitation",
+        target_id=invitation.pk,
+        changes={
+            "accepted_at": {"before": None, "after": invitation.accepted_at},
+            "email": {"before": invitation.email, "after": invitation.email},
+        },
+        tenant=tenant,
+        actor_user=user,
+    )
     try:
         with transaction.atomic():
             return membership_create(user=user, tenant_id=tenant.pk, role=invitation.role)

@@ -58,7 +58,10 @@ def _describe(exc: Exception, request: Any) -> tuple[int, dict[str, Any], dict[s
             ),
             {},
         )
-    if isinstance(exc, Http404 | django_exceptions.ObjectDoesNotExist):
+    # Only a deliberate "not found" is a 404: routing's and DRF's Http404, and the NotFound
+    # services raise (above). Any other missing row (Model.DoesNotExist) is a bug, not the
+    # client's mistake: it falls through to the 500 below, logged with its request id.
+    if isinstance(exc, Http404):
         return 404, error_body(code="not_found", message="Not found.", request=request), {}
     if isinstance(exc, django_exceptions.PermissionDenied):
         return (

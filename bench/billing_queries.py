@@ -20,7 +20,7 @@ from accounts.tokens import tenant_tokens_issue
 from bench.common import tenants_drop
 from billing.ledger.models import Invoice
 from tenants.models import Tenant
-from tenants.services import tenant_create, tenant_domain_for
+from tenants.services import organization_open, tenant_domain_for
 
 SLUG = "bench-billing-queries"
 SIZES = (1, 50)
@@ -74,7 +74,7 @@ def run() -> list[dict]:
     _cleanup()
     figures = []
     try:
-        tenant = tenant_create(name="Bench", slug=SLUG)
+        tenant = organization_open(name="Bench", slug=SLUG)
         owner = User.objects.create_user(email="owner@bench-billing.test")
         Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)
         token = tenant_tokens_issue(user=owner, tenant=tenant, role=Role.OWNER).access_token

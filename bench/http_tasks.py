@@ -274,10 +274,10 @@ def seed_ours() -> Seeded:
     from accounts.models import Membership, Role, User
     from accounts.tokens import tenant_tokens_issue
     from saas.workspace.models import Project, Task
-    from tenants.services import tenant_create, tenant_domain_for
+    from tenants.services import organization_open, tenant_domain_for
 
     _ours_cleanup()
-    tenant = tenant_create(name="Bench HTTP", slug=SLUG)
+    tenant = organization_open(name="Bench HTTP", slug=SLUG)
     unlimited_plan_for(tenant, SLUG)
     owner = User.objects.create_user(email=OWNER_EMAIL)
     member = User.objects.create_user(email=MEMBER_EMAIL)

@@ -7,7 +7,7 @@ accumulate (issue 14: 20,000 tenants).
     its tables and records are removed afterwards).
 (b) p50 of GET /api/v1/projects/ (JWT, full middleware stack, in process) with 10 tenants
     and with MANY tenants present, on the same 10 tenants; target: at most 1.2x.
-(c) tenant_create p50 with 10 and with MANY tenants present; target: at most 1.3x.
+(c) organization_open p50 with 10 and with MANY tenants present; target: at most 1.3x.
     (b) and (c) also give the SQL time and statement count per operation, so a miss shows
     whether the database or Python grew.
 (d) A no-op migrate_tenants over all MANY schemas; target: 10 s.
@@ -63,7 +63,7 @@ from tenants.resolution import (
     tenant_cache_invalidate,
     tenant_for_host,
 )
-from tenants.services import tenant_create, tenant_domain_for
+from tenants.services import organization_open, tenant_domain_for
 from tenants.validation import schema_name_for
 
 MIGRATION_SCHEMAS = int(os.environ.get("BENCH_OPS_MIGRATION_SCHEMAS", "1000"))
@@ -292,7 +292,7 @@ def _provision_p50(tag: str) -> dict[str, float]:
         clock = _SqlClock()
         started = time.perf_counter()
         with connection.execute_wrapper(clock):
-            tenant_create(name=slug, slug=slug)
+            organization_open(name=slug, slug=slug)
         samples.append((time.perf_counter() - started) * 1000)
         sql_ms.append(clock.seconds * 1000)
         statements.append(clock.statements)
@@ -652,7 +652,7 @@ def run() -> list[dict]:
         measured = []
         for i in range(FEW):
             slug = f"{PREFIX}r{i}"
-            tenant = tenant_create(name=slug, slug=slug)
+            tenant = organization_open(name=slug, slug=slug)
             Membership.objects.create(user=user, tenant=tenant, role=Role.ADMIN)
             measured.append(tenant)
         dumped = measured[0].schema_name

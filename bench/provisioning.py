@@ -15,7 +15,7 @@ from django.db import connection, transaction
 
 from bench.common import tenants_drop
 from tenants.models import Domain, Tenant, TenantStatus
-from tenants.services import tenant_create
+from tenants.services import organization_open
 
 N = 20
 BLOCKS = 2
@@ -27,7 +27,7 @@ def _percentile(samples: list[float], fraction: float) -> float:
 
 
 def provision_by_clone(slug: str) -> None:
-    tenant_create(name=slug, slug=slug)
+    organization_open(name=slug, slug=slug)
 
 
 def provision_by_migrations(slug: str) -> None:

@@ -29,7 +29,7 @@ from billing.models import Plan
 from saas.workspace.models import Project, Task
 from tenants.db import schema_activate_public
 from tenants.models import Tenant
-from tenants.services import tenant_create, tenant_domain_for
+from tenants.services import organization_open, tenant_domain_for
 
 REPO = Path(__file__).resolve().parent.parent
 SLUG = "bench-tasks"
@@ -54,7 +54,7 @@ def _cleanup() -> None:
 
 def _setup() -> tuple[Tenant, str, int]:
     """A tenant on a plan whose API rate the bench cannot reach, a project with 60 tasks."""
-    tenant = tenant_create(name="Bench tasks", slug=SLUG)
+    tenant = organization_open(name="Bench tasks", slug=SLUG)
     unlimited_plan_for(tenant, SLUG)
     owner = User.objects.create_user(email=EMAIL)
     Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)

@@ -22,15 +22,14 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 from psycopg import sql
 
-from billing import gateway
-from billing.models import BillingAccount, SubscriptionStatus
+from billing.models import BillingAccount
+from billing.services.subscriptions import subscription_cancel_now, subscription_mark_canceled
 from saas.errors import Conflict
 
 from .db import schema_activate_public
 from .models import ALLOWED_TRANSITIONS, Tenant, TenantStatus
 from .services import tenant_set_status
 
-_ENDED = frozenset({SubscriptionStatus.CANCELED, SubscriptionStatus.INCOMPLETE_EXPIRED})
 # Tables of a tenant schema that are bookkeeping, not the tenant's data.
 _NOT_EXPORTED = frozenset({"django_migrations"})
 
@@ -60,15 +59,10 @@ def tenant_archive(*, tenant: Tenant) -> Tenant:
         raise Conflict(
             f"A tenant cannot go from {tenant.status} to archived.", code="invalid_transition"
         )
-    account = BillingAccount.objects.filter(tenant=tenant).first()
-    if account and account.stripe_subscription_id and account.status not in _ENDED:
-        # Outside any transaction: no row lock held while waiting on Stripe.
-        gateway.subscription_cancel_now(account.stripe_subscription_id)
+    subscription_cancel_now(tenant=tenant)  # outside any transaction: no lock held on Stripe
     with transaction.atomic():
-        if account is not None:
-            BillingAccount.objects.filter(pk=account.pk).exclude(
-                stripe_subscription_id__isnull=True
-            ).update(status=SubscriptionStatus.CANCELED)
+        if BillingAccount.objects.filter(tenant=tenant).exists():
+            subscription_mark_canceled(tenant=tenant)
         return tenant_set_status(tenant=_locked(tenant), status=TenantStatus.ARCHIVED)
 
 

@@ -10,12 +10,13 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.services import membership_create, user_create
+from billing.services.accounts import billing_account_open
+from saas.audit.services import audit_entry_record
 from saas.errors import Conflict, InvalidInput
 
 from .db import schema_activate_public
 from .models import ALLOWED_TRANSITIONS, Domain, Tenant, TenantStatus
 from .provisioning import schema_clone_from_template
-from .signals import tenant_provisioned
 from .validation import schema_name_for, slug_validate
 
 
@@ -46,8 +47,15 @@ def tenant_create(*, name: str, slug: str, initial_status: str = TenantStatus.AC
             raise
         raise _slug_taken() from exc
     schema_clone_from_template(schema_name=tenant.schema_name)
-    tenant = tenant_set_status(tenant=tenant, status=initial_status)
-    tenant_provisioned.send(sender=Tenant, tenant=tenant)
+    return tenant_set_status(tenant=tenant, status=initial_status)
+
+
+@transaction.atomic
+def organization_open(*, name: str, slug: str, initial_status: str = TenantStatus.ACTIVE) -> Tenant:
+    """A tenant (row, domain, schema) with its billing account on the signup plan: what every
+    organization has from its first request. All or nothing."""
+    tenant = tenant_create(name=name, slug=slug, initial_status=initial_status)
+    billing_account_open(tenant=tenant)
     return tenant
 
 
@@ -66,9 +74,17 @@ def tenant_set_status(*, tenant: Tenant, status: str) -> Tenant:
         raise Conflict(
             f"A tenant cannot go from {tenant.status} to {status}.", code="invalid_transition"
         )
-    tenant.status = status
+    before, tenant.status = tenant.status, status
     tenant.status_changed_at = timezone.now()
     tenant.save(update_fields=["status", "status_changed_at", "updated_at"])
+    if before != TenantStatus.PROVISIONING:  # a new organization has no history yet
+        audit_entry_record(
+            action="organization.status_changed",
+            target_type="organization",
+            target_id=tenant.pk,
+            changes={"status": {"before": before, "after": status}},
+            tenant=tenant,
+        )
     return tenant
 
 
@@ -84,7 +100,7 @@ def organization_signup(*, name: str, slug: str, email: str, password: str) -> S
     """A new organisation with its owner. Any failure rolls back schema, rows and user."""
     slug = slug_validate(slug)
     owner = user_create(email=email, password=password)
-    tenant = tenant_create(name=name, slug=slug)
+    tenant = organization_open(name=name, slug=slug)
     membership_create(user=owner, tenant_id=tenant.pk, role=Role.OWNER)
     return Signup(tenant=tenant, domain=tenant_domain_for(slug), owner=owner)
 
@@ -117,6 +133,6 @@ def organization_create(
         owner = user_create(email=email, password=owner_password)
     elif not owner.is_active:
         raise Conflict(f"The user {email} is deactivated.", code="user_inactive")
-    tenant = tenant_create(name=name, slug=slug)
+    tenant = organization_open(name=name, slug=slug)
     membership_create(user=owner, tenant_id=tenant.pk, role=Role.OWNER)
     return Signup(tenant=tenant, domain=tenant_domain_for(slug), owner=owner)

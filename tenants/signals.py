@@ -1,17 +1,13 @@
-"""Tenant signals: provisioning finished, and host-cache invalidation after commit."""
+"""Host-cache invalidation after a tenant or domain change commits."""
 
 from typing import Any
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
-from django.dispatch import Signal, receiver
+from django.dispatch import receiver
 
 from .models import Domain, Tenant
 from .resolution import tenant_cache_invalidate
-
-# Sent inside tenant_create's transaction once the schema exists (kwargs: tenant). Receivers
-# that fail roll the whole provisioning back.
-tenant_provisioned = Signal()
 
 
 @receiver([post_save, post_delete], sender=Tenant)

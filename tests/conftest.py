@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import Membership, Role, User
+from accounts.services import membership_create
 from accounts.tokens import tenant_tokens_issue
 from billing import gateway
 from billing.models import Plan
@@ -31,7 +32,7 @@ from saas.stripe_emulator.server import EmulatorServer
 from tenants.db import schema_activate_public
 from tenants.models import Tenant
 from tenants.resolution import tenant_cache_invalidate
-from tenants.services import tenant_create, tenant_domain_for
+from tenants.services import organization_open, tenant_domain_for
 from tests.factories import make_user
 from tests.services import SmtpSink, start_celery_worker
 
@@ -87,7 +88,7 @@ def _plan_catalog(request: pytest.FixtureRequest) -> None:
 @pytest.fixture
 def make_tenant(db: None) -> Callable[..., Tenant]:
     def make(slug: str, **kwargs: object) -> Tenant:
-        tenant = tenant_create(name=slug.title(), slug=slug, **kwargs)  # type: ignore[arg-type]
+        tenant = organization_open(name=slug.title(), slug=slug, **kwargs)  # type: ignore[arg-type]
         tenant_cache_invalidate()
         return tenant
 
@@ -98,7 +99,7 @@ def make_tenant(db: None) -> Callable[..., Tenant]:
 def make_member(db: None) -> Callable[..., User]:
     def make(tenant: Tenant, role: str = Role.MEMBER, user: User | None = None) -> User:
         member: User = user or make_user()
-        Membership.objects.create(user=member, tenant=tenant, role=role)
+        membership_create(user=member, tenant_id=tenant.pk, role=role)  # as joining does
         return member
 
     return make

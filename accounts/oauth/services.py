@@ -5,12 +5,14 @@ The client secret is generated here and returned once: DOT stores only its hash
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from oauth2_provider.generators import generate_client_secret
 
 from billing.services.entitlements import entitlement_require
+from saas.audit.services import audit_entry_record
 from saas.errors import InvalidInput
 from tenants.models import Tenant
 
@@ -64,7 +66,48 @@ def oauth_application_create(
     with transaction.atomic():
         _validate(application)
         application.save()
+        _audit(
+            "oauth_app.created",
+            application_id=application.pk,
+            tenant=tenant,
+            before=_shown(None),
+            after=_shown(application),
+        )
     return RegisteredApplication(application=application, client_secret=secret)
+
+
+# What an entry shows of an application: never its secret.
+_AUDITED = (
+    "name",
+    "client_id",
+    "client_type",
+    "authorization_grant_type",
+    "allowed_scopes",
+    "redirect_uris",
+)
+
+
+def _audit(
+    action: str,
+    *,
+    application_id: int,
+    tenant: Tenant,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    changes = {f: {"before": before[f], "after": after[f]} for f in before if before[f] != after[f]}
+    if changes:
+        audit_entry_record(
+            action=action,
+            target_type="oauth_app",
+            target_id=application_id,
+            changes=changes,
+            tenant=tenant,
+        )
+
+
+def _shown(application: OAuthApplication | None) -> dict[str, Any]:
+    return {f: getattr(application, f) if application else None for f in _AUDITED}
 
 
 def oauth_application_update(
@@ -80,6 +123,7 @@ def oauth_application_update(
     with transaction.atomic():
         application = oauth_application_get(tenant=tenant, application_id=application_id)
         application = OAuthApplication.objects.select_for_update().get(pk=application.pk)
+        before = _shown(application)
         if name is not None:
             application.name = name
         if redirect_uris is not None:
@@ -89,13 +133,29 @@ def oauth_application_update(
             application.allowed_scopes = scope_string(scopes)
         _validate(application)
         application.save()
+        _audit(
+            "oauth_app.updated",
+            application_id=application.pk,
+            tenant=tenant,
+            before=before,
+            after=_shown(application),
+        )
     return application
 
 
 def oauth_application_delete(*, tenant: Tenant, application_id: int) -> None:
     """Its grants and tokens go with it (DOT's foreign keys cascade)."""
     with transaction.atomic():
-        oauth_application_get(tenant=tenant, application_id=application_id).delete()
+        application = oauth_application_get(tenant=tenant, application_id=application_id)
+        before = _shown(application)
+        application.delete()
+        _audit(
+            "oauth_app.deleted",
+            application_id=application_id,
+            tenant=tenant,
+            before=before,
+            after=_shown(None),
+        )
 
 
 def _check_scopes(*, scopes: list[str], by_role: str) -> None:

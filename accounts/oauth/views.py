@@ -48,11 +48,14 @@ class _LoginEmailThrottle(SimpleRateThrottle):
         )
 
 
-def _login_allowed(request: Any) -> bool:
-    """The API login's throttles (per IP, per account) read only META and POST, which a plain
-    Django request has too."""
-    ip_throttle = throttles("login")[0]()
-    return all(t.allow_request(request, None) for t in (ip_throttle, _LoginEmailThrottle()))  # type: ignore[arg-type]
+def _login_wait(request: Any) -> float | None:
+    """None if the sign-in may go ahead, else the seconds until it may. The API login's
+    throttles (per IP, per account) read only META and POST, which a plain Django request has
+    too."""
+    for throttle in (throttles("login")[0](), _LoginEmailThrottle()):
+        if not throttle.allow_request(request, None):  # type: ignore[arg-type]
+            return throttle.wait() or 1.0
+    return None
 
 
 class OAuthLoginView(LoginView):
@@ -63,10 +66,13 @@ class OAuthLoginView(LoginView):
     next_page = "/o/login/"
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not _login_allowed(request):
+        wait = _login_wait(request)
+        if wait is not None:
             form = self.get_form()
             form.add_error(None, "Too many sign-in attempts. Try again in a minute.")
-            return self.render_to_response(self.get_context_data(form=form), status=429)
+            refused = self.render_to_response(self.get_context_data(form=form), status=429)
+            refused["Retry-After"] = str(int(wait) + 1)
+            return refused
         return super().post(request, *args, **kwargs)
 
 

@@ -20,6 +20,7 @@ from saas.audit.services import audit_entry_record
 from saas.errors import Conflict, NotFound
 from tenants.models import Tenant
 
+from .audit import billing_account_changes_record, billing_account_values
 from .lifecycle import tenant_status_follow_billing
 from .seats import seat_count
 
@@ -100,6 +101,7 @@ def subscription_apply(
             return False
         if not subscription_is_kept(account=account, subscription_id=subscription.id):
             return False
+    before = billing_account_values(account)
     account.stripe_subscription_id = subscription.id
     account.stripe_subscription_item_id = subscription.item_id
     account.status = subscription.status
@@ -112,6 +114,7 @@ def subscription_apply(
     _apply_plan(account, subscription)
     _track_past_due(account, _now_for(subscription))
     account.save()
+    billing_account_changes_record(account=account, before=before)
     tenant_status_follow_billing(account=account, now=subscription.clock_time)
     return True
 
@@ -515,3 +518,28 @@ def portal_start(*, tenant: Tenant, host: str) -> gateway.Session:
         customer_id=account.stripe_customer_id or "",
         return_url=settings.BILLING_RETURN_URL.format(host=host),
     )
+
+
+# ---- an organization archived -----------------------------------------------------------
+
+
+def subscription_cancel_now(*, tenant: Tenant) -> None:
+    """Cancel the tenant's live Stripe subscription at once (no proration, no refund), for an
+    organization being archived. Call it outside any transaction (no row lock is held while
+    Stripe answers), then `subscription_mark_canceled` in the archiving transaction. Safe to
+    repeat; a Stripe error raises and changes nothing here."""
+    account = BillingAccount.objects.filter(tenant=tenant).first()
+    if account and account.stripe_subscription_id and account.status not in _ENDED:
+        gateway.subscription_cancel_now(account.stripe_subscription_id)
+
+
+def subscription_mark_canceled(*, tenant: Tenant) -> None:
+    """The mirror says canceled (Stripe's own event will say so too, and is then a no-op),
+    with its audit entry. Nothing for an account that never subscribed."""
+    account = account_for_update(tenant=tenant)
+    if not account.stripe_subscription_id or account.status == SubscriptionStatus.CANCELED:
+        return
+    before = billing_account_values(account)
+    account.status = SubscriptionStatus.CANCELED
+    account.save(update_fields=["status", "updated_at"])
+    billing_account_changes_record(account=account, before=before)

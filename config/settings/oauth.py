@@ -17,6 +17,8 @@ OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "accounts.oauth.validators.TenantOAuth2Validator",
     # read, write, billing, admin: names, descriptions and the capabilities each stands for.
     "SCOPES_BACKEND_CLASS": "accounts.oauth.scopes.TenantScopes",
+    # Look or delete (through the service, audited); registering is the organization's.
+    "APPLICATION_ADMIN_CLASS": "accounts.oauth.admin.OAuthApplicationAdmin",
     "PKCE_REQUIRED": True,
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_ACCESS_TOKEN_SECONDS", default=3600),
     "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_REFRESH_TOKEN_SECONDS", default=14 * 86400),

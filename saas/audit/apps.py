@@ -7,8 +7,3 @@ class AuditConfig(AppConfig):
     name = "saas.audit"
     label = "audit"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from .signals import audit_signals_connect
-
-        audit_signals_connect()

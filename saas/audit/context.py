@@ -33,7 +33,8 @@ SYSTEM = Actor(kind=ActorKind.SYSTEM)
 
 
 class AuditContextMiddleware:
-    """Makes the current request known to audit signal handlers, for this request only."""
+    """Makes the current request known to the services writing audit entries, for this request
+    only."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response

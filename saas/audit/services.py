@@ -1,14 +1,49 @@
-"""Writing audit entries. Called from signal handlers inside the audited change's own
-transaction, so an entry exists exactly when the change does."""
+"""Writing audit entries. Each service that changes an audited resource calls one of these
+itself, inside its own transaction, so an entry exists exactly when the change does, and a
+reader of the service sees that it is audited. `AUDITED_ACTIONS` lists every action; an
+unknown one is a programming error (tests/audit proves each is written by its service)."""
 
 import json
 from dataclasses import replace
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Model
 
 from .context import Actor, current_actor
 from .models import ActorKind, AuditEntry
+
+# action: what it records. The API documents these (`GET /api/v1/audit-log/?action=`).
+AUDITED_ACTIONS: dict[str, str] = {
+    "member.added": "A member joined (signup, invitation, operator).",
+    "member.role_changed": "A member's role changed.",
+    "member.removed": "A member was removed or left.",
+    "ownership.transferred": "The owner role moved to another member.",
+    "invitation.created": "An invitation was sent.",
+    "invitation.revoked": "An invitation was revoked, or replaced by a new one to the address.",
+    "invitation.accepted": "An invitation was accepted.",
+    "oauth_app.created": "An OAuth2 application was registered.",
+    "oauth_app.updated": "An OAuth2 application's name, redirect URIs or scopes changed.",
+    "oauth_app.deleted": "An OAuth2 application was deleted (its tokens with it).",
+    "billing.subscription_changed": "The plan, price, status or cancellation changed.",
+    "billing.duplicate_subscription_canceled": (
+        "A second subscription (two checkouts paid at once) was canceled and refunded."
+    ),
+    "organization.updated": "The organization's name or allowed CORS origins changed.",
+    "organization.status_changed": (
+        "Suspended, reactivated or archived by an operator; read-only or writable again "
+        "as payments fail or succeed."
+    ),
+    "project.created": "A project was created.",
+    "project.updated": "A project was edited.",
+    "project.deleted": "A project was deleted (its tasks with it).",
+    "task.created": "A task was created.",
+    "task.updated": "A task was edited.",
+    "task.deleted": "A task was deleted.",
+}
+
+# Bookkeeping that changes on every save and says nothing about what was done.
+_IGNORED = frozenset({"id", "created_at", "updated_at"})
 
 
 def _jsonable(value: Any) -> Any:
@@ -28,6 +63,8 @@ def audit_entry_record(
     """Record one entry in the current schema, or in `tenant`'s schema when given (for
     changes to public-schema rows such as memberships). `actor_user` names the person when
     the request has no authenticated one (an invitation being accepted)."""
+    if action not in AUDITED_ACTIONS:
+        raise ValueError(f"{action!r} is not in AUDITED_ACTIONS")
     who = actor or current_actor()
     if actor_user is not None and who.kind == ActorKind.USER and who.user_id is None:
         who = replace(who, user_id=actor_user.pk, email=actor_user.email)
@@ -49,3 +86,53 @@ def audit_entry_record(
         with tenant:
             entry.save()
     return entry
+
+
+def audit_values(instance: Model, fields: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The instance's audited values (`fields`, or every concrete field but bookkeeping), by
+    attribute name: what a service keeps before a change, to pass to `audit_changes`."""
+    names = fields or tuple(f.attname for f in instance._meta.concrete_fields)
+    return {name: getattr(instance, name) for name in names if name not in _IGNORED}
+
+
+def audit_changes(before: dict[str, Any], instance: Model) -> dict[str, Any]:
+    """{"field": {"before": ..., "after": ...}} for each value in `before` that changed."""
+    changes = {}
+    for name, old in before.items():
+        new = getattr(instance, name)
+        if old != new:
+            changes[name] = {"before": old, "after": new}
+    return changes
+
+
+def audit_created(instance: Model, *, target_type: str) -> None:
+    """`<target_type>.created`, with every value as it was created (a tenant-schema row)."""
+    changes = {name: {"before": None, "after": v} for name, v in audit_values(instance).items()}
+    audit_entry_record(
+        action=f"{target_type}.created",
+        target_type=target_type,
+        target_id=instance.pk,
+        changes=changes,
+    )
+
+
+def audit_updated(
+    instance: Model, *, target_type: str, before: dict[str, Any], tenant: Any = None
+) -> None:
+    """`<target_type>.updated` with what changed since `before`; nothing if nothing did.
+    `tenant`: whose log, for a public-schema row (as for `audit_entry_record`)."""
+    changes = audit_changes(before, instance)
+    if changes:
+        audit_entry_record(
+            action=f"{target_type}.updated",
+            target_type=target_type,
+            target_id=instance.pk,
+            changes=changes,
+            tenant=tenant,
+        )
+
+
+def audit_deleted(*, target_type: str, target_id: object) -> None:
+    audit_entry_record(
+        action=f"{target_type}.deleted", target_type=target_type, target_id=target_id
+    )

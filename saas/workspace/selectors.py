@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
-from saas.errors import InvalidInput
+from saas.errors import InvalidInput, NotFound
 
 from .models import Project, Task
 
@@ -39,8 +39,14 @@ def project_list(
     return queryset.order_by(ordering, tiebreak)
 
 
-def project_get(*, project_id: int) -> Project:
-    return Project.objects.get(pk=project_id)
+def project_get(*, project_id: int, for_update: bool = False) -> Project:
+    """The project, or NotFound (one answer for "never existed" and "another tenant's": the
+    schema holds only this tenant's)."""
+    projects = Project.objects.select_for_update() if for_update else Project.objects
+    project = projects.filter(pk=project_id).first()
+    if project is None:
+        raise NotFound("Not found.")
+    return project
 
 
 # A task-list row: the columns TaskOutput shows (serializers.task_rows_output builds its
@@ -99,7 +105,7 @@ def task_page(
     *, project_id: int, page: Callable[["QuerySet[Task, TaskRow]"], list[TaskRow]], **filters: Any
 ) -> list[TaskRow]:
     """One page of a project's tasks: `page` (the paginator) applied to task_rows(). An
-    unknown project is a 404 (Project.DoesNotExist), also before a refused cursor.
+    unknown project is a 404 (NotFound), also before a refused cursor.
 
     The project's existence is only checked when it can matter: when the page is empty (no
     project, or no task on this page of a project) or the paginator refused its input. A
@@ -118,9 +124,9 @@ def task_page(
 
 
 def project_check(*, project_id: int) -> None:
-    """Project.DoesNotExist (a 404) unless the project exists, archived or not."""
+    """NotFound (a 404) unless the project exists, archived or not."""
     if not Project.objects.filter(pk=project_id).exists():
-        raise Project.DoesNotExist
+        raise NotFound("Not found.")
 
 
 def task_sort_field(ordering: str) -> str:
@@ -128,5 +134,9 @@ def task_sort_field(ordering: str) -> str:
     return "sort_due_date" if field == "due_date" else field
 
 
-def task_get(*, project_id: int, task_id: int) -> Task:
-    return Task.objects.get(project_id=project_id, pk=task_id)
+def task_get(*, project_id: int, task_id: int, for_update: bool = False) -> Task:
+    tasks = Task.objects.select_for_update() if for_update else Task.objects
+    task = tasks.filter(project_id=project_id, pk=task_id).first()
+    if task is None:
+        raise NotFound("Not found.")
+    return task

@@ -1,6 +1,6 @@
-"""Writes of projects and tasks, one transaction each. Updates and deletes lock the row and
-check the caller's optional If-Match inside the lock, so a stale write can never slip in
-between the check and the write."""
+"""Writes of projects and tasks, one transaction each, each with its audit entry. Updates and
+deletes lock the row and check the caller's optional If-Match inside the lock, so a stale
+write can never slip in between the check and the write."""
 
 import datetime as dt
 from typing import Any
@@ -11,10 +11,18 @@ from django.utils import timezone
 from accounts.models import Membership, User
 from api.conventions import precondition_check
 from billing.services.entitlements import entitlement_require
+from saas.audit.services import (
+    audit_created,
+    audit_deleted,
+    audit_entry_record,
+    audit_updated,
+    audit_values,
+)
 from saas.errors import InvalidInput
 from tenants.models import Tenant
 
 from .models import Project, Task
+from .selectors import project_get, task_get
 
 
 def task_assignee_check(*, tenant: Tenant, user_id: int | None) -> None:
@@ -39,7 +47,9 @@ def _archive(obj: Project | Task, archived: bool | None) -> None:
 @transaction.atomic
 def project_create(*, name: str, description: str = "", created_by: User) -> Project:
     entitlement_require(limit="projects")
-    return Project.objects.create(name=name, description=description, created_by=created_by)
+    project = Project.objects.create(name=name, description=description, created_by=created_by)
+    audit_created(project, target_type="project")
+    return project
 
 
 @transaction.atomic
@@ -51,23 +61,35 @@ def project_update(
     description: str | None = None,
     archived: bool | None = None,
 ) -> Project:
-    project = Project.objects.select_for_update().get(pk=project_id)
+    project = project_get(project_id=project_id, for_update=True)
     precondition_check(project, if_match)
+    before = audit_values(project)
     if name is not None:
         project.name = name
     if description is not None:
         project.description = description
     _archive(project, archived)
     project.save()
+    audit_updated(project, target_type="project", before=before)
     return project
 
 
 @transaction.atomic
 def project_delete(*, project_id: int, if_match: str | None = None) -> None:
     """Deletes the project and its tasks for good (archiving is PATCH {"archived": true})."""
-    project = Project.objects.select_for_update().get(pk=project_id)
+    project = project_get(project_id=project_id, for_update=True)
     precondition_check(project, if_match)
+    tasks = Task.objects.filter(project=project).count()
     project.delete()
+    audit_entry_record(
+        action="project.deleted",
+        target_type="project",
+        target_id=project_id,
+        changes={
+            "name": {"before": project.name, "after": None},
+            "tasks": {"before": tasks, "after": 0},
+        },
+    )
 
 
 @transaction.atomic
@@ -83,7 +105,7 @@ def task_create(
     due_date: dt.date | None = None,
     assignee: int | None = None,
 ) -> Task:
-    project = Project.objects.get(pk=project_id)
+    project = project_get(project_id=project_id)
     task_assignee_check(tenant=tenant, user_id=assignee)
     task = Task(project=project, title=title, description=description, created_by=created_by)
     task.due_date, task.assignee_id = due_date, assignee
@@ -92,6 +114,7 @@ def task_create(
     if priority is not None:
         task.priority = priority
     task.save()
+    audit_created(task, target_type="task")
     return task
 
 
@@ -109,8 +132,9 @@ def task_update(
 ) -> Task:
     """`changes`: any of title, description, status, priority, due_date, assignee (a user id
     or None), archived (bool)."""
-    task = Task.objects.select_for_update().get(project_id=project_id, pk=task_id)
+    task = task_get(project_id=project_id, task_id=task_id, for_update=True)
     precondition_check(task, if_match)
+    before = audit_values(task)
     if "assignee" in changes:
         task_assignee_check(tenant=tenant, user_id=changes["assignee"])
         task.assignee_id = changes["assignee"]
@@ -119,14 +143,16 @@ def task_update(
             setattr(task, field, changes[field])
     _archive(task, changes.get("archived"))
     task.save()
+    audit_updated(task, target_type="task", before=before)
     return task
 
 
 @transaction.atomic
 def task_delete(*, project_id: int, task_id: int, if_match: str | None = None) -> None:
-    task = Task.objects.select_for_update().get(project_id=project_id, pk=task_id)
+    task = task_get(project_id=project_id, task_id=task_id, for_update=True)
     precondition_check(task, if_match)
     task.delete()
+    audit_deleted(target_type="task", target_id=task_id)
 
 
 @transaction.atomic
@@ -136,9 +162,11 @@ def organization_update(
     """The organization's own settings. Saving the tenant invalidates the host cache on
     commit (tenants.signals), so new CORS origins apply on the next request everywhere."""
     locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    before = audit_values(locked, ("name", "cors_allowed_origins"))
     if name is not None:
         locked.name = name
     if cors_allowed_origins is not None:
         locked.cors_allowed_origins = list(dict.fromkeys(cors_allowed_origins))
     locked.save(update_fields=["name", "cors_allowed_origins", "updated_at"])
+    audit_updated(locked, target_type="organization", before=before, tenant=locked)
     return locked

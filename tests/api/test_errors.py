@@ -112,6 +112,25 @@ def test_server_error_is_500_with_request_id_and_no_traceback(
     assert b"internals" not in response.content
 
 
+def test_a_missing_row_that_is_a_bug_is_a_500_logged_not_a_404(
+    db, make_tenant, settings, caplog
+) -> None:
+    """Only the not-found errors raised on purpose are 404s: a DoesNotExist from a lookup
+    that should not miss is a server error, with its request id, logged loudly."""
+    settings.TENANT_URLCONF = "tests.api.urls_boom"
+    client = APIClient(HTTP_HOST="acme.localhost", raise_request_exception=False)
+    make_tenant("acme")
+
+    with caplog.at_level("ERROR", logger="api.errors"):
+        response = client.get("/missing-row/", HTTP_X_REQUEST_ID="req-missing-1")
+
+    error = assert_error(response, 500, "server_error")
+    assert error["request_id"] == "req-missing-1"
+    (logged,) = [r for r in caplog.records if r.name == "api.errors"]
+    assert logged.exc_info is not None
+    assert logged.exc_info[0].__name__ == "DoesNotExist"
+
+
 def test_unsafe_request_ids_are_replaced(db, client_for) -> None:
     response = client_for(None).get("/api/v1/nope/", HTTP_X_REQUEST_ID="<script>")
     assert response["X-Request-ID"] != "<script>"

@@ -8,8 +8,11 @@ from django.test import override_settings
 import accounts.services as account_services
 from accounts.models import Role
 from billing.models import BillingAccount, Plan
+from billing.services.catalog import catalog_sync_to_stripe
 from saas.audit.models import AuditEntry
-from saas.workspace.models import Project
+from saas.workspace.services import project_delete, project_update
+from tenants.operations import tenant_archive
+from tests.audit.test_every_action import subscribe_through_checkout
 
 URL = "/api/v1/audit-log/"
 
@@ -62,12 +65,11 @@ def test_project_changes_are_recorded_with_actor_ip_request_id_and_changes(
     assert (entry.target_type, entry.target_id) == ("project", str(created.json()["id"]))
     assert entry.changes["name"] == {"before": None, "after": "Rocket"}
 
-    with acme:
-        project = Project.objects.get()
-        project.name = "Rocket 2"
-        project.save()
-        Project.objects.get().save()  # nothing changed: no entry
-        project.delete()
+    project_id = created.json()["id"]
+    with acme:  # the services, outside any request (a command, a task)
+        project_update(project_id=project_id, name="Rocket 2")
+        project_update(project_id=project_id, name="Rocket 2")  # nothing changed: no entry
+        project_delete(project_id=project_id)
     updated = the_entry(acme, "project.updated")
     assert updated.changes == {"name": {"before": "Rocket", "after": "Rocket 2"}}
     assert updated.actor_kind == "system"  # no request: the platform did it
@@ -175,17 +177,49 @@ def test_oauth_applications_are_recorded_without_secrets(db, acme, owner, client
     assert "client_secret" not in everything
 
 
-def test_subscription_changes_by_webhooks_are_recorded_as_system(db, acme) -> None:
-    account = BillingAccount.objects.get(tenant=acme)
-    assert account.plan.code == "free"
-    account.plan = Plan.objects.get(code="pro")
-    account.status = "active"
-    account.save()
+def test_subscription_changes_by_webhooks_are_recorded_as_system(db, acme, stripe_emulator) -> None:
+    catalog_sync_to_stripe()
+    subscribe_through_checkout(acme)  # checkout, then what its webhook runs
+
     entry = the_entry(acme, "billing.subscription_changed")
     assert entry.actor_kind == "system"
     assert entry.actor_id is None
-    assert entry.changes["plan"] == {"before": "free", "after": "pro"}
-    assert entry.changes["status"]["after"] == "active"
+    assert entry.changes["plan"] == {"before": "free", "after": "starter"}
+    assert entry.changes["price"] == {"before": None, "after": "starter-monthly"}
+    assert entry.changes["status"] == {"before": "none", "after": "trialing"}  # Starter's trial
+
+
+def test_replacing_a_pending_invitation_records_its_revocation(
+    db, acme, owner, client_for, monkeypatch
+) -> None:
+    """A second invitation to the same address revokes the pending one (a bulk change that
+    once left no entry)."""
+    monkeypatch.setattr(account_services, "email_send_later", lambda **kw: None)
+    client = client_for(acme, owner)
+    first = client.post("/api/v1/invitations/", {"email": "x@acme.test"}, format="json")
+    second = client.post("/api/v1/invitations/", {"email": "x@acme.test"}, format="json")
+    assert (first.status_code, second.status_code) == (201, 201)
+
+    revoked = the_entry(acme, "invitation.revoked")
+    assert revoked.target_id == str(first.json()["id"])
+    assert revoked.actor_id == owner.pk
+    assert revoked.changes["revoked_at"]["before"] is None
+    assert len(entries(acme, action="invitation.created")) == 2
+
+
+def test_archiving_records_the_canceled_subscription(db, acme, stripe_emulator) -> None:
+    """Archiving cancels the subscription in Stripe and marks the account canceled (a bulk
+    change that once left no entry), then the organization archived."""
+    catalog_sync_to_stripe()
+    subscribe_through_checkout(acme)
+
+    tenant_archive(tenant=acme)
+
+    canceled = entries(acme, action="billing.subscription_changed")[-1]
+    assert canceled.changes == {"status": {"before": "trialing", "after": "canceled"}}
+    assert canceled.actor_kind == "system"
+    archived = entries(acme, action="organization.status_changed")[-1]
+    assert archived.changes["status"]["after"] == "archived"
 
 
 @pytest.mark.parametrize("role", [Role.MEMBER, Role.VIEWER, Role.BILLING])

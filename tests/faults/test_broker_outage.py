@@ -17,7 +17,7 @@ from accounts.models import Invitation, Membership, Role
 from billing.models import BillingAccount, Plan
 from saas.outbox.models import OutboxMessage
 from tenants.models import Tenant
-from tenants.services import tenant_create, tenant_domain_for
+from tenants.services import organization_open, tenant_domain_for
 from tests.billing.helpers import stripe_sdk
 from tests.conftest import REPO, BearerAuth, RunningServer, subprocess_env
 from tests.factories import make_user
@@ -132,7 +132,7 @@ def test_a_broker_outage_loses_no_follow_up_and_answers_no_5xx_for_committed_wor
     stripe_emulator: object,
     tmp_path: object,
 ) -> None:
-    tenant = tenant_create(name="Acme", slug="acme")
+    tenant = organization_open(name="Acme", slug="acme")
     # Room for every invitation and project the load makes, and a rate it never reaches.
     BillingAccount.objects.filter(tenant=tenant).update(plan=Plan.objects.get(code="scale"))
     admin = make_user(password=PASSWORD)

@@ -15,7 +15,7 @@ import requests
 from accounts.models import Membership, Role
 from billing.services.accounts import billing_customer_ensure
 from billing.webhooks.models import EventState, WebhookEvent
-from tenants.services import tenant_create, tenant_domain_for
+from tenants.services import organization_open, tenant_domain_for
 from tests.billing.webhooks.conftest import SECRET, URL, signed
 from tests.conftest import REPO, subprocess_env
 from tests.factories import make_user
@@ -61,7 +61,7 @@ def _customer_updated(customer_id: str) -> dict:
 def test_the_api_serves_without_redis_and_webhooks_wait_for_it(
     committed: None, own_redis: OwnRedis, start_server
 ) -> None:
-    tenant = tenant_create(name="Acme", slug="acme")
+    tenant = organization_open(name="Acme", slug="acme")
     user = make_user(password=PASSWORD)
     Membership.objects.create(user=user, tenant=tenant, role=Role.ADMIN)
     account = billing_customer_ensure(tenant_id=tenant.pk)

@@ -25,7 +25,7 @@ from accounts.models import Membership, Role
 from billing.webhooks.models import WebhookEvent
 from saas.observability import gunicorn_conf
 from saas.redis_breaker import breaker
-from tenants.services import tenant_create, tenant_domain_for
+from tenants.services import organization_open, tenant_domain_for
 from tests.billing.webhooks.conftest import SECRET, URL, signed
 from tests.conftest import BearerAuth
 from tests.factories import make_user
@@ -51,7 +51,7 @@ def answered(answer: requests.Response | str) -> requests.Response:
 def test_a_hung_redis_costs_each_request_a_bounded_wait_and_nothing_once_it_answers(
     committed: None, own_redis: OwnRedis, start_server, tmp_path: Path
 ) -> None:
-    tenant = tenant_create(name="Acme", slug="acme")
+    tenant = organization_open(name="Acme", slug="acme")
     user = make_user(password=PASSWORD)
     Membership.objects.create(user=user, tenant=tenant, role=Role.ADMIN)
     tag = uuid.uuid4().hex[:8]

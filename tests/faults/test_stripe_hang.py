@@ -15,7 +15,7 @@ import requests
 from accounts.models import Membership, Role
 from billing.services.accounts import billing_customer_ensure
 from saas.observability import gunicorn_conf
-from tenants.services import tenant_create, tenant_domain_for
+from tenants.services import organization_open, tenant_domain_for
 from tests.billing.helpers import subscribe_paid
 from tests.factories import make_user
 from tests.faults.servers import HangingProxy
@@ -57,8 +57,8 @@ def assert_unavailable(response: requests.Response, code: str) -> None:
 def test_a_hanging_stripe_is_a_503_before_the_worker_timeout_and_kills_no_worker(
     committed: None, hanging_stripe: HangingProxy, start_server, tmp_path: Path
 ) -> None:
-    subscribed = tenant_create(name="Acme", slug="acme")
-    fresh = tenant_create(name="Beta", slug="beta")  # no subscription yet: it may check out
+    subscribed = organization_open(name="Acme", slug="acme")
+    fresh = organization_open(name="Beta", slug="beta")  # no subscription yet: it may check out
     owner = make_user(password=PASSWORD)
     for tenant in (subscribed, fresh):
         Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)

@@ -14,7 +14,7 @@ from accounts.models import User
 from billing.models import BillingAccount
 from billing.webhooks.models import WebhookEvent
 from tenants.models import Domain, Tenant
-from tenants.services import tenant_create
+from tenants.services import organization_open
 from tests.factories import PASSWORD
 from tests.ops.admin_samples import admin_samples
 
@@ -26,6 +26,11 @@ REFUSED = {
     "tenants.Tenant": {"add", "delete"},
     "tenants.Domain": {"add", "delete"},
     "billing.BillingAccount": {"add"},  # made at signup; Stripe is the source of truth
+    # Members join by signup or invitation and change over the organization's API (one
+    # owner, seats, audit); the sample user owns an organization: transfer before deleting.
+    "accounts.Membership": {"add", "delete"},
+    "accounts.User": {"delete"},
+    "accounts.OAuthApplication": {"add"},  # registered by the organization's admins
     "billing.WebhookEvent": {"add"},  # events come from Stripe
     "emails.EmailFailure": {"add"},  # written by the email task when it cannot send
     # simplejwt and django-oauth-toolkit: tokens come from their flows and are revoked, not
@@ -102,7 +107,7 @@ def test_admin_lists_find_what_operators_search_for(operator_client: Client) -> 
     event = WebhookEvent.objects.get(stripe_event_id="evt_admin_1")
     account.stripe_customer_id = "cus_admin_1"
     account.save(update_fields=["stripe_customer_id"])
-    other = tenant_create(name="Other", slug="other")
+    other = organization_open(name="Other", slug="other")
 
     def listed(url: str) -> set[int]:
         response = operator_client.get(url)
@@ -130,7 +135,7 @@ def test_admin_lists_find_what_operators_search_for(operator_client: Client) -> 
 def test_the_admin_cannot_make_or_delete_half_a_tenant(operator_client: Client) -> None:
     """A plain add would save a tenant row without schema, billing account or owner; a plain
     delete would drop the row and leave its schema. Both are refused; Archive is the way."""
-    acme = tenant_create(name="Acme", slug="acme")
+    acme = organization_open(name="Acme", slug="acme")
     before = (Tenant.objects.count(), Domain.objects.count())
     add = operator_client.post(
         "/admin/tenants/tenant/add/", {"slug": "half", "name": "Half", "status": "active"}

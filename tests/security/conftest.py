@@ -60,7 +60,7 @@ from saas.audit.models import AuditEntry
 from saas.workspace.models import Project, Task
 from tenants.models import Tenant
 from tenants.resolution import tenant_cache_invalidate
-from tenants.services import tenant_create
+from tenants.services import organization_open
 from tests.accounts.oauth.conftest import App, client_credentials_token
 from tests.billing.conftest import catalog
 from tests.billing.webhooks.conftest import post_event, webhook_secrets
@@ -299,7 +299,7 @@ def invite(tenant: Tenant, by: User, email: str, role: str = Role.MEMBER) -> str
 
 
 def _side(slug: str) -> Side:
-    tenant = tenant_create(name=slug.title(), slug=slug)
+    tenant = organization_open(name=slug.title(), slug=slug)
     users: dict[str, User] = {}
     for role in ROLES:
         user = make_user(email=f"{role}@{slug}.test", full_name=f"{slug} {role}")
@@ -601,7 +601,7 @@ django.setup()
 from django.conf import settings
 from django.db import transaction
 from django.test import Client
-from tenants.services import tenant_create
+from tenants.services import organization_open
 
 PROBES = [
     ("public API", "localhost", "/api/v1/plans/"),
@@ -613,7 +613,7 @@ PROBES = [
 ]
 answers = {}
 with transaction.atomic():  # the probe's organization is rolled back with everything else
-    tenant_create(name="Probe", slug="probe-prod")
+    organization_open(name="Probe", slug="probe-prod")
     for name, host, path in PROBES:
         secure = Client(HTTP_HOST=host).get(path, secure=True)
         plain = Client(HTTP_HOST=host).get(path)

@@ -16,8 +16,9 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
 from accounts.services import membership_create, user_create
-from billing.models import BillingAccount, Plan, SubscriptionStatus
+from billing.models import Plan, SubscriptionStatus
 from billing.services.accounts import billing_customer_ensure
+from billing.services.audit import billing_account_changes_record, billing_account_values
 from billing.services.subscriptions import subscription_start_trial
 from saas.workspace.models import TaskPriority, TaskStatus
 from saas.workspace.services import project_create, task_create
@@ -105,10 +106,10 @@ class Command(BaseCommand):
         try:
             account = billing_customer_ensure(tenant_id=tenant.pk)
             if account.status == SubscriptionStatus.NONE:
-                BillingAccount.objects.filter(pk=account.pk).update(
-                    plan=Plan.objects.get(code=DEMO_TRIAL_PLAN)
-                )
-                account.refresh_from_db()
+                before = billing_account_values(account)
+                account.plan = Plan.objects.get(code=DEMO_TRIAL_PLAN)
+                account.save(update_fields=["plan", "updated_at"])
+                billing_account_changes_record(account=account, before=before)
                 subscription_start_trial(account=account)
                 account.refresh_from_db()
         except Exception as error:  # noqa: BLE001 - the demo works without Stripe, said once

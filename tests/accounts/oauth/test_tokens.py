@@ -376,6 +376,7 @@ def test_login_page_is_throttled_per_account(db, make_tenant, make_member) -> No
     assert statuses[-1] == 429
     blocked = browser.post("/o/login/", {"username": user.email, "password": PASSWORD})
     assert blocked.status_code == 429
+    assert 1 <= int(blocked["Retry-After"]) <= 61  # what a browser or script can wait for
 
 
 def test_public_client_exchanges_its_code_with_pkce_alone(
