@@ -141,7 +141,25 @@ def drop_tenant_schemas() -> None:
 def committed(transactional_db: None) -> Iterator[None]:
     """For tests that need real commits (other processes, on-commit hooks)."""
     yield
+    _other_sessions_settle()
     drop_tenant_schemas()
+
+
+def _other_sessions_settle(timeout: float = 15.0) -> None:
+    """Wait (bounded) until no other session of the test database is mid-statement or
+    mid-transaction: the session's Celery worker may still be running a task this test's
+    commits handed over (a signup's Stripe customer). Dropping schemas and truncating
+    tables under its row locks deadlocks, and the next test finds this one's rows."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.05)
 
 
 def free_port() -> int:
