@@ -6,11 +6,18 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test fuzz lint bench sdk manage install clean
 
-$(STAMP): pyproject.toml constraints.txt
+# The project with its dev tools, which production never installs (packages/: the offline
+# Stripe, and saas-devtools, the `saas` command with its embedded PostgreSQL and Redis).
+PACKAGES := packages/stripe-emulator packages/saas-devtools
+
+$(STAMP): pyproject.toml constraints.txt $(PACKAGES:%=%/pyproject.toml)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 needed"'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	@# Then the packages, in a pip run of their own: in a .venv made before packages/ existed,
+	@# uninstalling the old project removes its `saas` script, saas-devtools' if already there.
+	$(BIN)/python -m pip install -q -c constraints.txt $(PACKAGES:%=-e %)
 	@touch $(STAMP)
 
 install: $(STAMP)

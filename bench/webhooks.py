@@ -1,7 +1,7 @@
 """Stripe webhook ingestion under `wrk` (gunicorn, 2 workers) and the worker's processing rate.
 
-Events have Stripe's `event` shape (fixtures3.json, as vendored in
-saas/stripe_emulator/shapes.json) around a `customer.updated` for a customer we do not know:
+Events have Stripe's `event` shape (fixtures3.json, as vendored in the offline Stripe's
+stripe_emulator/shapes.json) around a `customer.updated` for a customer we do not know:
 stored, queued, then recorded as ignored. Each is signed with the benchmark's secret just
 before its round and posted once under a fresh id, as Stripe sends them, by `wrk -t2 -c16`
 with bench/wrk_webhooks.lua (a C load generator: a Python client on the same 2 cores caps
@@ -40,8 +40,8 @@ from bench.common import free_port
 from bench.http_tasks import WRK_MISSING, parse_wrk
 from billing.webhooks.models import EventState, WebhookEvent
 from saas.outbox.models import OutboxMessage
-from saas.stripe_emulator.fixtures import shape
-from saas.stripe_emulator.webhooks import sign
+from stripe_emulator.fixtures import shape
+from stripe_emulator.webhooks import sign
 
 SECONDS = int(os.environ.get("BENCH_WEBHOOK_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_WEBHOOK_ROUNDS", "3"))

@@ -28,7 +28,7 @@ from billing import gateway
 from billing.models import Plan
 from billing.services.catalog import catalog_seed_defaults
 from saas.redis_breaker import breaker as redis_breaker
-from saas.stripe_emulator.server import EmulatorServer
+from stripe_emulator.server import EmulatorServer
 from tenants.db import schema_activate_public
 from tenants.models import Tenant
 from tenants.resolution import tenant_cache_invalidate

@@ -7,7 +7,7 @@ from uuid import uuid4
 import psycopg
 from django.db import connection
 
-from saas import devservices
+from saas_devtools import devservices
 from tests import conftest
 from tests.conftest import REPO, subprocess_env
 
@@ -24,7 +24,7 @@ def saas(*args: str, **env: str) -> subprocess.CompletedProcess:
     child_env = subprocess_env(**env)
     child_env.pop("DJANGO_ENV")  # as from a shell: `saas manage` runs in dev
     return subprocess.run(
-        [sys.executable, "-m", "saas.cli", *args],
+        [sys.executable, "-m", "saas_devtools.cli", *args],
         cwd=REPO,
         env=child_env,
         capture_output=True,

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 import redis
 
-from saas import devservices
+from saas_devtools import devservices
 
 
 def test_explicit_urls_win(monkeypatch) -> None:

@@ -16,7 +16,7 @@ import pytest
 import stripe
 from playwright.sync_api import Page, expect
 
-from saas.stripe_emulator.server import EmulatorServer
+from stripe_emulator.server import EmulatorServer
 
 
 @pytest.fixture

@@ -53,11 +53,11 @@ HTTP_CLIENT = re.compile(
     r"|smtplib|socket)\b",
     re.MULTILINE,
 )
-# Where the product may talk to the network, and to whom.
+# Where the product may talk to the network, and to whom. The dev tools that do (the `saas`
+# command probing local servers, the offline Stripe posting webhooks) live in packages/,
+# which production does not install.
 OUTBOUND = {
     "billing/gateway.py": "Stripe at STRIPE_API_BASE (the operator's setting)",
-    "saas/devservices.py": "starts and probes the local PostgreSQL and Redis of `make run`",
-    "saas/stripe_emulator/webhooks.py": "the offline Stripe posting to its --webhook-url",
     "saas/tasks.py": "smtplib's error classes; mail goes to EMAIL_URL through Django",
 }
 

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Role
 from saas.observability.logging import redact
-from saas.stripe_emulator.webhooks import sign
+from stripe_emulator.webhooks import sign
 from tests.factories import make_user
 from tests.observability.helpers import json_logs
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import stripe
 
-from saas.stripe_emulator import pytest_plugin
+from stripe_emulator import pytest_plugin
 
 # The plugin's fixtures, made visible here (pytest_plugins is only allowed in the root conftest).
 stripe_emulator = pytest_plugin.stripe_emulator

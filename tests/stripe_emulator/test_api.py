@@ -214,7 +214,7 @@ def test_an_invoice_with_a_pending_invoice_item_has_its_line(
 def test_links_to_hosted_pages_use_the_public_url_when_given() -> None:
     """In docker compose the app reaches the emulator as `stripe:12111` but a person's
     browser as `localhost:12111`: Checkout links must be the latter."""
-    from saas.stripe_emulator.server import EmulatorServer
+    from stripe_emulator.server import EmulatorServer
 
     server = EmulatorServer(port=0, public_url="http://localhost:12111/").start()
     try:

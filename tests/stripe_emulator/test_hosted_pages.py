@@ -15,7 +15,7 @@ import pytest
 import requests
 import stripe
 
-from saas.stripe_emulator.payments import CARDS
+from stripe_emulator.payments import CARDS
 
 T0 = 1_700_000_000  # 14 Nov 2023 22:13:20 UTC
 DAY = 86400

@@ -12,7 +12,7 @@ import requests
 import stripe
 from stripe._payment_intent import PaymentIntent
 
-from saas.stripe_emulator import routing, validation
+from stripe_emulator import routing, validation
 
 PACKAGE = Path(validation.__file__).parent
 KEY = ("sk_test_refuses", "")

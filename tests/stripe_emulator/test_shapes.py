@@ -12,7 +12,7 @@ import pytest
 import requests
 import stripe
 
-from saas.stripe_emulator import fixtures
+from stripe_emulator import fixtures
 
 FIXTURES = fixtures.locate_fixtures() or fixtures.VENDORED
 REFERENCE: dict[str, Any] = json.loads(FIXTURES.read_text())["resources"]

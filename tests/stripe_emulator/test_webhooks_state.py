@@ -15,9 +15,9 @@ import pytest
 import requests
 import stripe
 
-from saas.stripe_emulator import cli
-from saas.stripe_emulator.server import EmulatorServer
-from saas.stripe_emulator.webhooks import sign
+from stripe_emulator import cli
+from stripe_emulator.server import EmulatorServer
+from stripe_emulator.webhooks import sign
 
 from .conftest import Receiver
 

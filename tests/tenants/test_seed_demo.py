@@ -10,8 +10,8 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Membership, Role
 from billing.models import BillingAccount, SubscriptionStatus
-from saas.stripe_emulator.server import EmulatorServer
 from saas.workspace.models import Project, Task, TaskStatus
+from stripe_emulator.server import EmulatorServer
 from tenants.models import Tenant
 
 

@@ -1,6 +1,7 @@
 """Webhook test tools: Stripe events as the emulator made them or built from Stripe's own
-fixtures3.json shapes (the copy vendored in saas/stripe_emulator/shapes.json), signed with
-Stripe's scheme, posted to the real endpoint."""
+fixtures3.json shapes (the copy vendored in
+packages/stripe-emulator/stripe_emulator/shapes.json), signed with Stripe's scheme, posted to
+the real endpoint."""
 
 import json
 import time
@@ -14,8 +15,8 @@ from rest_framework.test import APIClient
 
 from billing.webhooks.models import WebhookEvent
 from billing.webhooks.services import webhook_event_process
-from saas.stripe_emulator.fixtures import shape
-from saas.stripe_emulator.webhooks import sign
+from stripe_emulator.fixtures import shape
+from stripe_emulator.webhooks import sign
 
 SECRET = "whsec_test_current"
 OLD_SECRET = "whsec_test_previous"

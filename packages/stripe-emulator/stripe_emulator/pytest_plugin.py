@@ -1,6 +1,6 @@
 """Pytest fixtures: a session-wide emulator and an SDK configured against it per test.
 
-Use from a conftest with `from saas.stripe_emulator.pytest_plugin import stripe_emulator,
+Use from a conftest with `from stripe_emulator.pytest_plugin import stripe_emulator,
 stripe_client  # noqa: F401` (or `pytest_plugins = [...]` in the root conftest).
 """
 

@@ -1,4 +1,5 @@
-"""`saas stripe-emulator` / `python -m saas.stripe_emulator.cli`: serve until Ctrl-C."""
+"""`stripe-emulator` (also `saas stripe-emulator`, `python -m stripe_emulator.cli`): serve until
+Ctrl-C."""
 
 from __future__ import annotations
 

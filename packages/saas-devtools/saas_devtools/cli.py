@@ -148,7 +148,7 @@ def _start_stripe_emulator(env: dict[str, str], *, web_port: int) -> Any:
     restarts), sending signed webhooks to our public host."""
     if env.get("STRIPE_SECRET_KEY"):
         return None
-    from .stripe_emulator.server import EmulatorServer
+    from stripe_emulator.server import EmulatorServer
 
     devservices.DATA_DIR.mkdir(parents=True, exist_ok=True)
     base = env.get("BASE_DOMAIN", "localhost")
@@ -261,7 +261,8 @@ def cmd_bench(args: Sequence[str]) -> int:
 
 
 def cmd_stripe_emulator(argv: Sequence[str]) -> int:
-    from .stripe_emulator.cli import main as emulator_main
+    """The `stripe-emulator` command, kept under `saas` for the commands written that way."""
+    from stripe_emulator.cli import main as emulator_main
 
     return emulator_main(list(argv))
 

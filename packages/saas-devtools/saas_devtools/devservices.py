@@ -17,7 +17,19 @@ import environ
 import psycopg
 from psycopg import sql
 
-REPO = Path(__file__).resolve().parent.parent
+
+def _checkout() -> Path:
+    """The project checkout the commands run: the one holding this package (installed
+    editable, as `make install` does), else the current directory or one above it, else the
+    current directory (`saas stripe-emulator` needs no checkout)."""
+    for start in (Path(__file__).resolve().parent, Path.cwd().resolve()):
+        for directory in (start, *start.parents):
+            if (directory / "manage.py").is_file() and (directory / "pyproject.toml").is_file():
+                return directory
+    return Path.cwd()
+
+
+REPO = _checkout()
 # Embedded servers, the dev mail sink and the emulator's state; SAAS_DATA_DIR moves them.
 DATA_DIR = Path(os.environ.get("SAAS_DATA_DIR") or REPO / ".data")
 
