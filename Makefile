@@ -41,6 +41,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_ENV=test $(BIN)/mypy .
+	$(BIN)/lint-imports  # the layer contracts in pyproject.toml
 	$(BIN)/python ops/pip_audit.py  # known vulnerabilities fail; offline: loudly skipped
 
 bench: $(STAMP)

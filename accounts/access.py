@@ -39,7 +39,7 @@ def _key(tenant_id: int, user_id: int) -> str:
 
 
 def access_cache_key(*, tenant_id: int, user_id: int) -> str:
-    """The entry's key as stored in Redis (api.prefetch reads it with its own script)."""
+    """The entry's key as stored in Redis (accounts.prefetch reads it with its own script)."""
     return str(cache.make_key(_key(tenant_id, user_id)))
 
 
@@ -65,7 +65,7 @@ _UNREAD: Any = object()
 def member_access_get(
     *, user_id: int, tenant_id: int, cached: Any = _UNREAD
 ) -> MemberAccess | None:
-    """`cached`: the cache entry when the caller has read it already (api.prefetch reads it
+    """`cached`: the cache entry when the caller has read it already (accounts.prefetch reads it
     in the request's one Redis round trip; None there means no entry)."""
     if cached is _UNREAD:
         cached = cache.get(_key(tenant_id, user_id))

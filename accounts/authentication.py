@@ -30,7 +30,7 @@ class TenantJWTAuthentication(JWTAuthentication):
         raw = self.get_raw_token(header) if header is not None else None
         if raw is None or not looks_like_jwt(raw):
             return None  # not ours: an OAuth2 access token is opaque (accounts.oauth)
-        verified = getattr(request, "jwt_validated", None)  # by api.prefetch, this request
+        verified = getattr(request, "jwt_validated", None)  # by accounts.prefetch, this request
         token: Any = verified[1] if verified and verified[0] == raw else None
         if token is None:
             token = self.get_validated_token(raw)
@@ -40,7 +40,7 @@ class TenantJWTAuthentication(JWTAuthentication):
                 "Token is not valid for this organization.", code="token_wrong_tenant"
             )
         user_id = int(token["sub"])
-        prefetched = getattr(request, "access_prefetched", None)  # api.prefetch's read
+        prefetched = getattr(request, "access_prefetched", None)  # accounts.prefetch's read
         if prefetched is not None and prefetched[:2] == (tenant.pk, user_id):
             access = member_access_get(user_id=user_id, tenant_id=tenant.pk, cached=prefetched[2])
         else:

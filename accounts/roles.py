@@ -7,7 +7,15 @@ reaches billing and nothing else.
 
 from enum import StrEnum
 
-from .models import Role
+from django.db import models
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    BILLING = "billing", "Billing"
+    MEMBER = "member", "Member"
+    VIEWER = "viewer", "Viewer"
 
 
 class Capability(StrEnum):

@@ -12,7 +12,8 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.base import BaseApi, TenantApi
+from accounts.tenant_api import TenantApi
+from api.base import BaseApi
 from api.docs import (
     E400,
     E401,

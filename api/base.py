@@ -4,17 +4,12 @@ from typing import Any
 
 from django.db.models import QuerySet
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.grants import TenantGrant
-from accounts.permissions import HasTenantCapability
-from accounts.roles import Capability
 from api.serializers import PageQuery, QuerySerializer, query_defaults
-from billing.throttling import PlanRateThrottle, rate_limit_headers
-from tenants.models import Tenant
 
 
 class BaseApi(APIView):
@@ -56,44 +51,3 @@ class PublicApi(BaseApi):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-
-
-class TenantApi(BaseApi):
-    """Endpoints of a tenant host. Authentication resolves the caller's membership once into
-    a TenantGrant (request.auth); each subclass names the capability every method needs:
-
-        capabilities = {"GET": Capability.RESOURCES_READ, "POST": Capability.RESOURCES_WRITE}
-    """
-
-    permission_classes = [IsAuthenticated, HasTenantCapability]
-    capabilities: dict[str, Capability] = {}
-
-    @property
-    def grant(self) -> TenantGrant:
-        return self.request.auth  # type: ignore[return-value]
-
-    @property
-    def tenant(self) -> Tenant:
-        """The tenant whose host was called (set by tenants.middleware)."""
-        return self.request.tenant  # type: ignore[attr-defined]
-
-    def check_permissions(self, request: Request) -> None:
-        # An unsupported method is a 405 with Allow whatever the caller's role (the
-        # capability check would otherwise answer 403 for a method no role can use).
-        if not hasattr(self, str(request.method).lower()):
-            self.http_method_not_allowed(request)
-        super().check_permissions(request)
-
-    def check_throttles(self, request: Request) -> None:
-        # The plan's API rate applies to every tenant endpoint, whatever throttles a view sets.
-        super().check_throttles(request)
-        plan_rate = PlanRateThrottle()
-        if not plan_rate.allow_request(request, self):
-            self.throttled(request, plan_rate.wait())
-
-    def finalize_response(
-        self, request: Request, response: Response, *args: Any, **kwargs: Any
-    ) -> Response:
-        response = super().finalize_response(request, response, *args, **kwargs)
-        rate_limit_headers(request, response)
-        return response

@@ -2,8 +2,8 @@
 
 - `201 Created` with `Location` (created_response).
 - `ETag` on detail reads, `If-None-Match` -> 304 (detail_response), optional `If-Match` on
-  writes -> 412 `precondition_failed` when stale (precondition_check, called by services
-  inside the row lock so check and write are one step).
+  writes -> 412 `precondition_failed` when stale (saas.preconditions.precondition_check, called
+  by services inside the row lock so check and write are one step).
 - `Idempotency-Key` on creating POSTs (idempotent_create): the first 2xx answer is kept in
   the default cache (Redis) for IDEMPOTENCY_TTL, scoped by tenant and user; a retry with the
   same key and the same request gets it again, with `Idempotent-Replayed: true`; the same key
@@ -22,8 +22,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from django.core.cache import cache
 from django.http import HttpResponse
@@ -33,6 +32,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from saas.errors import ApplicationError, Conflict, InvalidInput, ServiceUnavailable
+from saas.preconditions import Versioned, entity_tags, etag_for
 
 from .docs import error_doc
 
@@ -44,45 +44,9 @@ IDEMPOTENCY_WAIT = 10.0
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 
 
-class PreconditionFailed(ApplicationError):
-    status_code = 412
-    default_code = "precondition_failed"
-
-
 class IdempotencyKeyReused(ApplicationError):
     status_code = 422
     default_code = "idempotency_key_reused"
-
-
-class Versioned(Protocol):
-    pk: Any
-    updated_at: datetime
-
-
-# ---- ETag / conditional requests ----------------------------------------------------------
-
-
-def etag_for(obj: Versioned) -> str:
-    """A strong validator: changes whenever the row is saved (updated_at is auto_now)."""
-    raw = f"{type(obj).__name__}:{obj.pk}:{obj.updated_at.isoformat()}"
-    return '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
-
-
-def _tags(header: str) -> list[str]:
-    return [tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()]
-
-
-def precondition_check(obj: Versioned, if_match: str | None) -> None:
-    """`If-Match` is optional; when sent it must name the current version (or be `*`)."""
-    if if_match is None:
-        return
-    tags = _tags(if_match)
-    if "*" in tags or etag_for(obj) in tags:
-        return
-    raise PreconditionFailed(
-        "The resource changed since you read it (If-Match does not match its ETag); "
-        "read it again and retry."
-    )
 
 
 def detail_response(request: Request, obj: Versioned, data: Any) -> Response:
@@ -90,7 +54,7 @@ def detail_response(request: Request, obj: Versioned, data: Any) -> Response:
     etag = etag_for(obj)
     if_none_match = request.headers.get("If-None-Match")
     if if_none_match is not None:
-        tags = _tags(if_none_match)
+        tags = entity_tags(if_none_match)
         if "*" in tags or etag in tags:
             return Response(status=304, headers={"ETag": etag})
     return Response(data, headers={"ETag": etag})

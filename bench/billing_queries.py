@@ -20,7 +20,8 @@ from accounts.tokens import tenant_tokens_issue
 from bench.common import tenants_drop
 from billing.ledger.models import Invoice
 from tenants.models import Tenant
-from tenants.services import organization_open, tenant_domain_for
+from tenants.organizations import organization_open
+from tenants.services import tenant_domain_for
 
 SLUG = "bench-billing-queries"
 SIZES = (1, 50)

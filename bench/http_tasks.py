@@ -274,7 +274,8 @@ def seed_ours() -> Seeded:
     from accounts.models import Membership, Role, User
     from accounts.tokens import tenant_tokens_issue
     from saas.workspace.models import Project, Task
-    from tenants.services import organization_open, tenant_domain_for
+    from tenants.organizations import organization_open
+    from tenants.services import tenant_domain_for
 
     _ours_cleanup()
     tenant = organization_open(name="Bench HTTP", slug=SLUG)

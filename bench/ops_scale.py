@@ -56,6 +56,7 @@ from accounts.models import Membership, Role, User
 from accounts.tokens import tenant_tokens_issue
 from tenants.db import schema_activate_public
 from tenants.models import Domain, Tenant, TenantStatus
+from tenants.organizations import organization_open
 from tenants.provisioning import schema_clone_from_template
 from tenants.resolution import (
     GENERATION_KEY,
@@ -63,7 +64,7 @@ from tenants.resolution import (
     tenant_cache_invalidate,
     tenant_for_host,
 )
-from tenants.services import organization_open, tenant_domain_for
+from tenants.services import tenant_domain_for
 from tenants.validation import schema_name_for
 
 MIGRATION_SCHEMAS = int(os.environ.get("BENCH_OPS_MIGRATION_SCHEMAS", "1000"))
@@ -493,7 +494,7 @@ def _host_map_figure() -> dict:
         .values_list("domain", flat=True)
     )
     tenant_cache_invalidate()  # a new generation: the map starts empty
-    generation = cache.get(GENERATION_KEY)  # read once per request by a worker (api.prefetch)
+    generation = cache.get(GENERATION_KEY)  # read once per request by a worker (accounts.prefetch)
     assert generation is not None, "no tenant generation in Redis: the host map is not used"
     gc.collect()
     rss_before = _status_mb("VmRSS")

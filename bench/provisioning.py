@@ -15,7 +15,7 @@ from django.db import connection, transaction
 
 from bench.common import tenants_drop
 from tenants.models import Domain, Tenant, TenantStatus
-from tenants.services import organization_open
+from tenants.organizations import organization_open
 
 N = 20
 BLOCKS = 2

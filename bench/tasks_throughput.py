@@ -29,7 +29,8 @@ from billing.models import Plan
 from saas.workspace.models import Project, Task
 from tenants.db import schema_activate_public
 from tenants.models import Tenant
-from tenants.services import organization_open, tenant_domain_for
+from tenants.organizations import organization_open
+from tenants.services import tenant_domain_for
 
 REPO = Path(__file__).resolve().parent.parent
 SLUG = "bench-tasks"

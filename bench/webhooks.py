@@ -38,7 +38,7 @@ from django.db.models import Max, Min
 
 from bench.common import free_port
 from bench.http_tasks import WRK_MISSING, parse_wrk
-from billing.webhooks.models import EventState, WebhookEvent
+from billing.models import EventState, WebhookEvent
 from saas.outbox.models import OutboxMessage
 from stripe_emulator.fixtures import shape
 from stripe_emulator.webhooks import sign

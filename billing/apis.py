@@ -10,7 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.roles import Capability
-from api.base import PublicApi, TenantApi
+from accounts.tenant_api import TenantApi
+from api.base import PublicApi
 from api.docs import (
     E400,
     E402,

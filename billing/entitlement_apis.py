@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.roles import Capability
-from api.base import TenantApi
+from accounts.tenant_api import TenantApi
 from api.docs import ERRORS_READ
 
 from .services.entitlements import entitlements_get

@@ -16,9 +16,9 @@ STRIPE_RETRY = {
 
 @shared_task(**STRIPE_RETRY)
 def billing_customer_create(*, tenant_id: int) -> None:
-    from .services.accounts import billing_customer_ensure
+    from .services.subscriptions import billing_customer_ready
 
-    billing_customer_ensure(tenant_id=tenant_id)
+    billing_customer_ready(tenant_id=tenant_id)
 
 
 # ---- seats, usage and dunning (entitlements) ---------------------------------------------

@@ -29,7 +29,7 @@ USAGE_TTL_SECONDS = 7 * 86400  # kept this long if the collector is down
 OPEN_BUCKETS_KEY = "billing:usage:open"
 METERED_STATUSES = ("active", "trialing", "past_due")
 
-# A Lua function, so that api.prefetch's one-round-trip script counts requests with the same
+# A Lua function, so that accounts.prefetch's one-round-trip script counts requests with the same
 # code. Keys: limits, rate counter, usage counter, open-buckets set (rate_keys); args:
 # open-bucket member, rate ttl, usage ttl (rate_args). Returns {count, limit}; {-1, 0} when
 # the limits are not cached (the caller loads them), having counted nothing.
@@ -125,7 +125,7 @@ class RateState:
 
 @dataclass(frozen=True)
 class RateCounted:
-    """A request already counted for `tenant_id` (api.prefetch), and what the count said."""
+    """A request already counted for `tenant_id` (accounts.prefetch), and what the count said."""
 
     tenant_id: int
     state: RateState | None
@@ -194,7 +194,7 @@ class PlanRateThrottle(BaseThrottle):
         if tenant is None:
             return True
         now = time.time()
-        counted = getattr(request, "rate_counted", None)  # api.prefetch counted it already
+        counted = getattr(request, "rate_counted", None)  # accounts.prefetch counted it already
         if counted is not None and counted.tenant_id == tenant.pk:
             state = counted.state
         else:

@@ -14,7 +14,7 @@ from api.throttling import SignupDomainThrottle, SignupIpThrottle
 from saas.validators import single_line
 
 from .challenge import signup_challenge_verify
-from .services import organization_signup
+from .organizations import organization_signup
 from .validation import SLUG_PATTERN, slug_validate
 
 

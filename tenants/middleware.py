@@ -38,7 +38,7 @@ class TenantResolutionMiddleware:
             )
         if host in self.public_hosts:
             return self._serve_public(request)
-        # The generation api.prefetch read in the request's one Redis round trip, if it did.
+        # The generation accounts.prefetch read in the request's one Redis round trip, if it did.
         generation = getattr(request, "tenants_generation", GENERATION_UNREAD)
         tenant = tenant_for_host(host, generation=generation)
         if tenant is None or tenant.status in (TenantStatus.ARCHIVED, TenantStatus.PROVISIONING):

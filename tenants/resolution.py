@@ -107,12 +107,12 @@ GENERATION_UNREAD: Any = object()
 
 
 def generation_cache_key() -> str:
-    """The generation's key as stored in Redis (api.prefetch reads it with its own script)."""
+    """The generation's key as stored in Redis (accounts.prefetch reads it with its own script)."""
     return str(cache.make_key(GENERATION_KEY))
 
 
 def tenant_for_host(host: str, *, generation: Any = GENERATION_UNREAD) -> Tenant | None:
-    """`generation`: the current generation when the caller has read it already (api.prefetch,
+    """`generation`: the current generation when the caller has read it already (accounts.prefetch,
     in the request's one Redis round trip; None there means no generation yet)."""
     if generation is GENERATION_UNREAD or generation is None:
         generation = _current_generation()

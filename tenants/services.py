@@ -1,16 +1,11 @@
-"""Tenant writes: provisioning, signup and lifecycle changes."""
-
-from dataclasses import dataclass
+"""Tenant writes: a tenant's row, domain and schema, and its status. Organizations (a tenant
+with its owner and billing account) are made in tenants.organizations."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import Role, User
-from accounts.services import membership_create, user_create
-from billing.services.accounts import billing_account_open
 from saas.audit.services import audit_entry_record
 from saas.errors import Conflict, InvalidInput
 
@@ -50,15 +45,6 @@ def tenant_create(*, name: str, slug: str, initial_status: str = TenantStatus.AC
     return tenant_set_status(tenant=tenant, status=initial_status)
 
 
-@transaction.atomic
-def organization_open(*, name: str, slug: str, initial_status: str = TenantStatus.ACTIVE) -> Tenant:
-    """A tenant (row, domain, schema) with its billing account on the signup plan: what every
-    organization has from its first request. All or nothing."""
-    tenant = tenant_create(name=name, slug=slug, initial_status=initial_status)
-    billing_account_open(tenant=tenant)
-    return tenant
-
-
 def _slug_taken() -> Conflict:
     return Conflict(
         "This slug is taken.", code="slug_taken", extra={"fields": {"slug": ["Already taken."]}}
@@ -86,53 +72,3 @@ def tenant_set_status(*, tenant: Tenant, status: str) -> Tenant:
             tenant=tenant,
         )
     return tenant
-
-
-@dataclass(frozen=True)
-class Signup:
-    tenant: Tenant
-    domain: str
-    owner: User
-
-
-@transaction.atomic
-def organization_signup(*, name: str, slug: str, email: str, password: str) -> Signup:
-    """A new organisation with its owner. Any failure rolls back schema, rows and user."""
-    slug = slug_validate(slug)
-    owner = user_create(email=email, password=password)
-    tenant = organization_open(name=name, slug=slug)
-    membership_create(user=owner, tenant_id=tenant.pk, role=Role.OWNER)
-    return Signup(tenant=tenant, domain=tenant_domain_for(slug), owner=owner)
-
-
-@transaction.atomic
-def organization_create(
-    *, name: str, slug: str, owner_email: str, owner_password: str = ""
-) -> Signup:
-    """An organisation made by an operator (manage.py create_tenant): like signup, but the
-    owner may already have an account (it becomes the owner) or is made with
-    `owner_password`. Any failure rolls back schema, rows and user."""
-    slug = slug_validate(slug)
-    email = User.objects.normalize_email(owner_email.strip()).lower()
-    try:
-        validate_email(email)
-    except ValidationError as exc:
-        raise InvalidInput(
-            f"{owner_email!r} is not an email address.",
-            code="invalid_email",
-            extra={"fields": {"email": ["Not an email address."]}},
-        ) from exc
-    owner = User.objects.filter(email__iexact=email).first()
-    if owner is None:
-        if not owner_password:
-            raise InvalidInput(
-                f"No user has the email {email}: a new owner needs a password.",
-                code="password_required",
-                extra={"fields": {"password": ["Required for a new user."]}},
-            )
-        owner = user_create(email=email, password=owner_password)
-    elif not owner.is_active:
-        raise Conflict(f"The user {email} is deactivated.", code="user_inactive")
-    tenant = organization_open(name=name, slug=slug)
-    membership_create(user=owner, tenant_id=tenant.pk, role=Role.OWNER)
-    return Signup(tenant=tenant, domain=tenant_domain_for(slug), owner=owner)

@@ -31,8 +31,9 @@ from saas.redis_breaker import breaker as redis_breaker
 from stripe_emulator.server import EmulatorServer
 from tenants.db import schema_activate_public
 from tenants.models import Tenant
+from tenants.organizations import organization_open
 from tenants.resolution import tenant_cache_invalidate
-from tenants.services import organization_open, tenant_domain_for
+from tenants.services import tenant_domain_for
 from tests.factories import make_user
 from tests.services import SmtpSink, start_celery_worker
 
@@ -146,10 +147,11 @@ def committed(transactional_db: None) -> Iterator[None]:
 
 
 def _other_sessions_settle(timeout: float = 15.0) -> None:
-    """Wait (bounded) until no other session of the test database is mid-statement or
-    mid-transaction: the session's Celery worker may still be running a task this test's
-    commits handed over (a signup's Stripe customer). Dropping schemas and truncating
-    tables under its row locks deadlocks, and the next test finds this one's rows."""
+    """Wait (bounded) until the session's Celery worker, if one runs, has run the tasks this
+    test's commits handed over (a signup's Stripe customer: the outbox row goes when its task
+    ran) and no other session of the test database is mid-statement or mid-transaction.
+    Dropping schemas and truncating tables under a task's locks deadlocks, and the next test
+    finds this one's rows."""
     deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
@@ -157,9 +159,19 @@ def _other_sessions_settle(timeout: float = 15.0) -> None:
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
             )
-            if cursor.fetchone()[0] == 0:
+            busy = cursor.fetchone()[0]
+            if _worker_running:
+                cursor.execute(
+                    "SELECT count(*) FROM public.outbox_outboxmessage "
+                    "WHERE sent_at IS NOT NULL AND due_at <= now()"
+                )
+                busy += cursor.fetchone()[0]
+            if busy == 0:
                 return
             time.sleep(0.05)
+
+
+_worker_running = False  # the session's Celery worker (celery_worker) has been started
 
 
 def free_port() -> int:
@@ -263,9 +275,12 @@ def smtp_sink() -> Iterator[SmtpSink]:
 @pytest.fixture(scope="session")
 def celery_worker(smtp_sink: SmtpSink, django_db_setup: None) -> Iterator[subprocess.Popen]:
     """A real Celery worker (child process) on this run's queue, database and SMTP sink."""
+    global _worker_running
     env = subprocess_env(EMAIL_URL=f"smtp://127.0.0.1:{smtp_sink.port}")
     worker = start_celery_worker(env, str(REPO))
+    _worker_running = True
     yield worker
+    _worker_running = False
     worker.terminate()
     worker.wait(timeout=20)
 

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from oauth2_provider.admin import ApplicationAdmin
 
-from .models import OAuthApplication
+from ..models import OAuthApplication
 from .services import oauth_application_delete
 
 

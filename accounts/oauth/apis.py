@@ -6,15 +6,15 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.base import TenantApi
+from accounts.tenant_api import TenantApi
 from api.docs import E400, E402, ERRORS_READ, ERRORS_WRITE, paginated
 from api.no_store import NoStoreMixin
 from api.serializers import ChoiceField, PageQuery, StrictSerializer
 from saas.validators import single_line
 
+from ..models import OAuthApplication
 from ..roles import Capability
-from .models import OAuthApplication
-from .scopes import SCOPE_CHOICES
+from ..scopes import SCOPE_CHOICES
 from .selectors import oauth_application_get, oauth_application_list
 from .services import (
     CLIENT_TYPES,

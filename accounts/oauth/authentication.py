@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from ..access import member_access_get
 from ..grants import TenantGrant
 from ..models import User
-from .scopes import capabilities_of_scopes, scope_list
+from ..scopes import capabilities_of_scopes, scope_list
 
 
 def _has_bearer(request: Request) -> bool:

@@ -6,7 +6,7 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
-from .scopes import SCOPE_CAPABILITIES, SCOPES
+from ..scopes import SCOPE_CAPABILITIES, SCOPES
 
 
 class TenantOAuth2Scheme(OpenApiAuthenticationExtension):

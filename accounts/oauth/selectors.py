@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from saas.errors import NotFound
 from tenants.models import Tenant
 
-from .models import OAuthApplication
+from ..models import OAuthApplication
 
 
 def oauth_application_list(*, tenant: Tenant) -> QuerySet[OAuthApplication]:

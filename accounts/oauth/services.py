@@ -16,8 +16,8 @@ from saas.audit.services import audit_entry_record
 from saas.errors import InvalidInput
 from tenants.models import Tenant
 
-from .models import OAuthApplication
-from .scopes import scope_string, scopes_grantable_by
+from ..models import OAuthApplication
+from ..scopes import scope_string, scopes_grantable_by
 from .selectors import oauth_application_get
 
 App = OAuthApplication

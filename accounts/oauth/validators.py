@@ -1,7 +1,7 @@
 """DOT's request validator, taught about tenants and roles.
 
 Which scopes a token may carry: those its application was registered with, and of these only
-the ones the acting user's role may grant (accounts.oauth.scopes.scopes_grantable_by). The
+the ones the acting user's role may grant (accounts.scopes.scopes_grantable_by). The
 acting user is the person approving the authorization request, or, for client credentials,
 the admin who registered the application; either must be an active member of the
 application's tenant at that moment (read from the database, not the cache).
@@ -12,8 +12,8 @@ from typing import Any
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from ..access import member_access_from_db
-from .models import OAuthApplication
-from .scopes import scopes_grantable_by
+from ..models import OAuthApplication
+from ..scopes import scopes_grantable_by
 
 
 def scopes_allowed_for(*, application: OAuthApplication, user_id: int | None) -> set[str] | None:

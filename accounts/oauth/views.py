@@ -25,7 +25,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from api.throttling import throttles
 from saas.security import allow_form_action
 
-from .models import OAuthApplication
+from ..models import OAuthApplication
 from .validators import scopes_allowed_for
 
 

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from accounts.models import Membership, Role
 from billing import gateway
-from billing.models import BillingAccount, Plan, SubscriptionStatus
+from billing.models import BillingAccount, Plan
 from saas.outbox.services import outbox_enqueue
 from tenants.models import Tenant
 
@@ -34,16 +34,18 @@ def _owner_email(tenant: Tenant) -> str:
 
 
 @transaction.atomic
-def billing_customer_ensure(*, tenant_id: int) -> BillingAccount:
-    """The tenant's Stripe customer, made if missing. The row lock makes concurrent runs
-    wait for each other; the stored key makes Stripe answer a repeat with the same customer."""
+def billing_customer_ensure(*, tenant_id: int) -> tuple[BillingAccount, bool]:
+    """The tenant's account with its Stripe customer, made if missing, and whether it was
+    made now. The row lock makes concurrent runs wait for each other; the stored key makes
+    Stripe answer a repeat with the same customer. (What follows a new customer, the signup
+    trial, is subscriptions.billing_customer_ready's.)"""
     account = (
         BillingAccount.objects.select_for_update()
         .select_related("tenant", "plan")
         .get(tenant_id=tenant_id)
     )
     if account.stripe_customer_id:
-        return account
+        return account, False
     tenant = account.tenant
     customer = gateway.customer_create(
         email=_owner_email(tenant),
@@ -54,11 +56,7 @@ def billing_customer_ensure(*, tenant_id: int) -> BillingAccount:
     )
     account.stripe_customer_id = customer.id
     account.save(update_fields=["stripe_customer_id", "updated_at"])
-    if settings.BILLING_SIGNUP_TRIAL and account.status == SubscriptionStatus.NONE:
-        from billing.services.subscriptions import subscription_start_trial
-
-        subscription_start_trial(account=account)
-    return account
+    return account, True
 
 
 def _test_clock_for(account: BillingAccount) -> str:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import Invitation, Membership
 from billing.errors import EntitlementExceeded
 from billing.models import BillingAccount, Plan
-from saas.workspace.models import Project
+from saas.workspace.selectors import project_count
 from tenants.models import Tenant
 
 SEATS = "seats"
@@ -58,13 +58,18 @@ def _pending_invitations(tenant_id: int) -> int:
     ).count()
 
 
+def seat_count(*, tenant: Tenant) -> int:
+    """The seats an organization uses: its members (the owner included)."""
+    return Membership.objects.filter(tenant=tenant).count()
+
+
 def _members(tenant_id: int) -> int:
     return Membership.objects.filter(tenant_id=tenant_id).count()
 
 
 def _projects() -> int:
     """Projects of the tenant whose schema the connection is on."""
-    return Project.objects.count()
+    return project_count()
 
 
 def entitlements_get(*, tenant: Tenant) -> Entitlements:

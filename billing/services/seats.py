@@ -15,11 +15,12 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Membership
 from billing import gateway
 from billing.models import BillingAccount, SeatSync, SubscriptionStatus
 from saas.outbox.services import outbox_enqueue
-from tenants.models import Tenant
+
+from .entitlements import seat_count
+from .subscriptions import subscription_apply
 
 # Long enough for a burst (an import of members, a bulk removal) to settle first.
 SEAT_SYNC_DELAY_SECONDS = 5
@@ -30,10 +31,6 @@ _SYNCED_STATUSES = (
     SubscriptionStatus.TRIALING,
     SubscriptionStatus.PAST_DUE,
 )
-
-
-def seat_count(*, tenant: Tenant) -> int:
-    return Membership.objects.filter(tenant=tenant).count()
 
 
 def seat_sync_applies(account: BillingAccount) -> bool:
@@ -95,8 +92,6 @@ def seat_sync_apply(*, account_id: int) -> bool:
                 proration_behavior="create_prorations",
                 idempotency_key=f"seats-{sync.idempotency_key}-{quantity}",
             )
-            from .subscriptions import subscription_apply
-
             subscription_apply(
                 account=account, subscription=subscription, stripe_time=int(time.time())
             )

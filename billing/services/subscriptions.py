@@ -20,9 +20,10 @@ from saas.audit.services import audit_entry_record
 from saas.errors import Conflict, NotFound
 from tenants.models import Tenant
 
+from .accounts import billing_account_for_customer, billing_customer_ensure
 from .audit import billing_account_changes_record, billing_account_values
+from .entitlements import seat_count
 from .lifecycle import tenant_status_follow_billing
-from .seats import seat_count
 
 PAID_STATUSES = {
     SubscriptionStatus.ACTIVE,
@@ -186,6 +187,17 @@ def subscription_refresh(*, account: BillingAccount) -> BillingAccount:
     return account
 
 
+@transaction.atomic
+def billing_customer_ready(*, tenant_id: int) -> BillingAccount:
+    """The tenant's account with its Stripe customer (made if missing: signup's task, or a
+    first checkout that came before it) and, for a customer made now, the signup plan's trial
+    when BILLING_SIGNUP_TRIAL is on. Holds the account's row lock throughout."""
+    account, created = billing_customer_ensure(tenant_id=tenant_id)
+    if created and settings.BILLING_SIGNUP_TRIAL and account.status == SubscriptionStatus.NONE:
+        subscription_start_trial(account=account)
+    return account
+
+
 def subscription_start_trial(*, account: BillingAccount) -> None:
     plan = account.plan
     price = plan.prices.filter(active=True, metered=False).exclude(stripe_price_id="").first()
@@ -213,10 +225,8 @@ def checkout_start(*, tenant: Tenant, price_lookup_key: str, host: str) -> gatew
     """A Checkout Session for the first subscription. One subscription per tenant, always:
     starting a session expires the tenant's other open ones (the last click wins), and a
     tenant whose earlier session was already paid is told so instead."""
-    from .accounts import billing_customer_ensure
-
     price = _price_by_lookup(price_lookup_key)
-    account = billing_customer_ensure(tenant_id=tenant.pk)
+    account = billing_customer_ready(tenant_id=tenant.pk)
     customer_id = account.stripe_customer_id or ""
     with billing_account_mutex(account=account):
         account.refresh_from_db()
@@ -249,7 +259,6 @@ def checkout_complete(*, session_id: str, customer_id: str) -> BillingAccount | 
     """What the checkout.session.completed webhook calls: mirror the new subscription, or,
     if the tenant already has another live one (two sessions paid), end this one at once
     and refund it (`subscription_is_kept` says which one stays)."""
-    from .accounts import billing_account_for_customer
 
     found = billing_account_for_customer(customer_id)
     if found is None:  # not one of ours: nothing to ask Stripe
@@ -511,9 +520,7 @@ def subscription_set_cancel_at_period_end(*, tenant: Tenant, cancel: bool) -> Bi
 
 
 def portal_start(*, tenant: Tenant, host: str) -> gateway.Session:
-    from .accounts import billing_customer_ensure
-
-    account = billing_customer_ensure(tenant_id=tenant.pk)
+    account = billing_customer_ready(tenant_id=tenant.pk)
     return gateway.portal_session_create(
         customer_id=account.stripe_customer_id or "",
         return_url=settings.BILLING_RETURN_URL.format(host=host),

@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import WebhookEvent, WebhookNotification
+from ..models import WebhookEvent, WebhookNotification
 from .services import webhook_event_enqueue
 
 

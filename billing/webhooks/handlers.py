@@ -27,8 +27,8 @@ from billing.services.subscriptions import (
     subscription_is_the_customers,
 )
 
+from ..models import EventState, WebhookEvent
 from . import notifications
-from .models import EventState, WebhookEvent
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from billing import gateway
 from billing.models import BillingAccount
 from saas.mail import email_send_later
 
-from .models import WebhookEvent, WebhookNotification
+from ..models import WebhookEvent, WebhookNotification
 
 # ISO 4217 currencies without minor units (Stripe's list of zero-decimal currencies).
 _ZERO_DECIMAL = {

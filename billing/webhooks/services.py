@@ -29,8 +29,8 @@ from saas.errors import InvalidInput
 from saas.outbox.services import outbox_enqueue, outbox_enqueue_by_relay
 from tenants.models import Tenant
 
+from ..models import EventSource, EventState, WebhookEvent
 from . import handlers
-from .models import EventSource, EventState, WebhookEvent
 
 logger = logging.getLogger(__name__)
 

@@ -75,7 +75,7 @@ MIDDLEWARE = [
     "api.middleware.BodySizeLimitMiddleware",
     # One Redis round trip for what tenant resolution, authentication and the plan's rate
     # limit would each ask Redis for (issue 14).
-    "api.prefetch.RedisPrefetchMiddleware",
+    "accounts.prefetch.RedisPrefetchMiddleware",
     "tenants.middleware.TenantResolutionMiddleware",
     # Every request, the API's too: browsers call the API from other origins (before
     # CommonMiddleware, so its redirects carry the CORS headers); Content-Length and

@@ -1,6 +1,6 @@
 """OAuth2 provider (django-oauth-toolkit) on the public host under /o/: authorization code
 with PKCE (S256 only) for third-party apps, client credentials for machine clients. The
-application model belongs to one tenant (accounts.oauth.models); tokens are stored hashed."""
+application model belongs to one tenant (accounts.models); tokens are stored hashed."""
 
 from .base import BASE_DOMAIN
 from .env import IS_DEV_OR_TEST, env
@@ -16,7 +16,7 @@ LOGIN_URL = "/o/login/"
 OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "accounts.oauth.validators.TenantOAuth2Validator",
     # read, write, billing, admin: names, descriptions and the capabilities each stands for.
-    "SCOPES_BACKEND_CLASS": "accounts.oauth.scopes.TenantScopes",
+    "SCOPES_BACKEND_CLASS": "accounts.scopes.TenantScopes",
     # Look or delete (through the service, audited); registering is the organization's.
     "APPLICATION_ADMIN_CLASS": "accounts.oauth.admin.OAuthApplicationAdmin",
     "PKCE_REQUIRED": True,

@@ -4,7 +4,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.roles import Capability
-from api.base import TenantApi
+from accounts.tenant_api import TenantApi
 from api.docs import E400, E402, ERRORS_READ, paginated
 from api.serializers import ChoiceField, PageQuery
 from billing.services.entitlements import entitlement_require

@@ -58,7 +58,7 @@ class DatabaseCollector(Collector):
     """Counts read with one grouped query each at scrape time (never stale, never drifting)."""
 
     def collect(self) -> Iterator[Metric]:
-        from billing.webhooks.models import WebhookEvent
+        from billing.models import WebhookEvent
         from tenants.db import schema_activate_public
         from tenants.models import Tenant
 

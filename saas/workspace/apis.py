@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.roles import Capability
-from api.base import TenantApi
+from accounts.tenant_api import TenantApi
 from api.conventions import (
     E304,
     E409_IDEMPOTENCY,

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.roles import Capability
-from api.base import TenantApi
+from accounts.tenant_api import TenantApi
 from api.cors import MAX_ORIGINS, ORIGIN_PATTERN, origin_normalise
 from api.docs import ERRORS_READ, ERRORS_WRITE
 from api.serializers import StrictSerializer

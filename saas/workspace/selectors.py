@@ -39,6 +39,12 @@ def project_list(
     return queryset.order_by(ordering, tiebreak)
 
 
+def project_count() -> int:
+    """Every project of the tenant whose schema the connection is on, archived ones too (what
+    the plan's project limit counts)."""
+    return Project.objects.count()
+
+
 def project_get(*, project_id: int, for_update: bool = False) -> Project:
     """The project, or NotFound (one answer for "never existed" and "another tenant's": the
     schema holds only this tenant's)."""

@@ -9,7 +9,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, User
-from api.conventions import precondition_check
 from billing.services.entitlements import entitlement_require
 from saas.audit.services import (
     audit_created,
@@ -19,6 +18,7 @@ from saas.audit.services import (
     audit_values,
 )
 from saas.errors import InvalidInput
+from saas.preconditions import precondition_check
 from tenants.models import Tenant
 
 from .models import Project, Task

@@ -1,6 +1,6 @@
 """One Redis round trip per tenant API request with an access JWT (issue 14): the tenant map's
 generation, the caller's member access and the plan's rate count in one script
-(api.prefetch), with every guarantee of the three places that used to ask Redis each."""
+(accounts.prefetch), with every guarantee of the three places that used to ask Redis each."""
 
 import pytest
 from redis.client import Pipeline, Redis

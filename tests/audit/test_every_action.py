@@ -14,9 +14,8 @@ import accounts.services as account_services
 from accounts.models import Role, User
 from billing import gateway
 from billing.models import Plan, Price
-from billing.services.accounts import billing_customer_ensure
 from billing.services.catalog import catalog_sync_to_stripe
-from billing.services.subscriptions import checkout_complete, checkout_start
+from billing.services.subscriptions import billing_customer_ready, checkout_complete, checkout_start
 from saas.audit.models import AuditEntry
 from saas.audit.services import AUDITED_ACTIONS
 from tenants.models import Tenant
@@ -84,7 +83,7 @@ def _second_checkout_paid(org: Org) -> None:
     """A second subscription, paid through a session made outside our API (the Dashboard, an
     old integration): what the webhook of its completion does is cancel and refund it."""
     subscribe_through_checkout(org.tenant)
-    customer = billing_customer_ensure(tenant_id=org.tenant.pk).stripe_customer_id or ""
+    customer = billing_customer_ready(tenant_id=org.tenant.pk).stripe_customer_id or ""
     price = Price.objects.get(lookup_key="pro-monthly").stripe_price_id
     session = gateway.checkout_session_create(
         customer_id=customer,

@@ -10,9 +10,8 @@ import stripe
 from django.conf import settings
 
 from billing.models import BillingAccount
-from billing.services.accounts import billing_customer_ensure
 from billing.services.catalog import catalog_sync_to_stripe
-from billing.services.subscriptions import checkout_complete, checkout_start
+from billing.services.subscriptions import billing_customer_ready, checkout_complete, checkout_start
 from tenants.models import Tenant
 
 
@@ -48,7 +47,7 @@ def subscribe(catalog: None) -> Callable[..., BillingAccount]:
     def run(
         tenant: Tenant, price: str = "starter-monthly", card: str = "pm_card_visa"
     ) -> BillingAccount:
-        billing_customer_ensure(tenant_id=tenant.pk)
+        billing_customer_ready(tenant_id=tenant.pk)
         session = checkout_start(tenant=tenant, price_lookup_key=price, host="acme.localhost")
         completed = complete_checkout(session.url, card)
         account = checkout_complete(session_id=completed["id"], customer_id=completed["customer"])

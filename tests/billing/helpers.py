@@ -11,9 +11,8 @@ from django.conf import settings
 
 from billing import gateway
 from billing.models import BillingAccount, Price
-from billing.services.accounts import billing_customer_ensure
 from billing.services.catalog import catalog_sync_to_stripe
-from billing.services.subscriptions import subscription_apply
+from billing.services.subscriptions import billing_customer_ready, subscription_apply
 from tenants.models import Tenant
 
 
@@ -40,7 +39,7 @@ def subscribe_paid(
     client = stripe_sdk()
     catalog_sync_to_stripe()
     price = Price.objects.get(lookup_key=lookup_key)
-    account = billing_customer_ensure(tenant_id=tenant.pk)
+    account = billing_customer_ready(tenant_id=tenant.pk)
     if clock_at is not None:
         account.stripe_customer_id = _customer_on_clock(client, tenant, clock_at)
         account.save(update_fields=["stripe_customer_id", "updated_at"])

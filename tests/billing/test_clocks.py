@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from billing.models import BillingAccount
-from billing.services.accounts import billing_customer_ensure
+from billing.services.subscriptions import billing_customer_ready
 from tests.billing.helpers import stripe_sdk
 from tests.conftest import REPO, subprocess_env
 
@@ -26,7 +26,7 @@ def test_a_new_customer_gets_a_clock_of_its_own_that_the_command_moves(
     settings.BILLING_TEST_CLOCKS = True
     acme, beta = make_tenant("acme"), make_tenant("beta")
     for tenant in (acme, beta):
-        billing_customer_ensure(tenant_id=tenant.pk)
+        billing_customer_ready(tenant_id=tenant.pk)
     clocks = {
         t.slug: stripe_sdk()
         .v1.customers.retrieve(BillingAccount.objects.get(tenant=t).stripe_customer_id or "")
@@ -50,7 +50,7 @@ def _frozen(clock_id: object) -> int:
 def test_without_a_clock_or_an_organization_the_command_says_why(
     make_tenant, stripe_emulator
 ) -> None:
-    billing_customer_ensure(tenant_id=make_tenant("acme").pk)  # BILLING_TEST_CLOCKS off
+    billing_customer_ready(tenant_id=make_tenant("acme").pk)  # BILLING_TEST_CLOCKS off
     with pytest.raises(CommandError, match="not on a test clock"):
         _run("acme", "--days", "1")
     with pytest.raises(CommandError, match="No organization"):

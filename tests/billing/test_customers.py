@@ -6,7 +6,7 @@ import pytest
 from billing import gateway
 from billing.errors import PaymentProviderUnavailable
 from billing.models import BillingAccount
-from billing.services.accounts import billing_customer_ensure
+from billing.services.subscriptions import billing_customer_ready
 
 SIGNUP = {
     "name": "Acme",
@@ -50,12 +50,12 @@ def test_signup_succeeds_with_stripe_down_and_the_customer_appears_once_it_is_ba
     assert account.plan.code == "free"
     assert account.stripe_customer_id is None
     with pytest.raises(PaymentProviderUnavailable):
-        billing_customer_ensure(tenant_id=account.tenant_id)  # the task's retry, Stripe still down
+        billing_customer_ready(tenant_id=account.tenant_id)  # the task's retry, Stripe still down
 
     settings.STRIPE_API_BASE = emulator_url
     gateway.reset_client()
-    account = billing_customer_ensure(tenant_id=account.tenant_id)
-    again = billing_customer_ensure(tenant_id=account.tenant_id)
+    account = billing_customer_ready(tenant_id=account.tenant_id)
+    again = billing_customer_ready(tenant_id=account.tenant_id)
 
     assert account.stripe_customer_id
     assert again.stripe_customer_id == account.stripe_customer_id
@@ -78,7 +78,7 @@ def test_a_lost_answer_does_not_make_a_second_customer(
         idempotency_key=f"customer-{account.customer_idempotency_key}",
     )
 
-    account = billing_customer_ensure(tenant_id=tenant.pk)
+    account = billing_customer_ready(tenant_id=tenant.pk)
 
     assert account.stripe_customer_id == lost.id
     assert len(customers_named(sdk, "acme")) == 1

@@ -87,7 +87,7 @@ def test_a_retry_after_a_crash_reuses_the_idempotency_key(
         raise RuntimeError("worker died after Stripe answered")
 
     with monkeypatch.context() as patched:
-        patched.setattr("billing.services.subscriptions.subscription_apply", crash)
+        patched.setattr("billing.services.seats.subscription_apply", crash)
         with pytest.raises(RuntimeError):
             seat_sync_apply(account_id=account.pk)
     sync.refresh_from_db()

@@ -10,8 +10,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Page, expect
 
-from accounts.models import Role
-from accounts.oauth.models import OAuthApplication
+from accounts.models import OAuthApplication, Role
 from accounts.oauth.services import oauth_application_create
 from billing.models import Plan
 from tests.browser.conftest import page_problems

@@ -17,7 +17,8 @@ from accounts.models import Invitation, Membership, Role
 from billing.models import BillingAccount, Plan
 from saas.outbox.models import OutboxMessage
 from tenants.models import Tenant
-from tenants.services import organization_open, tenant_domain_for
+from tenants.organizations import organization_open
+from tenants.services import tenant_domain_for
 from tests.billing.helpers import stripe_sdk
 from tests.conftest import REPO, BearerAuth, RunningServer, subprocess_env
 from tests.factories import make_user

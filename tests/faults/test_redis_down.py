@@ -13,9 +13,10 @@ import pytest
 import requests
 
 from accounts.models import Membership, Role
-from billing.services.accounts import billing_customer_ensure
-from billing.webhooks.models import EventState, WebhookEvent
-from tenants.services import organization_open, tenant_domain_for
+from billing.models import EventState, WebhookEvent
+from billing.services.subscriptions import billing_customer_ready
+from tenants.organizations import organization_open
+from tenants.services import tenant_domain_for
 from tests.billing.webhooks.conftest import SECRET, URL, signed
 from tests.conftest import REPO, subprocess_env
 from tests.factories import make_user
@@ -64,7 +65,7 @@ def test_the_api_serves_without_redis_and_webhooks_wait_for_it(
     tenant = organization_open(name="Acme", slug="acme")
     user = make_user(password=PASSWORD)
     Membership.objects.create(user=user, tenant=tenant, role=Role.ADMIN)
-    account = billing_customer_ensure(tenant_id=tenant.pk)
+    account = billing_customer_ready(tenant_id=tenant.pk)
     tag = uuid.uuid4().hex[:8]
     env = {
         "REDIS_URL": own_redis.url,

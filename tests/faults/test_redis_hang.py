@@ -22,10 +22,11 @@ from kombu.exceptions import OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from accounts.models import Membership, Role
-from billing.webhooks.models import WebhookEvent
+from billing.models import WebhookEvent
 from saas.observability import gunicorn_conf
 from saas.redis_breaker import breaker
-from tenants.services import organization_open, tenant_domain_for
+from tenants.organizations import organization_open
+from tenants.services import tenant_domain_for
 from tests.billing.webhooks.conftest import SECRET, URL, signed
 from tests.conftest import BearerAuth
 from tests.factories import make_user

@@ -13,9 +13,10 @@ import pytest
 import requests
 
 from accounts.models import Membership, Role
-from billing.services.accounts import billing_customer_ensure
+from billing.services.subscriptions import billing_customer_ready
 from saas.observability import gunicorn_conf
-from tenants.services import organization_open, tenant_domain_for
+from tenants.organizations import organization_open
+from tenants.services import tenant_domain_for
 from tests.billing.helpers import subscribe_paid
 from tests.factories import make_user
 from tests.faults.servers import HangingProxy
@@ -63,7 +64,7 @@ def test_a_hanging_stripe_is_a_503_before_the_worker_timeout_and_kills_no_worker
     for tenant in (subscribed, fresh):
         Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)
     subscribe_paid(subscribed, "starter-monthly")
-    billing_customer_ensure(tenant_id=fresh.pk)
+    billing_customer_ready(tenant_id=fresh.pk)
     env = production_gunicorn(
         tmp_path,
         STRIPE_API_BASE=hanging_stripe.url,

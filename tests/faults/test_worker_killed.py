@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from accounts.models import Role
+from billing.models import EventSource, EventState, WebhookEvent, WebhookNotification
 from billing.webhooks import services
-from billing.webhooks.models import EventSource, EventState, WebhookEvent, WebhookNotification
 from billing.webhooks.tasks import webhook_event_process_task
 from saas.outbox.models import OutboxMessage
 from tests.billing.helpers import subscribe_paid

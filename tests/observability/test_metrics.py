@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import Role
-from billing.webhooks.models import WebhookEvent
+from billing.models import WebhookEvent
 from config.celery import app
 from tenants.models import Tenant, TenantStatus
 

@@ -12,16 +12,14 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.models import Membership, Role, User
-from accounts.oauth.models import OAuthApplication
+from accounts.models import Membership, OAuthApplication, Role, User
 from accounts.services import membership_create
 from accounts.tokens import tenant_tokens_issue
-from billing.models import BillingAccount, Plan
-from billing.webhooks.models import WebhookEvent, WebhookNotification
+from billing.models import BillingAccount, Plan, WebhookEvent, WebhookNotification
 from saas.emails.models import EmailFailure
 from saas.emails.services import email_failure_record
 from tenants.models import Domain, Tenant
-from tenants.services import organization_open
+from tenants.organizations import organization_open
 from tests.factories import make_user
 
 

@@ -11,10 +11,9 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from billing.models import BillingAccount
-from billing.webhooks.models import WebhookEvent
+from billing.models import BillingAccount, WebhookEvent
 from tenants.models import Domain, Tenant
-from tenants.services import organization_open
+from tenants.organizations import organization_open
 from tests.factories import PASSWORD
 from tests.ops.admin_samples import admin_samples
 

@@ -25,8 +25,8 @@ from tenants.operations import (
     tenant_export,
     tenants_purge_archived,
 )
+from tenants.organizations import organization_open
 from tenants.resolution import tenant_cache_invalidate
-from tenants.services import organization_open
 from tests.billing.helpers import stripe_sdk, subscribe_paid
 from tests.conftest import free_port
 

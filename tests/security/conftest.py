@@ -47,11 +47,10 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from accounts.models import Invitation, Membership, Role, User
-from accounts.oauth.models import OAuthApplication
-from accounts.oauth.scopes import SCOPES, capabilities_of_scopes
+from accounts.models import Invitation, Membership, OAuthApplication, Role, User
 from accounts.oauth.services import oauth_application_create
 from accounts.roles import Capability, capabilities_of
+from accounts.scopes import SCOPES, capabilities_of_scopes
 from accounts.tokens import TenantPasswordResetTokenGenerator, tenant_tokens_issue
 from billing.ledger.models import Invoice
 from billing.models import Plan
@@ -59,8 +58,8 @@ from billing.services.catalog import catalog_seed_defaults
 from saas.audit.models import AuditEntry
 from saas.workspace.models import Project, Task
 from tenants.models import Tenant
+from tenants.organizations import organization_open
 from tenants.resolution import tenant_cache_invalidate
-from tenants.services import organization_open
 from tests.accounts.oauth.conftest import App, client_credentials_token
 from tests.billing.conftest import catalog
 from tests.billing.webhooks.conftest import post_event, webhook_secrets
@@ -601,7 +600,7 @@ django.setup()
 from django.conf import settings
 from django.db import transaction
 from django.test import Client
-from tenants.services import organization_open
+from tenants.organizations import organization_open
 
 PROBES = [
     ("public API", "localhost", "/api/v1/plans/"),

@@ -35,12 +35,10 @@ from django.conf import settings
 from accounts.models import Role
 from billing import gateway
 from billing.ledger.models import Invoice
-from billing.models import BillingAccount, Price
-from billing.services.accounts import billing_customer_ensure
+from billing.models import BillingAccount, EventState, Price, WebhookEvent
 from billing.services.invoices import invoice_apply
-from billing.services.subscriptions import subscription_apply
+from billing.services.subscriptions import billing_customer_ready, subscription_apply
 from billing.webhooks.handlers import HANDLERS
-from billing.webhooks.models import EventState, WebhookEvent
 from billing.webhooks.services import webhook_event_process
 from tests.api.test_errors import assert_error
 from tests.billing.helpers import stripe_sdk, subscribe_paid
@@ -107,8 +105,8 @@ def _recorded(row: WebhookEvent) -> None:
 @pytest.fixture
 def customers(world: World, stripe_emulator: Any) -> tuple[str, str]:
     """acme's and beta's Stripe customers (made in the emulator, mirrored here)."""
-    acme = billing_customer_ensure(tenant_id=world.acme.tenant.pk).stripe_customer_id
-    beta = billing_customer_ensure(tenant_id=world.beta.tenant.pk).stripe_customer_id
+    acme = billing_customer_ready(tenant_id=world.acme.tenant.pk).stripe_customer_id
+    beta = billing_customer_ready(tenant_id=world.beta.tenant.pk).stripe_customer_id
     assert acme
     assert beta
     return acme, beta

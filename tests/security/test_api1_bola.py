@@ -22,8 +22,7 @@ from typing import Any
 
 import pytest
 
-from accounts.models import Invitation, Membership, Role
-from accounts.oauth.models import OAuthApplication
+from accounts.models import Invitation, Membership, OAuthApplication, Role
 from saas.workspace.models import Project, Task
 from tests.api.test_errors import assert_error
 

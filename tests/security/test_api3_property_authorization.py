@@ -24,8 +24,7 @@ from typing import Any
 import pytest
 from django.db import transaction
 
-from accounts.models import Invitation, Membership, Role, User
-from accounts.oauth.models import OAuthApplication
+from accounts.models import Invitation, Membership, OAuthApplication, Role, User
 from billing.models import BillingAccount
 from saas.audit.models import AuditEntry
 from saas.workspace.models import Project, Task

@@ -30,8 +30,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from accounts.models import Invitation, Membership, Role, User
-from accounts.oauth.models import OAuthApplication
+from accounts.models import Invitation, Membership, OAuthApplication, Role, User
 from billing.ledger.models import Invoice
 from billing.models import BillingAccount, Plan
 from saas.audit.models import AuditEntry

@@ -25,8 +25,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.access import member_access_forget
-from accounts.models import Membership, Role
-from accounts.oauth.models import OAuthApplication
+from accounts.models import Membership, OAuthApplication, Role
 from accounts.roles import Capability
 from saas.audit.models import AuditEntry
 from tenants.models import Tenant, TenantStatus

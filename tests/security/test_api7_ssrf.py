@@ -30,11 +30,10 @@ import pytest
 from django.test import Client
 
 import accounts.services as account_services
-from accounts.models import Role
-from accounts.oauth.models import OAuthApplication
+from accounts.models import OAuthApplication, Role
 from accounts.oauth.services import oauth_application_create
-from billing.services.accounts import billing_customer_ensure
-from billing.webhooks.models import EventState, WebhookEvent
+from billing.models import EventState, WebhookEvent
+from billing.services.subscriptions import billing_customer_ready
 from billing.webhooks.services import webhook_event_process
 from tenants.resolution import tenant_cache_invalidate
 from tests.accounts.oauth.conftest import App, form_post, pkce_pair
@@ -133,7 +132,7 @@ def test_no_url_a_caller_gives_is_fetched(
     )
     assert checkout.status_code == 201, checkout.content
     # URLs inside a signed Stripe event: the handler asks Stripe, by id, instead.
-    account = billing_customer_ensure(tenant_id=acme.tenant.pk)
+    account = billing_customer_ready(tenant_id=acme.tenant.pk)
     invoice = fixture_object(
         "invoice",
         id="in_not_at_stripe",

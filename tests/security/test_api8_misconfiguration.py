@@ -191,7 +191,7 @@ def test_api_answers_are_json_and_set_no_cookie(world: World, route: Route) -> N
 
 
 def _consent_page(world: World) -> Any:
-    from accounts.oauth.models import OAuthApplication
+    from accounts.models import OAuthApplication
     from accounts.oauth.services import oauth_application_create
 
     registered = oauth_application_create(

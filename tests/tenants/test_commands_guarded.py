@@ -182,7 +182,7 @@ def test_a_failure_after_the_schema_is_cloned_leaves_nothing(db: None) -> None:
     before = snapshot()
 
     with (
-        mock.patch("tenants.services.membership_create", side_effect=RuntimeError("boom")),
+        mock.patch("tenants.organizations.membership_create", side_effect=RuntimeError("boom")),
         pytest.raises(RuntimeError, match="boom"),
     ):
         call_command(

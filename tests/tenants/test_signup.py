@@ -8,7 +8,7 @@ from django.db import connection
 
 from accounts.models import Membership, Role, User
 from billing.models import BillingAccount
-from tenants import services
+from tenants import organizations, services
 from tenants.models import Domain, Tenant
 
 GOOD = {
@@ -146,7 +146,7 @@ def test_failure_after_schema_creation_rolls_everything_back(
     def fail(**kwargs):
         raise RuntimeError("membership store down")
 
-    monkeypatch.setattr("tenants.services.membership_create", fail)
+    monkeypatch.setattr("tenants.organizations.membership_create", fail)
     response = client_for(None).post("/api/v1/signup/", GOOD, format="json")
 
     assert response.status_code == 500
@@ -184,7 +184,7 @@ def test_a_signup_committed_between_the_slug_check_and_the_insert_is_a_conflict(
     raced: list[bool] = []
 
     def signup_first() -> None:  # in a thread of its own: its own connection, committed
-        services.organization_signup(**{**GOOD, "email": "first@acme.test"})
+        organizations.organization_signup(**{**GOOD, "email": "first@acme.test"})
         connection.close()
 
     def another_signup_commits_first() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.management.moments import moment_parse
-from billing.webhooks.models import EventState
+from billing.models import EventState
 from billing.webhooks.services import (
     webhook_event_enqueue,
     webhook_event_process,

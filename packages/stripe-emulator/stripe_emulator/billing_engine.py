@@ -271,3 +271,50 @@ def emit_sub_change(st: Store, sub: Obj, before: Obj) -> None:
         st.emit("customer.subscription.deleted", sub)
     else:
         st.changed(sub, before, "customer.subscription.updated")
+
+
+# ---- subscription transitions the clock and the API both make ------------------------
+
+
+def end_trial(st: Store, sub: Obj, t: int) -> None:
+    """Trial over: bill the first paid period (or pause/cancel without a payment method)."""
+    before = st.render(sub)
+    if sub["cancel_at"] and sub["cancel_at"] <= t:
+        return cancel_scheduled(st, sub, t)
+    customer = st.get(sub["customer"], "customer")
+    sub.update(trial_end=t, billing_cycle_anchor=t)
+    for item in sub["items"]["data"]:
+        item.update(current_period_start=t, current_period_end=next_period_end(sub, t))
+    has_pm = sub["default_payment_method"] or customer["invoice_settings"]["default_payment_method"]
+    behavior = sub["trial_settings"]["end_behavior"]["missing_payment_method"]
+    if not has_pm and behavior == "pause":
+        sub["status"] = "paused"
+        st.changed(sub, before, "customer.subscription.updated")
+        st.emit("customer.subscription.paused", sub)
+        return None
+    if not has_pm and behavior == "cancel":
+        cancel(st, sub, "cancellation_requested", t)
+    else:
+        sub["status"] = "active"
+        end = sub["items"]["data"][0]["current_period_end"]
+        bill(st, sub, "subscription_cycle", licensed_lines(st, sub, t, end), t)
+    emit_sub_change(st, sub, before)
+    return None
+
+
+def cancel_scheduled(st: Store, sub: Obj, t: int) -> None:
+    before = st.render(sub)
+    cancel(st, sub, "cancellation_requested", t)
+    emit_sub_change(st, sub, before)
+
+
+def resume(st: Store, sub: Obj, t: int) -> None:
+    """A paused subscription starts a new cycle now and bills it."""
+    before = st.render(sub)
+    sub.update(status="active", billing_cycle_anchor=t)
+    end = next_period_end(sub, t)
+    for item in sub["items"]["data"]:
+        item.update(current_period_start=t, current_period_end=end)
+    bill(st, sub, "subscription_cycle", licensed_lines(st, sub, t, end), t)
+    st.emit("customer.subscription.resumed", sub)
+    emit_sub_change(st, sub, before)

@@ -14,7 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from saas.errors import ApplicationError
-from tenants.services import organization_create
+from tenants.organizations import organization_create
 
 NAME_MAX = 100  # Tenant.name
 

@@ -17,14 +17,14 @@ from django_tenants.utils import tenant_context
 from accounts.models import Role, User
 from accounts.services import membership_create, user_create
 from billing.models import Plan, SubscriptionStatus
-from billing.services.accounts import billing_customer_ensure
 from billing.services.audit import billing_account_changes_record, billing_account_values
-from billing.services.subscriptions import subscription_start_trial
+from billing.services.subscriptions import billing_customer_ready, subscription_start_trial
 from saas.workspace.models import TaskPriority, TaskStatus
 from saas.workspace.services import project_create, task_create
 from tenants.models import Tenant
+from tenants.organizations import organization_signup
 from tenants.selectors import tenant_get_by_slug
-from tenants.services import organization_signup, tenant_domain_for
+from tenants.services import tenant_domain_for
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "demo@example.com"
@@ -104,7 +104,7 @@ class Command(BaseCommand):
         that signs up with BILLING_SIGNUP_TRIAL gets it. Without Stripe, demo stays on Free
         and says so: its team is then over Free's seat limit until a plan is chosen."""
         try:
-            account = billing_customer_ensure(tenant_id=tenant.pk)
+            account = billing_customer_ready(tenant_id=tenant.pk)
             if account.status == SubscriptionStatus.NONE:
                 before = billing_account_values(account)
                 account.plan = Plan.objects.get(code=DEMO_TRIAL_PLAN)

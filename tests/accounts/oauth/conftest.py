@@ -11,8 +11,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from accounts.models import Role, User
-from accounts.oauth.models import OAuthApplication
+from accounts.models import OAuthApplication, Role, User
 from accounts.oauth.services import oauth_application_create
 from billing.models import Plan
 from tenants.models import Tenant

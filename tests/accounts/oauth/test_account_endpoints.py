@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
-from accounts.oauth.models import OAuthApplication
+from accounts.models import OAuthApplication
 from tests.accounts.oauth.conftest import client_credentials_token
 from tests.factories import PASSWORD
 

@@ -3,8 +3,7 @@
 import pytest
 from django.contrib.auth.hashers import check_password
 
-from accounts.models import Role
-from accounts.oauth.models import OAuthApplication
+from accounts.models import OAuthApplication, Role
 
 from .conftest import REDIRECT_URI
 

@@ -11,8 +11,7 @@ import requests
 from oauthlib.oauth2 import BackendApplicationClient
 from requests_oauthlib import OAuth2Session
 
-from accounts.models import Role
-from accounts.oauth.models import OAuthApplication
+from accounts.models import OAuthApplication, Role
 from tests.conftest import BearerAuth, RunningServer
 from tests.factories import PASSWORD
 

@@ -4,8 +4,7 @@ application's tenant, revocation, introspection, machine clients tied to their c
 import pytest
 from django.test import Client
 
-from accounts.models import Membership, Role, User
-from accounts.oauth.models import OAuthApplication
+from accounts.models import Membership, OAuthApplication, Role, User
 
 from .conftest import (
     PUBLIC,

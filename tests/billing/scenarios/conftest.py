@@ -24,9 +24,8 @@ import requests
 from django.conf import settings
 from django.core.management import call_command
 
-from billing.models import BillingAccount, Plan
+from billing.models import BillingAccount, EventState, Plan, WebhookEvent
 from billing.services.catalog import catalog_sync_to_stripe
-from billing.webhooks.models import EventState, WebhookEvent
 from config.celery import app as celery_app
 from tenants.models import Tenant
 from tenants.services import tenant_domain_for

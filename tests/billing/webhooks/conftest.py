@@ -13,7 +13,7 @@ import requests
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from billing.webhooks.models import WebhookEvent
+from billing.models import WebhookEvent
 from billing.webhooks.services import webhook_event_process
 from stripe_emulator.fixtures import shape
 from stripe_emulator.webhooks import sign

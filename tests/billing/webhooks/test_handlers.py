@@ -13,11 +13,9 @@ from django.template.loader import render_to_string
 from accounts.models import Role
 from billing import gateway
 from billing.ledger.models import Invoice
-from billing.models import BillingAccount, Price
-from billing.services.accounts import billing_customer_ensure
-from billing.services.subscriptions import checkout_start
+from billing.models import BillingAccount, EventState, Price, WebhookEvent, WebhookNotification
+from billing.services.subscriptions import billing_customer_ready, checkout_start
 from billing.webhooks import handlers, notifications
-from billing.webhooks.models import EventState, WebhookEvent, WebhookNotification
 from billing.webhooks.services import retry_delay, webhook_event_process
 from tenants.models import Tenant
 
@@ -68,7 +66,7 @@ def _rendered(email: dict[str, Any]) -> str:
 
 
 def test_checkout_completed_mirrors_the_new_subscription(db, catalog, acme, deliver) -> None:
-    billing_customer_ensure(tenant_id=acme.pk)
+    billing_customer_ready(tenant_id=acme.pk)
     session = checkout_start(tenant=acme, price_lookup_key="pro-monthly", host="acme.localhost")
     complete_checkout(session.url)
     row = deliver(emulator_event("checkout.session.completed"))
@@ -137,7 +135,7 @@ def test_an_updated_event_older_than_the_stored_state_changes_nothing(
 def test_trial_will_end_emails_the_owner_and_billing_members(
     db, catalog, acme, deliver, emails
 ) -> None:
-    account = billing_customer_ensure(tenant_id=acme.pk)
+    account = billing_customer_ready(tenant_id=acme.pk)
     gateway.subscription_create_trial(
         customer_id=account.stripe_customer_id or "",
         price_id=Price.objects.get(lookup_key="starter-monthly").stripe_price_id,

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from billing.models import EventSource, EventState, WebhookEvent
 from billing.webhooks import services
-from billing.webhooks.models import EventSource, EventState, WebhookEvent
 from saas.outbox import services as outbox_services
 from saas.outbox.models import OutboxMessage
 

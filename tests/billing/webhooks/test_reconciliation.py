@@ -6,9 +6,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Role
-from billing.models import BillingAccount
+from billing.models import BillingAccount, EventSource, EventState, WebhookEvent
 from billing.webhooks import handlers, services
-from billing.webhooks.models import EventSource, EventState, WebhookEvent
 from billing.webhooks.tasks import TenantContextMismatch, billing_account_sync
 from tests.conftest import free_port
 

@@ -12,12 +12,17 @@ import requests
 
 from accounts.models import Role
 from billing.ledger.models import Invoice
-from billing.models import BillingAccount, Plan
-from billing.services.accounts import billing_customer_ensure
+from billing.models import (
+    BillingAccount,
+    EventSource,
+    EventState,
+    Plan,
+    WebhookEvent,
+    WebhookNotification,
+)
 from billing.services.catalog import catalog_sync_to_stripe
-from billing.services.subscriptions import checkout_start
+from billing.services.subscriptions import billing_customer_ready, checkout_start
 from billing.webhooks import services
-from billing.webhooks.models import EventSource, EventState, WebhookEvent, WebhookNotification
 from billing.webhooks.tasks import billing_account_sync, webhook_event_process_task
 from saas.outbox.models import OutboxMessage
 from tenants.models import Tenant
@@ -53,7 +58,7 @@ def test_checkout_to_receipt_end_to_end(
     stripe_sdk().v1.webhook_endpoints.update(
         endpoint.id, {"url": f"http://localhost:{server.port}{URL}"}
     )
-    billing_customer_ensure(tenant_id=tenant.pk)
+    billing_customer_ready(tenant_id=tenant.pk)
     session = checkout_start(tenant=tenant, price_lookup_key="starter-monthly", host="x")
     complete_checkout(session.url)
 

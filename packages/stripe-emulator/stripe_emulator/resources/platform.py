@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import secrets
 
-from .. import clock as clock_engine
 from ..errors import invalid, missing
 from ..fixtures import shape
 from ..params import Params, apply_metadata, as_list, nested, req, set_fields, to_bool, to_int
 from ..routing import route
 from ..store import Obj, Store
+from . import clock as clock_engine
 
 # --- events --------------------------------------------------------------------------------
 

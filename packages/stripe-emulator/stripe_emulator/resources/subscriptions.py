@@ -315,9 +315,7 @@ def update_subscription(st: Store, p: Params, sid: str) -> Obj:
             raise card_error(*failure)
     be.emit_sub_change(st, sub, before)
     if p.get("trial_end") == "now" and sub["status"] == "trialing":
-        from ..clock import end_trial  # the clock module builds on this one
-
-        end_trial(st, sub, now)
+        be.end_trial(st, sub, now)
     return sub
 
 
@@ -399,10 +397,9 @@ def delete_item(st: Store, p: Params, item_id: str) -> Obj:
 @route("POST", "/v1/subscriptions/{id}/resume")
 def resume_subscription(st: Store, p: Params, sid: str) -> Obj:
     """A subscription paused at trial end (no payment method) starts a billed cycle now."""
-    from ..clock import resume  # the clock module builds on this one
 
     sub = st.get(sid, "subscription")
     if sub["status"] != "paused":
         raise invalid("subscription", "Only a paused subscription can be resumed.")
-    resume(st, sub, st.now(sub["test_clock"]))
+    be.resume(st, sub, st.now(sub["test_clock"]))
     return sub

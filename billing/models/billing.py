@@ -119,6 +119,3 @@ class SeatSync(models.Model):
 
     def __str__(self) -> str:
         return f"seats:{self.account_id}:{'dirty' if self.dirty_since else 'clean'}"
-
-
-from .webhooks.models import WebhookEvent, WebhookNotification  # noqa: E402,F401

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import billing_engine as be
-from . import payments
-from .errors import invalid
-from .resources import schedules
-from .store import Obj, Store
+from .. import billing_engine as be
+from .. import payments
+from ..billing_engine import cancel_scheduled, end_trial
+from ..errors import invalid
+from ..store import Obj, Store
+from . import schedules
 
 Action = Callable[[int], None]
 
@@ -115,36 +116,10 @@ def trial_will_end(st: Store, sub: Obj, _t: int) -> None:
 
 
 def invoice_upcoming(st: Store, sub: Obj, t: int) -> None:
-    from .resources.invoices import preview  # resources build on this module
+    from .invoices import preview  # invoices import schedules, which this module uses too
 
     st.internal_of(sub["id"])["upcoming_for"] = sub["items"]["data"][0]["current_period_end"]
     st.emit("invoice.upcoming", preview(st, sub, {}, t))
-
-
-def end_trial(st: Store, sub: Obj, t: int) -> None:
-    """Trial over: bill the first paid period (or pause/cancel without a payment method)."""
-    before = st.render(sub)
-    if sub["cancel_at"] and sub["cancel_at"] <= t:
-        return cancel_scheduled(st, sub, t)
-    customer = st.get(sub["customer"], "customer")
-    sub.update(trial_end=t, billing_cycle_anchor=t)
-    for item in sub["items"]["data"]:
-        item.update(current_period_start=t, current_period_end=be.next_period_end(sub, t))
-    has_pm = sub["default_payment_method"] or customer["invoice_settings"]["default_payment_method"]
-    behavior = sub["trial_settings"]["end_behavior"]["missing_payment_method"]
-    if not has_pm and behavior == "pause":
-        sub["status"] = "paused"
-        st.changed(sub, before, "customer.subscription.updated")
-        st.emit("customer.subscription.paused", sub)
-        return None
-    if not has_pm and behavior == "cancel":
-        be.cancel(st, sub, "cancellation_requested", t)
-    else:
-        sub["status"] = "active"
-        end = sub["items"]["data"][0]["current_period_end"]
-        be.bill(st, sub, "subscription_cycle", be.licensed_lines(st, sub, t, end), t)
-    be.emit_sub_change(st, sub, before)
-    return None
 
 
 def renew(st: Store, sub: Obj, t: int) -> None:
@@ -166,12 +141,6 @@ def renew(st: Store, sub: Obj, t: int) -> None:
     be.emit_sub_change(st, sub, before)
 
 
-def cancel_scheduled(st: Store, sub: Obj, t: int) -> None:
-    before = st.render(sub)
-    be.cancel(st, sub, "cancellation_requested", t)
-    be.emit_sub_change(st, sub, before)
-
-
 def expire(st: Store, sub: Obj, t: int) -> None:
     """An incomplete subscription whose first payment never succeeded expires after 23h."""
     before = st.render(sub)
@@ -183,15 +152,3 @@ def expire(st: Store, sub: Obj, t: int) -> None:
         payments.cancel_invoice_payment(st, inv, t)
         st.emit("invoice.voided", inv)
     st.changed(sub, before, "customer.subscription.updated")
-
-
-def resume(st: Store, sub: Obj, t: int) -> None:
-    """A paused subscription starts a new cycle now and bills it."""
-    before = st.render(sub)
-    sub.update(status="active", billing_cycle_anchor=t)
-    end = be.next_period_end(sub, t)
-    for item in sub["items"]["data"]:
-        item.update(current_period_start=t, current_period_end=end)
-    be.bill(st, sub, "subscription_cycle", be.licensed_lines(st, sub, t, end), t)
-    st.emit("customer.subscription.resumed", sub)
-    be.emit_sub_change(st, sub, before)

@@ -11,7 +11,7 @@ from typing import Any
 
 from oauth2_provider.scopes import BaseScopes
 
-from ..roles import Capability, capabilities_of
+from .roles import Capability, capabilities_of
 
 C = Capability
 

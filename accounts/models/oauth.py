@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from oauth2_provider.models import AbstractApplication
 
-from .scopes import scope_list
+from ..scopes import scope_list
 
 
 class OAuthApplication(AbstractApplication):
@@ -29,7 +29,7 @@ class OAuthApplication(AbstractApplication):
     tenant = models.ForeignKey(
         "tenants.Tenant", on_delete=models.CASCADE, related_name="oauth_applications"
     )
-    # The scopes this client may ever ask for, space separated (see accounts.oauth.scopes).
+    # The scopes this client may ever ask for, space separated (see accounts.scopes).
     allowed_scopes = models.CharField(max_length=100, default="read")
 
     class Meta(AbstractApplication.Meta):
@@ -68,7 +68,9 @@ class OAuthApplication(AbstractApplication):
         is usable only while its creator is an active member of its tenant."""
         if self.authorization_grant_type != self.GRANT_CLIENT_CREDENTIALS:
             return True
-        from ..access import member_access_get  # accounts.access imports accounts.models
+        # Imported here: accounts.access reads memberships (accounts.models). DOT calls this
+        # model hook; the membership lookup belongs with the access cache.
+        from ..access import member_access_get
 
         if self.user_id is None:
             return False

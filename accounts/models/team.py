@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from saas.validators import single_line
 
+from ..roles import Role
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -58,14 +60,6 @@ class User(AbstractBaseUser, PermissionsMixin):
             # accounts.access builds users from cached fields; saving one would blank the rest.
             raise RuntimeError("load the user from the database before saving it")
         super().save(*args, **kwargs)
-
-
-class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    ADMIN = "admin", "Admin"
-    BILLING = "billing", "Billing"
-    MEMBER = "member", "Member"
-    VIEWER = "viewer", "Viewer"
 
 
 class Membership(models.Model):
@@ -132,6 +126,3 @@ class Invitation(models.Model):
         if self.expires_at <= timezone.now():
             return "expired"
         return "pending"
-
-
-from .oauth.models import OAuthApplication  # noqa: E402,F401

@@ -48,7 +48,7 @@ from billing.throttling import (
 )
 from tenants.resolution import generation_cache_key
 
-logger = logging.getLogger("api.prefetch")
+logger = logging.getLogger("accounts.prefetch")
 
 # KEYS: generation [, access entry, limits, rate counter, usage counter, open-buckets set]
 # ARGV: [open-bucket member, rate ttl, usage ttl]
