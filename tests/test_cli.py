@@ -1,15 +1,12 @@
 """`saas manage ARGS`: manage.py on the services `saas dev` uses, in dev."""
 
-import subprocess
-import sys
 from uuid import uuid4
 
 import psycopg
 from django.db import connection
 
 from saas_devtools import devservices
-from tests import conftest
-from tests.conftest import REPO, subprocess_env
+from tests.support.processes import database_url_of_this_run, saas_cli
 
 REPORT_DATABASE = """
 from django.conf import settings
@@ -20,23 +17,9 @@ with connection.cursor() as cursor:
 """
 
 
-def saas(*args: str, **env: str) -> subprocess.CompletedProcess:
-    child_env = subprocess_env(**env)
-    child_env.pop("DJANGO_ENV")  # as from a shell: `saas manage` runs in dev
-    return subprocess.run(
-        [sys.executable, "-m", "saas_devtools.cli", *args],
-        cwd=REPO,
-        env=child_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def server_url() -> str:
     """The test database's server, without a database name."""
-    return conftest.test_database_url().rsplit("/", 1)[0]
+    return database_url_of_this_run().rsplit("/", 1)[0]
 
 
 def missing_database_url() -> tuple[str, str]:
@@ -45,7 +28,7 @@ def missing_database_url() -> tuple[str, str]:
 
 
 def test_saas_manage_runs_a_command_in_dev_on_the_database_given(db: None) -> None:
-    result = saas("manage", "shell", "-c", REPORT_DATABASE)
+    result = saas_cli("manage", "shell", "-c", REPORT_DATABASE)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1] == f"dev {connection.settings_dict['NAME']}"
@@ -54,7 +37,7 @@ def test_saas_manage_runs_a_command_in_dev_on_the_database_given(db: None) -> No
 def test_saas_manage_on_a_missing_database_says_so_in_one_line(db: None) -> None:
     name, url = missing_database_url()
 
-    result = saas("manage", "showmigrations", DATABASE_URL=url)
+    result = saas_cli("manage", "showmigrations", DATABASE_URL=url)
 
     assert result.returncode == 2
     output = result.stdout + result.stderr

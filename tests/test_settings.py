@@ -11,25 +11,7 @@ import environ
 import pytest
 
 from config import environment
-from tests.conftest import REPO
-
-LOAD = "import django; from django.conf import settings; settings.INSTALLED_APPS; print('ok')"
-GOOD_KEYS = {
-    "SECRET_KEY": "production-secret-key-0123456789abcdef",
-    "JWT_SIGNING_KEY": "production-jwt-signing-key-0123456789abcdef",
-}
-
-
-def load_settings(**env: str) -> subprocess.CompletedProcess:
-    base = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings"}
-    return subprocess.run(
-        [sys.executable, "-c", LOAD],
-        cwd=REPO,
-        env={**base, **env},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+from tests.support.processes import GOOD_KEYS, REPO, load_settings
 
 
 def test_production_starts_with_both_keys() -> None:

@@ -12,7 +12,7 @@ from accounts.models import Invitation, User
 from saas.emails.models import EmailFailure
 from saas.tasks import email_send
 from tests.factories import PASSWORD
-from tests.services import REFUSED_DOMAIN, wait_until
+from tests.support.processes import REFUSED_DOMAIN, wait_until
 
 INVITATIONS = "/api/v1/invitations/"
 CONTEXT = {

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Invitation, Membership, User
-from tests.factories import PASSWORD
-from tests.services import body_html, body_text
+from tests.factories import PASSWORD, make_invitation
+from tests.support.processes import body_html, body_text
 
 NEW_PASSWORD = "a-fresh-long-passphrase"
 
@@ -62,7 +62,7 @@ def test_invitation_email_arrives_and_accepting_creates_the_account(
 def test_existing_user_joins_with_their_own_password(db, client_for, make_tenant, make_member):
     acme, beta = make_tenant("acme"), make_tenant("beta")
     existing = make_member(beta)
-    invitation_token = _invite_directly(acme, make_member(acme, role="admin"), existing.email)
+    invitation_token = make_invitation(acme, make_member(acme, role="admin"), existing.email)
 
     wrong = accept(client_for(acme), invitation_token, password="not-their-password")
     assert wrong.status_code == 401
@@ -75,35 +75,9 @@ def test_existing_user_joins_with_their_own_password(db, client_for, make_tenant
     assert existing.check_password(PASSWORD)  # the password was not replaced
 
 
-def _invite_directly(tenant, admin, email: str, role: str = "member") -> str:
-    from accounts.services import invitation_create
-
-    captured = {}
-    import accounts.services as services
-
-    original = services.email_send_later
-
-    def capture(**kwargs):
-        captured.update(kwargs)
-
-    services.email_send_later = capture
-    try:
-        invitation_create(
-            tenant=tenant,
-            by=admin,
-            by_role="admin",
-            email=email,
-            role=role,
-            host=f"{tenant.slug}.localhost",
-        )
-    finally:
-        services.email_send_later = original
-    return captured["context"]["url"].rsplit("/", 1)[1]
-
-
 def test_an_invitation_works_once(db, client_for, make_tenant, make_member):
     tenant = make_tenant("acme")
-    token = _invite_directly(tenant, make_member(tenant, role="admin"), "once@example.test")
+    token = make_invitation(tenant, make_member(tenant, role="admin"), "once@example.test")
     assert accept(client_for(tenant), token).status_code == 201
     again = accept(client_for(tenant), token)
     assert again.status_code == 410
@@ -112,7 +86,7 @@ def test_an_invitation_works_once(db, client_for, make_tenant, make_member):
 
 def test_an_expired_invitation_is_refused(db, client_for, make_tenant, make_member):
     tenant = make_tenant("acme")
-    token = _invite_directly(tenant, make_member(tenant, role="admin"), "late@example.test")
+    token = make_invitation(tenant, make_member(tenant, role="admin"), "late@example.test")
     Invitation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     response = accept(client_for(tenant), token)
     assert response.status_code == 410
@@ -122,7 +96,7 @@ def test_an_expired_invitation_is_refused(db, client_for, make_tenant, make_memb
 
 def test_another_tenants_invitation_is_not_found(db, client_for, make_tenant, make_member):
     acme, beta = make_tenant("acme"), make_tenant("beta")
-    token = _invite_directly(acme, make_member(acme, role="admin"), "x@example.test")
+    token = make_invitation(acme, make_member(acme, role="admin"), "x@example.test")
     response = accept(client_for(beta), token)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "invitation_not_found"
@@ -135,7 +109,7 @@ def test_a_revoked_invitation_is_refused_and_listed_no_more(
 ):
     tenant = make_tenant("acme")
     admin = make_member(tenant, role="admin")
-    token = _invite_directly(tenant, admin, "gone@example.test")
+    token = make_invitation(tenant, admin, "gone@example.test")
     client = client_for(tenant, admin)
     [pending] = client.get("/api/v1/invitations/").json()["results"]
 
@@ -148,8 +122,8 @@ def test_a_revoked_invitation_is_refused_and_listed_no_more(
 def test_reinviting_replaces_the_pending_invitation(db, client_for, make_tenant, make_member):
     tenant = make_tenant("acme")
     admin = make_member(tenant, role="admin")
-    first = _invite_directly(tenant, admin, "twice@example.test")
-    second = _invite_directly(tenant, admin, "twice@example.test", role="viewer")
+    first = make_invitation(tenant, admin, "twice@example.test")
+    second = make_invitation(tenant, admin, "twice@example.test", role="viewer")
     assert accept(client_for(tenant), first).status_code == 410
     assert accept(client_for(tenant), second).json()["role"] == "viewer"
 
@@ -185,7 +159,7 @@ def test_an_admin_cannot_invite_an_owner_and_a_weak_password_is_refused(
     db, client_for, make_tenant, make_member
 ):
     tenant = make_tenant("acme")
-    token = _invite_directly(tenant, make_member(tenant, role="admin"), "weak@example.test")
+    token = make_invitation(tenant, make_member(tenant, role="admin"), "weak@example.test")
     response = accept(client_for(tenant), token, password="123")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "weak_password"
@@ -195,7 +169,7 @@ def test_an_admin_cannot_invite_an_owner_and_a_weak_password_is_refused(
 
 def test_invitations_of_another_tenant_cannot_be_revoked(db, client_for, make_tenant, make_member):
     acme, beta = make_tenant("acme"), make_tenant("beta")
-    _invite_directly(acme, make_member(acme, role="admin"), "a@example.test")
+    make_invitation(acme, make_member(acme, role="admin"), "a@example.test")
     invitation = Invitation.objects.get()
     response = client_for(beta, make_member(beta, role="admin")).delete(
         f"/api/v1/invitations/{invitation.pk}/"

@@ -3,8 +3,7 @@ stored by a cache, as /o/token/ does (RFC 6749 section 5.1): `Cache-Control: no-
 `Pragma: no-cache` for HTTP/1.0 caches. OAuth client secrets:
 tests/accounts/oauth/test_no_store.py; billing's bearer links: tests/billing."""
 
-from tests.accounts.test_invitations import _invite_directly
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_invitation
 
 LOGIN = "/api/v1/auth/login/"
 
@@ -46,7 +45,7 @@ def test_token_refresh_is_not_stored(db, client_for, make_tenant, make_member):
 
 def test_invitation_accept_is_not_stored(db, client_for, make_tenant, make_member):
     tenant = make_tenant("acme")
-    token = _invite_directly(tenant, make_member(tenant, role="admin"), "new@example.test")
+    token = make_invitation(tenant, make_member(tenant, role="admin"), "new@example.test")
 
     response = client_for(tenant).post(
         f"/api/v1/invitations/{token}/accept/",

@@ -7,7 +7,7 @@ import pytest
 
 from accounts.models import User
 from tests.factories import PASSWORD
-from tests.services import body_text
+from tests.support.processes import body_text
 
 NEW = "another-long-passphrase-42"
 RESET = "/api/v1/auth/password/reset/"

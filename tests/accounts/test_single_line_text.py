@@ -9,8 +9,7 @@ from django.conf import settings
 from accounts.models import User
 from billing.models import Plan
 from tenants.models import Tenant
-from tests.accounts.test_invitations import _invite_directly
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_invitation
 
 # A CR/LF pair (header injection), each alone, a NUL, an escape, DEL, a C1 control (NEL) and
 # the Unicode line and paragraph separators.
@@ -52,7 +51,7 @@ def test_invitation_accept_refuses_a_name_with_control_characters(
     db, client_for, make_tenant, make_member
 ):
     tenant = make_tenant("acme")
-    token = _invite_directly(tenant, make_member(tenant, role="admin"), "new@example.test")
+    token = make_invitation(tenant, make_member(tenant, role="admin"), "new@example.test")
     url = f"/api/v1/invitations/{token}/accept/"
 
     for char in CONTROL:

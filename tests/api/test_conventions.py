@@ -13,10 +13,7 @@ from billing import throttling
 from billing.models import BillingAccount, Plan
 from saas.workspace import services
 from saas.workspace.models import Project, Task
-from tests.conftest import free_port
-from tests.workspace.fixtures import acme, beta, make_org
-
-__all__ = ["acme", "beta", "make_org"]  # fixtures
+from tests.support.processes import free_port
 
 TASKS = "/api/v1/projects/{}/tasks/"
 

@@ -4,7 +4,7 @@ browser, and no other tenant's; the public host follows CORS_ALLOWED_ORIGINS."""
 import pytest
 
 from accounts.models import Role
-from tests.conftest import host_of
+from tests.support.http import host_of
 
 APP = "https://app.acme.test"
 EVIL = "https://evil.test"

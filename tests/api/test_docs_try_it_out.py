@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from tests.conftest import host_of
+from tests.support.http import host_of
 
 pytestmark = pytest.mark.django_db
 

@@ -25,25 +25,17 @@ from types import ModuleType
 import pytest
 from django.core.management import call_command
 
-from tests.conftest import REPO, RunningServer
+from tests.support.processes import REPO, RunningServer
+from tests.support.sdk import sdk_generator
 
 pytestmark = pytest.mark.slow
 
 OWNER = {"email": "owner@acme.test", "password": "correct-horse-battery"}
 
 
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("sdk_generate", REPO / "sdk" / "generate.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
 def generator() -> ModuleType:
-    return _generator()
+    return sdk_generator()
 
 
 @pytest.fixture(scope="session")

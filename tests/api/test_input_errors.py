@@ -9,11 +9,8 @@ from saas.audit.models import ActorKind
 from saas.workspace.models import TaskPriority, TaskStatus
 from saas.workspace.selectors import PROJECT_ORDERING_FIELDS, TASK_ORDERING_FIELDS
 from tenants.models import Tenant
-from tests.api.test_errors import assert_error
-from tests.factories import make_user
-from tests.workspace.fixtures import Org, acme, make_org
-
-__all__ = ["acme", "make_org"]  # fixtures
+from tests.factories import Org, make_user
+from tests.support.http import assert_error
 
 GOOD_SIGNUP = {
     "name": "Acme Inc.",

@@ -8,9 +8,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from accounts.models import Role
 from tenants.models import Tenant
-from tests.workspace.fixtures import Org, make_org
-
-__all__ = ["make_org"]  # fixtures
+from tests.factories import Org
 
 PUBLIC = {"/api/v1/plans/"}
 ENVELOPE = {"next", "previous", "results"}

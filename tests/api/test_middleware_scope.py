@@ -17,18 +17,12 @@ from rest_framework.views import APIView
 
 from accounts.models import Role, User
 from api.middleware import ApiBypassEndMiddleware, ApiBypassMiddleware
-from tenants.models import Tenant
-from tests.conftest import host_of
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, Org
+from tests.support.http import host_of
 
 pytestmark = pytest.mark.django_db
 
 OPERATOR = "operator@example.test"
-
-
-@pytest.fixture
-def acme(make_tenant: Callable[..., Tenant]) -> Tenant:
-    return make_tenant("acme")
 
 
 @pytest.fixture
@@ -59,10 +53,10 @@ def _html_side_ran(request: HttpRequest) -> dict[str, bool]:
 
 
 def test_an_api_request_skips_the_html_side(
-    acme: Tenant, make_member: Callable[..., User], client_for: Callable[..., APIClient]
+    acme: Org, make_member: Callable[..., User], client_for: Callable[..., APIClient]
 ) -> None:
-    member = make_member(acme, Role.MEMBER)
-    client = client_for(acme, member)
+    member = make_member(acme.tenant, Role.MEMBER)
+    client = client_for(acme.tenant, member)
     # A browser that also holds the admin's cookies: none of them is read on the API.
     client.cookies["sessionid"] = "x" * 32
     client.cookies["csrftoken"] = "y" * 32
@@ -83,24 +77,24 @@ def test_an_api_request_skips_the_html_side(
 
 
 def test_an_api_error_skips_the_html_side_too(
-    acme: Tenant, client_for: Callable[..., APIClient]
+    acme: Org, client_for: Callable[..., APIClient]
 ) -> None:
-    unknown = client_for(acme).get("/api/v1/no-such-thing/")
+    unknown = client_for(acme.tenant).get("/api/v1/no-such-thing/")
     assert unknown.status_code == 404
     assert unknown["Content-Type"] == "application/json"
     assert not any(_html_side_ran(unknown.wsgi_request).values())
-    anonymous = client_for(acme).get("/api/v1/projects/")
+    anonymous = client_for(acme.tenant).get("/api/v1/projects/")
     assert anonymous.status_code == 401
     assert isinstance(anonymous.wsgi_request.__dict__["user"], AnonymousUser)
     assert not any(_html_side_ran(anonymous.wsgi_request).values())
 
 
 def test_a_session_is_no_credential_on_the_api(
-    acme: Tenant, make_member: Callable[..., User], operator_client: Client
+    acme: Org, make_member: Callable[..., User], operator_client: Client
 ) -> None:
     # The operator's signed-in browser, on a tenant host's API: not authenticated.
-    make_member(acme, Role.OWNER, user=User.objects.get(email=OPERATOR))
-    response = operator_client.get("/api/v1/auth/user/", HTTP_HOST=host_of(acme))
+    make_member(acme.tenant, Role.ADMIN, user=User.objects.get(email=OPERATOR))
+    response = operator_client.get("/api/v1/auth/user/", HTTP_HOST=host_of(acme.tenant))
     assert response.status_code == 401
     assert not response.cookies
 

@@ -13,13 +13,14 @@ import pytest
 from django.http import QueryDict
 from django.urls import get_resolver
 from rest_framework import serializers
+from rest_framework.test import APIClient
 
-from accounts.models import Role
 from api.openapi import NOT_BLANK, NUL_FREE
 from api.serializers import QuerySerializer, query_defaults
 from saas.validators import SPACE_CLASS
 from saas.workspace.models import Project
 from saas.workspace.serializers import TaskListQuery
+from tests.factories import Org
 
 LISTS = [
     "/api/v1/members/",
@@ -41,11 +42,6 @@ BAD_PAGES = [
 
 
 @pytest.fixture
-def acme(db, make_tenant):
-    return make_tenant("acme")
-
-
-@pytest.fixture
 def schema(db, client_for):
     response = client_for(None).get("/api/schema/?format=json")
     assert response.status_code == 200
@@ -53,8 +49,8 @@ def schema(db, client_for):
 
 
 @pytest.fixture
-def owner_client(acme, make_member, client_for):
-    return client_for(acme, make_member(acme, Role.OWNER))
+def owner_client(acme: Org) -> APIClient:
+    return acme.client
 
 
 @pytest.mark.parametrize("url", LISTS)
@@ -105,7 +101,7 @@ def test_a_blank_project_filter_is_refused_not_ignored(owner_client, query, fiel
     ],
 )
 def test_a_blank_task_filter_is_refused_not_ignored(acme, owner_client, query, field) -> None:
-    with acme:
+    with acme.tenant:
         project = Project.objects.create(name="Launch")
     response = owner_client.get(f"/api/v1/projects/{project.pk}/tasks/", query)
     assert response.status_code == 400

@@ -10,10 +10,7 @@ from accounts.services import membership_remove
 from billing import throttling
 from billing.models import Plan
 from tenants.resolution import tenant_cache_invalidate
-from tests.conftest import host_of
-from tests.workspace.fixtures import acme, beta, make_org
-
-__all__ = ["acme", "beta", "make_org"]  # fixtures
+from tests.support.http import host_of
 
 TASKS = "/api/v1/projects/{}/tasks/"
 
@@ -77,11 +74,12 @@ def test_a_forged_token_spends_nothing_of_the_organizations_rate(acme, frozen_ra
 def test_removal_still_applies_at_the_next_request(
     acme, django_capture_on_commit_callbacks
 ) -> None:
+    member = acme.join()
     url = TASKS.format(acme.project().pk)
-    _warm(acme, url)
+    _warm(member, url)
     with django_capture_on_commit_callbacks(execute=True):
-        membership_remove(tenant=acme.tenant, user_id=acme.user.pk)
-    response = acme.client.get(url)
+        membership_remove(tenant=acme.tenant, user_id=member.user.pk)
+    response = member.client.get(url)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "access_revoked"
 

@@ -20,8 +20,8 @@ import pytest
 from django.core.management import call_command
 from drf_spectacular.generators import SchemaGenerator
 
-from tests.api.test_generated_client import _generator
-from tests.conftest import REPO
+from tests.support.processes import REPO
+from tests.support.sdk import sdk_generator
 
 RULESET = REPO / ".spectral.yaml"
 INSTALL_HINT = "install Node.js >= 20 with npm, then `npm ci` in sdk/"
@@ -56,7 +56,7 @@ def spectral() -> Path:
     stale), or a skip that says how to install it."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip(f"node and npm are not installed: {INSTALL_HINT}")
-    generator = _generator()
+    generator = sdk_generator()
     try:
         generator.node_tools_install()
     except generator.NodeToolsUnavailable as error:

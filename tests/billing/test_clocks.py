@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 
 from billing.models import BillingAccount
 from billing.services.subscriptions import billing_customer_ready
-from tests.billing.helpers import stripe_sdk
-from tests.conftest import REPO, subprocess_env
+from tests.support.billing import stripe_sdk
+from tests.support.processes import REPO, subprocess_env
 
 
 def _run(*args: str) -> str:

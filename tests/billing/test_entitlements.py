@@ -6,22 +6,15 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from accounts.models import Invitation, Membership, Role
 from billing.models import BillingAccount, Plan
 from saas.workspace.models import Project
-from tests.conftest import access_token
 from tests.factories import PASSWORD
+from tests.support.http import access_token
 
 URL = "/api/v1/billing/entitlements/"
-
-
-@pytest.fixture
-def acme(make_tenant, make_member):
-    tenant = make_tenant("acme")
-    return tenant, make_member(tenant, role=Role.OWNER)
 
 
 def plan_limits(code: str = "free", **limits: object) -> Plan:
@@ -41,7 +34,7 @@ def assert_refused(response, entitlement: str, limit: object, plan: str = "free"
 
 
 def test_projects_are_allowed_up_to_the_limit_and_refused_beyond(acme, client_for) -> None:
-    tenant, owner = acme
+    tenant, owner = acme.tenant, acme.user
     plan_limits(projects_limit=2)
     client = client_for(tenant, owner)
 
@@ -56,7 +49,7 @@ def test_projects_are_allowed_up_to_the_limit_and_refused_beyond(acme, client_fo
 
 
 def test_unlimited_projects_are_never_refused(acme, client_for) -> None:
-    tenant, owner = acme
+    tenant, owner = acme.tenant, acme.user
     account = BillingAccount.objects.get(tenant=tenant)
     account.plan = plan_limits("pro", projects_limit=None)
     account.save()
@@ -70,7 +63,7 @@ def _invite(client, email: str):
 
 
 def test_invitations_reserve_seats_up_to_the_limit(acme, client_for, make_member) -> None:
-    tenant, owner = acme
+    tenant, owner = acme.tenant, acme.user
     plan_limits(seats_limit=3)
     make_member(tenant)
     client = client_for(tenant, owner)
@@ -103,7 +96,7 @@ def _accept(client_for, tenant, token: str):
 
 
 def test_accepting_takes_the_last_seat(acme, client_for, make_member) -> None:
-    tenant, owner = acme
+    tenant, owner = acme.tenant, acme.user
     plan_limits(seats_limit=3)
     make_member(tenant)
     token = _invitation(tenant, owner, "ada@example.test")
@@ -115,7 +108,7 @@ def test_accepting_takes_the_last_seat(acme, client_for, make_member) -> None:
 def test_accepting_beyond_the_limit_is_refused_and_keeps_the_invitation(
     acme, client_for, make_member
 ) -> None:
-    tenant, owner = acme
+    tenant, owner = acme.tenant, acme.user
     plan_limits(seats_limit=3)
     token = _invitation(tenant, owner, "ada@example.test")
     make_member(tenant)
@@ -130,7 +123,7 @@ APP = {"name": "Sync", "grant_type": "client-credentials", "redirect_uris": [], 
 
 
 def test_oauth_applications_need_the_api_feature(acme, client_for) -> None:
-    tenant, owner = acme
+    tenant, owner = acme.tenant, acme.user
     client = client_for(tenant, owner)
 
     refused = client.post("/api/v1/oauth/applications/", APP, format="json")
@@ -141,7 +134,7 @@ def test_oauth_applications_need_the_api_feature(acme, client_for) -> None:
 
 
 def test_entitlements_show_limits_and_usage(acme, client_for, make_member) -> None:
-    tenant, owner = acme
+    tenant, owner = acme.tenant, acme.user
     viewer = make_member(tenant, role=Role.VIEWER)
     client_for(tenant, owner).post("/api/v1/projects/", {"name": "One"}, format="json")
     _invite(client_for(tenant, owner), "ada@example.test")
@@ -160,7 +153,7 @@ def test_entitlements_show_limits_and_usage(acme, client_for, make_member) -> No
 
 
 def test_entitlements_are_per_tenant(acme, client_for, make_tenant, make_member) -> None:
-    tenant, owner = acme
+    tenant, owner = acme.tenant, acme.user
     client_for(tenant, owner).post("/api/v1/projects/", {"name": "One"}, format="json")
     make_member(tenant)
     other = make_tenant("globex")
@@ -180,5 +173,5 @@ def test_entitlements_are_per_tenant(acme, client_for, make_tenant, make_member)
 
 
 def test_entitlements_need_a_login(acme, client_for) -> None:
-    tenant, _ = acme
+    tenant = acme.tenant
     assert client_for(tenant).get(URL).status_code == 401

@@ -2,7 +2,7 @@
 holding a portal link manages the subscription until it expires): their answers must not be
 stored by any cache, like every answer carrying a credential (tests/accounts/test_no_store.py)."""
 
-from tests.accounts.test_no_store import assert_no_store
+from tests.support.http import assert_no_store
 
 
 def test_checkout_and_portal_links_are_not_stored(

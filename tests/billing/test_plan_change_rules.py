@@ -8,18 +8,12 @@ from typing import Any
 import pytest
 from django.db import connections
 
-from accounts.models import Role
 from billing import gateway
 from billing.models import BillingAccount, Price
 from billing.services.subscriptions import account_for_update
-from tests.billing.helpers import stripe_sdk, subscribe_paid
+from tests.support.billing import stripe_sdk, subscribe_paid
 
-
-@pytest.fixture
-def acme(make_tenant, make_member, stripe_emulator, client_for):
-    tenant = make_tenant("acme")
-    owner = make_member(tenant, role=Role.OWNER)
-    return tenant, client_for(tenant, owner)
+pytestmark = pytest.mark.usefixtures("stripe_emulator")  # a fresh Stripe for each test
 
 
 def _stripe_state(account: BillingAccount) -> tuple[Any, ...]:
@@ -52,7 +46,7 @@ def _refused(client, path: str, body: dict, status: int, code: str) -> None:
     ],
 )
 def test_bad_changes_are_refused_and_change_nothing(acme, body, status, code) -> None:
-    tenant, client = acme
+    tenant, client = acme.tenant, acme.client
     account = subscribe_paid(tenant, "starter-monthly")
     before = _stripe_state(account)
     _refused(client, "change", body, status, code)
@@ -61,7 +55,7 @@ def test_bad_changes_are_refused_and_change_nothing(acme, body, status, code) ->
 
 
 def test_an_inactive_price_is_refused(acme) -> None:
-    tenant, client = acme
+    tenant, client = acme.tenant, acme.client
     account = subscribe_paid(tenant, "starter-monthly")
     Price.objects.filter(lookup_key="pro-monthly").update(active=False)
     before = _stripe_state(account)
@@ -71,13 +65,13 @@ def test_an_inactive_price_is_refused(acme) -> None:
 
 
 def test_preview_and_change_without_a_subscription_are_refused(acme, catalog) -> None:
-    _, client = acme
+    client = acme.client
     for path in ("preview-change", "change"):
         _refused(client, path, {"price": "pro-monthly"}, 409, "no_subscription")
 
 
 def test_stripe_down_during_a_change_is_a_503_and_nothing_changes(acme, settings) -> None:
-    tenant, client = acme
+    tenant, client = acme.tenant, acme.client
     account = subscribe_paid(tenant, "pro-monthly")
     before = _stripe_state(account)
     emulator = settings.STRIPE_API_BASE
@@ -105,7 +99,7 @@ def test_stripe_down_during_a_change_is_a_503_and_nothing_changes(acme, settings
 
 
 def test_a_paid_tenant_can_move_to_metered_billing_now(acme) -> None:
-    tenant, client = acme
+    tenant, client = acme.tenant, acme.client
     account = subscribe_paid(tenant, "starter-monthly")
 
     preview = client.post(
@@ -138,7 +132,7 @@ def test_a_locked_account_row_survives_a_concurrent_plan_change(
     """The row lock used to join the plan and price: when another transaction changed the
     account's plan meanwhile, PostgreSQL re-checked the join against the old plan row and
     dropped the row (DoesNotExist: a 404 and webhook events failing their first attempt)."""
-    tenant, _ = acme
+    tenant = acme.tenant
     account = BillingAccount.objects.get(tenant=tenant)
     pro = Price.objects.select_related("plan").get(lookup_key="pro-monthly")
     starter = Price.objects.select_related("plan").get(lookup_key="starter-monthly")
@@ -174,7 +168,7 @@ def test_no_row_lock_is_held_while_stripe_answers_a_change(
 ) -> None:
     """A change waits on Stripe (slow, or retrying) with only the tenant's billing mutex:
     webhooks and seat syncs lock the account row meanwhile and carry on."""
-    tenant, client = acme
+    tenant, client = acme.tenant, acme.client
     subscribe_paid(tenant, "starter-monthly")
     in_stripe, release = threading.Event(), threading.Event()
     real_update = gateway.subscription_update

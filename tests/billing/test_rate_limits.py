@@ -8,7 +8,7 @@ import redis
 from accounts.models import Role
 from billing import throttling
 from billing.models import Plan
-from tests.conftest import free_port
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.usefixtures("frozen_rate_window")
 

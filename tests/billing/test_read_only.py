@@ -7,21 +7,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import Role
 from billing.models import BillingAccount, SubscriptionStatus
 from billing.services.subscriptions import subscription_refresh
 from billing.tasks import billing_dunning_escalate
 from tenants.models import Tenant, TenantStatus
 from tenants.resolution import tenant_cache_invalidate
-from tests.billing.helpers import clock_advance, stripe_sdk, subscribe_paid
+from tests.support.billing import clock_advance, stripe_sdk, subscribe_paid
+
+pytestmark = pytest.mark.usefixtures("stripe_emulator")  # a fresh Stripe for each test
 
 T0 = 1_700_000_000
-
-
-@pytest.fixture
-def acme(make_tenant, make_member, stripe_emulator):
-    tenant = make_tenant("acme")
-    return tenant, make_member(tenant, role=Role.OWNER)
 
 
 def _set_card(customer_id: str, card: str) -> None:
@@ -49,7 +44,7 @@ def _write(client) -> int:
 
 
 def test_past_due_writes_until_grace_ends_then_reads_only_until_paid(acme, client_for) -> None:
-    tenant, owner = acme
+    tenant, owner = acme.tenant, acme.user
     account = subscribe_paid(tenant, "starter-monthly", clock_at=T0)
     customer = account.stripe_customer_id or ""
     _set_card(customer, "pm_card_chargeCustomerFail")

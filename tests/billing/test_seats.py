@@ -13,8 +13,10 @@ from accounts.services import membership_create, membership_remove
 from billing.models import BillingAccount, SeatSync
 from billing.services import seats
 from billing.services.seats import seat_sync_apply, seat_sync_sweep
-from tests.billing.helpers import stripe_quantity, subscribe_paid, subscription_updates
 from tests.factories import make_user
+from tests.support.billing import stripe_quantity, subscribe_paid, subscription_updates
+
+pytestmark = pytest.mark.usefixtures("stripe_emulator")  # a fresh Stripe for each test
 
 
 @pytest.fixture
@@ -25,22 +27,15 @@ def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return runs
 
 
-@pytest.fixture
-def acme(make_tenant, make_member, stripe_emulator):
-    tenant = make_tenant("acme")
-    make_member(tenant, role=Role.OWNER)
-    return tenant
-
-
 def test_a_burst_of_new_members_becomes_one_stripe_update(
     acme, make_member, enqueued, django_capture_on_commit_callbacks
 ) -> None:
-    account = subscribe_paid(acme, "starter-monthly")
+    account = subscribe_paid(acme.tenant, "starter-monthly")
     assert (account.quantity, stripe_quantity(account)) == (1, 1)
 
     with django_capture_on_commit_callbacks(execute=True):
         for _ in range(5):
-            make_member(acme)
+            make_member(acme.tenant)
 
     assert enqueued == [account.pk]  # one run for the whole burst
     assert seat_sync_apply(account_id=account.pk) is True
@@ -54,12 +49,12 @@ def test_a_burst_of_new_members_becomes_one_stripe_update(
 def test_removing_a_member_lowers_the_quantity(
     acme, make_member, enqueued, django_capture_on_commit_callbacks
 ) -> None:
-    leaving = make_member(acme)
-    account = subscribe_paid(acme, "starter-monthly")
+    leaving = make_member(acme.tenant)
+    account = subscribe_paid(acme.tenant, "starter-monthly")
     assert stripe_quantity(account) == 2
 
     with django_capture_on_commit_callbacks(execute=True):
-        membership_remove(tenant=acme, user_id=leaving.pk)
+        membership_remove(tenant=acme.tenant, user_id=leaving.pk)
     seat_sync_apply(account_id=account.pk)
 
     account.refresh_from_db()
@@ -67,8 +62,8 @@ def test_removing_a_member_lowers_the_quantity(
 
 
 def test_a_role_change_is_not_a_seat_change(acme, make_member, enqueued) -> None:
-    member = make_member(acme)
-    subscribe_paid(acme, "starter-monthly")
+    member = make_member(acme.tenant)
+    subscribe_paid(acme.tenant, "starter-monthly")
     membership = Membership.objects.get(user=member)
     membership.role = Role.ADMIN
     membership.save()
@@ -78,8 +73,8 @@ def test_a_role_change_is_not_a_seat_change(acme, make_member, enqueued) -> None
 def test_a_retry_after_a_crash_reuses_the_idempotency_key(
     acme, make_member, enqueued, monkeypatch
 ) -> None:
-    account = subscribe_paid(acme, "starter-monthly")
-    make_member(acme)
+    account = subscribe_paid(acme.tenant, "starter-monthly")
+    make_member(acme.tenant)
     sync = SeatSync.objects.get(account=account)
     key_before = sync.idempotency_key
 
@@ -104,8 +99,8 @@ def test_a_retry_after_a_crash_reuses_the_idempotency_key(
 
 
 def test_the_sweep_reruns_syncs_dirty_for_over_a_minute(acme, make_member, enqueued) -> None:
-    account = subscribe_paid(acme, "starter-monthly")
-    make_member(acme)
+    account = subscribe_paid(acme.tenant, "starter-monthly")
+    make_member(acme.tenant)
     sync = SeatSync.objects.get(account=account)
     assert enqueued == [account.pk]  # the change's own run
     assert seat_sync_sweep() == 0  # just marked: its own run is still due
@@ -119,8 +114,8 @@ def test_the_sweep_reruns_syncs_dirty_for_over_a_minute(acme, make_member, enque
 @pytest.mark.parametrize("price", [None, "scale-usage"])
 def test_free_and_metered_plans_have_no_seat_sync(acme, make_member, enqueued, price) -> None:
     if price:
-        subscribe_paid(acme, price)
-    make_member(acme)
+        subscribe_paid(acme.tenant, price)
+    make_member(acme.tenant)
     assert not SeatSync.objects.exists()
     assert enqueued == []
 

@@ -3,23 +3,24 @@ portal, invoices; roles and isolation."""
 
 import pytest
 
+from accounts.models import Role
 from billing.models import BillingAccount, Price
 from billing.services.invoices import invoices_refresh
 from tenants.models import TenantStatus
-from tests.billing.conftest import complete_checkout
+from tests.factories import Org
+from tests.support.billing import complete_checkout
 
 
 @pytest.fixture
-def acme(make_tenant, make_member):
-    tenant = make_tenant("acme")
-    return tenant, make_member(tenant, role="billing")
+def billing_member(acme: Org) -> Org:
+    """acme's billing manager (beside its owner: two seats)."""
+    return acme.join(Role.BILLING)
 
 
 def test_checkout_returns_a_url_and_completion_makes_an_active_subscription(
-    acme, client_for, catalog, make_member
+    billing_member, client_for, catalog, make_member
 ) -> None:
-    tenant, billing_user = acme
-    make_member(tenant)  # two seats
+    tenant, billing_user = billing_member.tenant, billing_member.user
     client = client_for(tenant, billing_user)
 
     response = client.post("/api/v1/billing/checkout/", {"price": "starter-monthly"}, format="json")
@@ -41,14 +42,14 @@ def test_checkout_returns_a_url_and_completion_makes_an_active_subscription(
     assert body["cancel_at_period_end"] is False
 
 
-def test_free_tenants_show_the_free_plan(acme, client_for) -> None:
-    tenant, user = acme
+def test_free_tenants_show_the_free_plan(billing_member, client_for) -> None:
+    tenant, user = billing_member.tenant, billing_member.user
     body = client_for(tenant, user).get("/api/v1/billing/subscription/").json()
     assert (body["plan"], body["status"], body["price"]) == ("free", "none", None)
 
 
-def test_checkout_twice_is_a_conflict(acme, client_for, subscribe) -> None:
-    tenant, user = acme
+def test_checkout_twice_is_a_conflict(billing_member, client_for, subscribe) -> None:
+    tenant, user = billing_member.tenant, billing_member.user
     subscribe(tenant)
     response = client_for(tenant, user).post(
         "/api/v1/billing/checkout/", {"price": "pro-monthly"}, format="json"
@@ -61,8 +62,10 @@ def test_checkout_twice_is_a_conflict(acme, client_for, subscribe) -> None:
     ("price", "status", "code"),
     [("no-such-price", 404, "price_not_found"), ("", 400, "invalid")],
 )
-def test_checkout_with_a_bad_price(acme, client_for, catalog, price, status, code) -> None:
-    tenant, user = acme
+def test_checkout_with_a_bad_price(
+    billing_member, client_for, catalog, price, status, code
+) -> None:
+    tenant, user = billing_member.tenant, billing_member.user
     response = client_for(tenant, user).post(
         "/api/v1/billing/checkout/", {"price": price}, format="json"
     )
@@ -74,8 +77,8 @@ def _end_trial(sdk, account: BillingAccount) -> None:
     sdk.Subscription.modify(account.stripe_subscription_id, trial_end="now")
 
 
-def test_upgrade_charges_what_the_preview_said(acme, client_for, subscribe, sdk) -> None:
-    tenant, user = acme
+def test_upgrade_charges_what_the_preview_said(billing_member, client_for, subscribe, sdk) -> None:
+    tenant, user = billing_member.tenant, billing_member.user
     account = subscribe(tenant, price="starter-monthly")
     _end_trial(sdk, account)
     client = client_for(tenant, user)
@@ -86,7 +89,7 @@ def test_upgrade_charges_what_the_preview_said(acme, client_for, subscribe, sdk)
     assert preview.status_code == 200, preview.json()
     assert preview.json()["effective"] == "now"
     due = preview.json()["amount_due_now"]
-    assert 0 < due <= 1900 - 900  # the difference, for what is left of the period
+    assert 0 < due <= 2 * (1900 - 900)  # the difference for 2 seats, for what is left
 
     changed = client.post(
         "/api/v1/billing/subscription/change/",
@@ -104,8 +107,8 @@ def test_upgrade_charges_what_the_preview_said(acme, client_for, subscribe, sdk)
     assert invoice.status == "paid"
 
 
-def test_preview_changes_nothing(acme, client_for, subscribe, sdk) -> None:
-    tenant, user = acme
+def test_preview_changes_nothing(billing_member, client_for, subscribe, sdk) -> None:
+    tenant, user = billing_member.tenant, billing_member.user
     account = subscribe(tenant)
     before = sdk.Subscription.retrieve(account.stripe_subscription_id)
     client_for(tenant, user).post(
@@ -116,8 +119,8 @@ def test_preview_changes_nothing(acme, client_for, subscribe, sdk) -> None:
     assert BillingAccount.objects.get(tenant=tenant).plan.code == "starter"
 
 
-def test_downgrade_waits_for_the_period_end(acme, client_for, subscribe, sdk) -> None:
-    tenant, user = acme
+def test_downgrade_waits_for_the_period_end(billing_member, client_for, subscribe, sdk) -> None:
+    tenant, user = billing_member.tenant, billing_member.user
     account = subscribe(tenant, price="pro-monthly")
     _end_trial(sdk, account)
 
@@ -140,8 +143,8 @@ def test_downgrade_waits_for_the_period_end(acme, client_for, subscribe, sdk) ->
     assert all(inv.billing_reason != "subscription_update" for inv in invoices)  # no charge now
 
 
-def test_cancel_then_resume(acme, client_for, subscribe) -> None:
-    tenant, user = acme
+def test_cancel_then_resume(billing_member, client_for, subscribe) -> None:
+    tenant, user = billing_member.tenant, billing_member.user
     subscribe(tenant)
     client = client_for(tenant, user)
 
@@ -156,17 +159,17 @@ def test_cancel_then_resume(acme, client_for, subscribe) -> None:
     assert again.json()["error"]["code"] == "not_canceling"
 
 
-def test_cancel_without_a_subscription_is_a_conflict(acme, client_for) -> None:
-    tenant, user = acme
+def test_cancel_without_a_subscription_is_a_conflict(billing_member, client_for) -> None:
+    tenant, user = billing_member.tenant, billing_member.user
     response = client_for(tenant, user).post("/api/v1/billing/subscription/cancel/")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "no_subscription"
 
 
 def test_declined_card_on_upgrade_is_402_and_changes_nothing(
-    acme, client_for, subscribe, sdk
+    billing_member, client_for, subscribe, sdk
 ) -> None:
-    tenant, user = acme
+    tenant, user = billing_member.tenant, billing_member.user
     account = subscribe(tenant, price="starter-monthly")
     _end_trial(sdk, account)
     failing = sdk.PaymentMethod.attach(
@@ -187,17 +190,17 @@ def test_declined_card_on_upgrade_is_402_and_changes_nothing(
     assert BillingAccount.objects.get(tenant=tenant).plan.code == "starter"
 
 
-def test_portal_returns_a_url(acme, client_for, catalog) -> None:
-    tenant, user = acme
+def test_portal_returns_a_url(billing_member, client_for, catalog) -> None:
+    tenant, user = billing_member.tenant, billing_member.user
     response = client_for(tenant, user).post("/api/v1/billing/portal/")
     assert response.status_code == 201
     assert "/p/session/" in response.json()["url"]
 
 
 def test_invoices_are_mirrored_newest_first_in_the_tenant_schema(
-    acme, client_for, subscribe, sdk
+    billing_member, client_for, subscribe, sdk
 ) -> None:
-    tenant, user = acme
+    tenant, user = billing_member.tenant, billing_member.user
     account = subscribe(tenant)
     _end_trial(sdk, account)
     assert invoices_refresh(account=BillingAccount.objects.get(tenant=tenant)) == 2
@@ -207,24 +210,22 @@ def test_invoices_are_mirrored_newest_first_in_the_tenant_schema(
     assert body["count"] == 2
     newest, oldest = body["results"]
     assert newest["created"] >= oldest["created"]
-    assert sorted(inv["amount_paid"] for inv in body["results"]) == [0, 900]  # trial, 1st month
+    paid = sorted(inv["amount_paid"] for inv in body["results"])
+    assert paid == [0, 2 * 900]  # the trial, then the 1st month of 2 seats
     assert {inv["currency"] for inv in body["results"]} == {"usd"}
     assert newest["hosted_invoice_url"].startswith("http://127.0.0.1:")
 
 
 def test_tenant_a_never_sees_b_subscription_or_invoices(
-    client_for, make_tenant, make_member, subscribe, sdk
+    acme: Org, beta: Org, subscribe, sdk
 ) -> None:
-    acme, beta = make_tenant("acme"), make_tenant("beta")
-    account = subscribe(acme)
+    account = subscribe(acme.tenant)
     _end_trial(sdk, account)
-    invoices_refresh(account=BillingAccount.objects.get(tenant=acme))
-    beta_client = client_for(beta, make_member(beta, role="owner"))
+    invoices_refresh(account=BillingAccount.objects.get(tenant=acme.tenant))
 
-    assert beta_client.get("/api/v1/billing/subscription/").json()["plan"] == "free"
-    assert beta_client.get("/api/v1/billing/invoices/").json()["count"] == 0
-    acme_client = client_for(acme, make_member(acme, role="owner"))
-    assert acme_client.get("/api/v1/billing/invoices/").json()["count"] == 2
+    assert beta.client.get("/api/v1/billing/subscription/").json()["plan"] == "free"
+    assert beta.client.get("/api/v1/billing/invoices/").json()["count"] == 0
+    assert acme.client.get("/api/v1/billing/invoices/").json()["count"] == 2
 
 
 @pytest.mark.parametrize(
@@ -246,11 +247,11 @@ def test_only_owner_admin_and_billing_manage_billing(
     assert client.post("/api/v1/billing/subscription/cancel/").status_code == write
 
 
-def test_a_read_only_tenant_can_still_pay(acme, client_for, catalog) -> None:
+def test_a_read_only_tenant_can_still_pay(billing_member, client_for, catalog) -> None:
     from tenants.resolution import tenant_cache_invalidate
     from tenants.services import tenant_set_status
 
-    tenant, user = acme
+    tenant, user = billing_member.tenant, billing_member.user
     tenant_set_status(tenant=tenant, status=TenantStatus.READ_ONLY)
     tenant_cache_invalidate()
     client = client_for(tenant, user)
@@ -263,8 +264,8 @@ def test_a_read_only_tenant_can_still_pay(acme, client_for, catalog) -> None:
     assert client.post("/api/v1/projects/", {"name": "x"}, format="json").status_code == 403
 
 
-def test_a_stale_proration_date_is_refused(acme, client_for, subscribe, sdk) -> None:
-    tenant, user = acme
+def test_a_stale_proration_date_is_refused(billing_member, client_for, subscribe, sdk) -> None:
+    tenant, user = billing_member.tenant, billing_member.user
     account = subscribe(tenant)
     _end_trial(sdk, account)
     response = client_for(tenant, user).post(

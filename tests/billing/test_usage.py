@@ -13,7 +13,7 @@ from billing.ledger.models import UsageRecord
 from billing.models import Price
 from billing.services.usage import usage_collect, usage_report_all
 from billing.tasks import billing_usage_collect_and_report
-from tests.billing.helpers import clock_advance, stripe_sdk, subscribe_paid
+from tests.support.billing import clock_advance, stripe_sdk, subscribe_paid
 
 REQUESTS = 4
 

@@ -9,10 +9,10 @@ from django.contrib import admin
 from playwright.sync_api import Page, expect
 
 from accounts.models import User
-from tests.browser.conftest import page_problems
-from tests.conftest import RunningServer
 from tests.factories import PASSWORD
-from tests.ops.admin_samples import admin_samples
+from tests.support.admin_samples import admin_samples
+from tests.support.browser import page_problems
+from tests.support.processes import RunningServer
 
 pytestmark = pytest.mark.slow
 

@@ -11,8 +11,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from billing.services.catalog import catalog_sync_to_stripe
-from tests.conftest import RunningServer
-from tests.services import SmtpSink, body_text
+from tests.support.processes import RunningServer, SmtpSink, body_text
 
 pytestmark = pytest.mark.slow
 

@@ -16,10 +16,10 @@ from playwright.sync_api import Page, expect
 from accounts.models import OAuthApplication, Role
 from accounts.oauth.services import oauth_application_create
 from billing.models import Plan
-from tests.accounts.oauth.conftest import pkce_pair
-from tests.browser.conftest import page_problems
-from tests.conftest import RunningServer
 from tests.factories import PASSWORD
+from tests.support.browser import page_problems
+from tests.support.oauth import pkce_pair
+from tests.support.processes import RunningServer
 
 pytestmark = pytest.mark.slow
 

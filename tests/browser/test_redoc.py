@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, Request, expect
 
-from tests.conftest import RunningServer
+from tests.support.processes import RunningServer
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.conftest import page_problems
-from tests.conftest import RunningServer
+from tests.support.browser import page_problems
+from tests.support.processes import RunningServer
 
 pytestmark = pytest.mark.slow
 

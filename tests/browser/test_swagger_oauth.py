@@ -13,9 +13,9 @@ from playwright.sync_api import Page, expect
 from accounts.models import OAuthApplication, Role
 from accounts.oauth.services import oauth_application_create
 from billing.models import Plan
-from tests.browser.conftest import page_problems
-from tests.conftest import RunningServer
 from tests.factories import PASSWORD
+from tests.support.browser import page_problems
+from tests.support.processes import RunningServer
 
 pytestmark = pytest.mark.slow
 

@@ -13,17 +13,24 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from accounts.models import Invitation, Membership, Role
+from accounts.models import Invitation, Role
 from billing.models import BillingAccount, Plan
 from saas.outbox.models import OutboxMessage
 from tenants.models import Tenant
-from tenants.organizations import organization_open
 from tenants.services import tenant_domain_for
-from tests.billing.helpers import stripe_sdk
-from tests.conftest import REPO, BearerAuth, RunningServer, subprocess_env
-from tests.factories import make_user
-from tests.faults.servers import OwnRedis, wait_until
-from tests.services import SmtpSink, start_celery_beat, start_celery_worker
+from tests.factories import make_member, make_organization, make_user
+from tests.support.billing import stripe_sdk
+from tests.support.faults import OwnRedis
+from tests.support.http import BearerAuth
+from tests.support.processes import (
+    REPO,
+    RunningServer,
+    SmtpSink,
+    start_celery_beat,
+    start_celery_worker,
+    subprocess_env,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -133,11 +140,11 @@ def test_a_broker_outage_loses_no_follow_up_and_answers_no_5xx_for_committed_wor
     stripe_emulator: object,
     tmp_path: object,
 ) -> None:
-    tenant = organization_open(name="Acme", slug="acme")
+    tenant = make_organization("acme")
     # Room for every invitation and project the load makes, and a rate it never reaches.
     BillingAccount.objects.filter(tenant=tenant).update(plan=Plan.objects.get(code="scale"))
     admin = make_user(password=PASSWORD)
-    Membership.objects.create(user=admin, tenant=tenant, role=Role.ADMIN)
+    make_member(tenant, Role.ADMIN, user=admin)
     tag = uuid.uuid4().hex[:8]
     env = {
         "REDIS_URL": own_redis.url,

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import REPO
-from tests.faults.servers import OwnPostgres
+from tests.support.faults import OwnPostgres
+from tests.support.processes import REPO
 
 DEMO_HOST = "demo.localhost"
 

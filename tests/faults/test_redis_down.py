@@ -12,16 +12,14 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from accounts.models import Membership, Role
+from accounts.models import Role
 from billing.models import EventState, WebhookEvent
 from billing.services.subscriptions import billing_customer_ready
-from tenants.organizations import organization_open
 from tenants.services import tenant_domain_for
-from tests.billing.webhooks.conftest import SECRET, URL, signed
-from tests.conftest import REPO, subprocess_env
-from tests.factories import make_user
-from tests.faults.servers import OwnRedis, wait_until
-from tests.services import start_celery_worker
+from tests.factories import make_member, make_organization, make_user
+from tests.support.faults import OwnRedis
+from tests.support.processes import REPO, start_celery_worker, subprocess_env, wait_until
+from tests.support.webhooks import SECRET, URL, signed
 
 PASSWORD = "a-long-password-1"  # noqa: S105 - test account
 
@@ -62,9 +60,9 @@ def _customer_updated(customer_id: str) -> dict:
 def test_the_api_serves_without_redis_and_webhooks_wait_for_it(
     committed: None, own_redis: OwnRedis, start_server
 ) -> None:
-    tenant = organization_open(name="Acme", slug="acme")
+    tenant = make_organization("acme")
     user = make_user(password=PASSWORD)
-    Membership.objects.create(user=user, tenant=tenant, role=Role.ADMIN)
+    make_member(tenant, Role.ADMIN, user=user)
     account = billing_customer_ready(tenant_id=tenant.pk)
     tag = uuid.uuid4().hex[:8]
     env = {

@@ -21,17 +21,16 @@ from django_redis.cache import RedisCache
 from kombu.exceptions import OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from accounts.models import Membership, Role
+from accounts.models import Role
 from billing.models import WebhookEvent
 from saas.observability import gunicorn_conf
 from saas.redis_breaker import breaker
-from tenants.organizations import organization_open
 from tenants.services import tenant_domain_for
-from tests.billing.webhooks.conftest import SECRET, URL, signed
-from tests.conftest import BearerAuth
-from tests.factories import make_user
-from tests.faults.servers import OwnRedis, wait_until
-from tests.faults.test_stripe_hang import assert_unavailable, production_gunicorn
+from tests.factories import make_member, make_organization, make_user
+from tests.support.faults import OwnRedis, assert_unavailable, production_gunicorn
+from tests.support.http import BearerAuth
+from tests.support.processes import wait_until
+from tests.support.webhooks import SECRET, URL, signed
 
 PASSWORD = "a-long-password-1"  # noqa: S105 - test account
 
@@ -52,9 +51,9 @@ def answered(answer: requests.Response | str) -> requests.Response:
 def test_a_hung_redis_costs_each_request_a_bounded_wait_and_nothing_once_it_answers(
     committed: None, own_redis: OwnRedis, start_server, tmp_path: Path
 ) -> None:
-    tenant = organization_open(name="Acme", slug="acme")
+    tenant = make_organization("acme")
     user = make_user(password=PASSWORD)
-    Membership.objects.create(user=user, tenant=tenant, role=Role.ADMIN)
+    make_member(tenant, Role.ADMIN, user=user)
     tag = uuid.uuid4().hex[:8]
     env = production_gunicorn(
         tmp_path,

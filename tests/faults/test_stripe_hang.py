@@ -12,14 +12,13 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from accounts.models import Membership, Role
+from accounts.models import Role
 from billing.services.subscriptions import billing_customer_ready
 from saas.observability import gunicorn_conf
-from tenants.organizations import organization_open
 from tenants.services import tenant_domain_for
-from tests.billing.helpers import subscribe_paid
-from tests.factories import make_user
-from tests.faults.servers import HangingProxy
+from tests.factories import make_member, make_organization, make_user
+from tests.support.billing import subscribe_paid
+from tests.support.faults import HangingProxy, assert_unavailable, production_gunicorn
 
 PASSWORD = "a-long-password-1"  # noqa: S105 - test account
 
@@ -31,38 +30,14 @@ def hanging_stripe(stripe_emulator) -> Iterator[HangingProxy]:
     proxy.stop()
 
 
-def production_gunicorn(tmp_path: Path, **env: str) -> dict[str, str]:
-    """start_server's environment for gunicorn with the deployment's config file (its worker
-    timeout included) and an error log the test can read."""
-    (tmp_path / "metrics").mkdir(exist_ok=True)
-    return {
-        "GUNICORN_CMD_ARGS": (
-            "-c python:saas.observability.gunicorn_conf "
-            f"--error-logfile {tmp_path / 'gunicorn.log'}"
-        ),
-        # The config file empties this directory on start: give it one of the test's own.
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-        **env,
-    }
-
-
-def assert_unavailable(response: requests.Response, code: str) -> None:
-    """503 in the one error format, with a Retry-After a client can act on."""
-    assert response.status_code == 503, response.text
-    assert int(response.headers["Retry-After"]) > 0
-    error = response.json()["error"]
-    assert error["code"] == code
-    assert error["request_id"] == response.headers["X-Request-ID"]
-
-
 def test_a_hanging_stripe_is_a_503_before_the_worker_timeout_and_kills_no_worker(
     committed: None, hanging_stripe: HangingProxy, start_server, tmp_path: Path
 ) -> None:
-    subscribed = organization_open(name="Acme", slug="acme")
-    fresh = organization_open(name="Beta", slug="beta")  # no subscription yet: it may check out
+    subscribed = make_organization("acme")
+    fresh = make_organization("beta")  # no subscription yet: it may check out
     owner = make_user(password=PASSWORD)
     for tenant in (subscribed, fresh):
-        Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)
+        make_member(tenant, Role.OWNER, user=owner)
     subscribe_paid(subscribed, "starter-monthly")
     billing_customer_ready(tenant_id=fresh.pk)
     env = production_gunicorn(

@@ -18,8 +18,8 @@ from billing.errors import PaymentProviderUnavailable
 from billing.models import BillingAccount
 from billing.services.catalog import catalog_sync_to_stripe
 from billing.tasks import billing_customer_create
-from tests.billing.helpers import stripe_sdk
-from tests.faults.servers import wait_until
+from tests.support.billing import stripe_sdk
+from tests.support.processes import wait_until
 
 
 class DelayingProxy:

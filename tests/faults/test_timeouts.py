@@ -14,7 +14,7 @@ from stripe._http_client import HTTPClient
 from billing import gateway
 from saas.observability import gunicorn_conf
 from saas.redis_breaker import _BREAKER_CLASSES
-from tests.test_settings import GOOD_KEYS, load_settings
+from tests.support.processes import GOOD_KEYS, load_settings
 
 
 def test_the_outside_calls_of_a_request_end_before_the_worker_timeout() -> None:

@@ -18,11 +18,9 @@ from billing.models import EventSource, EventState, WebhookEvent, WebhookNotific
 from billing.webhooks import services
 from billing.webhooks.tasks import webhook_event_process_task
 from saas.outbox.models import OutboxMessage
-from tests.billing.helpers import subscribe_paid
-from tests.billing.webhooks.conftest import emulator_events
-from tests.conftest import REPO, subprocess_env
-from tests.faults.servers import wait_until
-from tests.services import start_celery_worker
+from tests.support.billing import subscribe_paid
+from tests.support.processes import REPO, start_celery_worker, subprocess_env, wait_until
+from tests.support.webhooks import emulator_events
 
 pytestmark = pytest.mark.slow
 

@@ -19,7 +19,7 @@ import requests
 from django.core.management import call_command
 
 from billing.models import Plan
-from tests.conftest import RunningServer
+from tests.support.processes import RunningServer
 
 pytestmark = pytest.mark.slow
 

@@ -9,8 +9,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from saas.observability.logging import RequestContextFilter, TextFormatter
-
-from .helpers import json_logs
+from tests.support.observability import json_logs
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,7 @@ from accounts.models import Role
 from billing.models import WebhookEvent
 from config.celery import app
 from tenants.models import Tenant, TenantStatus
-
-from .helpers import METRICS_TOKEN, sample, scrape
+from tests.support.observability import METRICS_TOKEN, sample, scrape
 
 pytestmark = pytest.mark.django_db
 

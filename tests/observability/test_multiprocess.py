@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import REPO, free_port, subprocess_env
-
-from .helpers import METRICS_TOKEN
+from tests.support.observability import METRICS_TOKEN
+from tests.support.processes import REPO, free_port, subprocess_env
 
 
 @pytest.mark.slow

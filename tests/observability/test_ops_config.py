@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from tests.conftest import REPO
+from tests.support.processes import REPO
 
 OPS = REPO / "ops"
 

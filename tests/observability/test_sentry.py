@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import REPO
+from tests.support.processes import REPO
 
 PROBE = """
 import django, json, sentry_sdk

@@ -13,9 +13,8 @@ from django.urls import reverse
 from accounts.models import User
 from billing.models import BillingAccount, WebhookEvent
 from tenants.models import Domain, Tenant
-from tenants.organizations import organization_open
-from tests.factories import PASSWORD
-from tests.ops.admin_samples import admin_samples
+from tests.factories import PASSWORD, make_organization
+from tests.support.admin_samples import admin_samples
 
 OPERATOR = "operator@example.test"
 
@@ -106,7 +105,7 @@ def test_admin_lists_find_what_operators_search_for(operator_client: Client) -> 
     event = WebhookEvent.objects.get(stripe_event_id="evt_admin_1")
     account.stripe_customer_id = "cus_admin_1"
     account.save(update_fields=["stripe_customer_id"])
-    other = organization_open(name="Other", slug="other")
+    other = make_organization("other")
 
     def listed(url: str) -> set[int]:
         response = operator_client.get(url)
@@ -134,7 +133,7 @@ def test_admin_lists_find_what_operators_search_for(operator_client: Client) -> 
 def test_the_admin_cannot_make_or_delete_half_a_tenant(operator_client: Client) -> None:
     """A plain add would save a tenant row without schema, billing account or owner; a plain
     delete would drop the row and leave its schema. Both are refused; Archive is the way."""
-    acme = organization_open(name="Acme", slug="acme")
+    acme = make_organization("acme")
     before = (Tenant.objects.count(), Domain.objects.count())
     add = operator_client.post(
         "/admin/tenants/tenant/add/", {"slug": "half", "name": "Half", "status": "active"}

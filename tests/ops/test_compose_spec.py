@@ -19,7 +19,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.support.processes import REPO
 
 SCHEMA = REPO / "tests" / "ops" / "compose-spec.json"
 SCHEMA_SHA256 = "46b7d35f19dd93a05f8fea530291bf84d881c1791ec167ecf0e6fb94e639d496"

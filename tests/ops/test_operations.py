@@ -25,10 +25,10 @@ from tenants.operations import (
     tenant_export,
     tenants_purge_archived,
 )
-from tenants.organizations import organization_open
 from tenants.resolution import tenant_cache_invalidate
-from tests.billing.helpers import stripe_sdk, subscribe_paid
-from tests.conftest import free_port
+from tests.factories import make_organization
+from tests.support.billing import stripe_sdk, subscribe_paid
+from tests.support.processes import free_port
 
 
 def _schema_exists(name: str) -> bool:
@@ -95,7 +95,7 @@ def test_export_holds_the_tenants_data_and_nothing_of_another(make_tenant, make_
 
 
 def test_export_command_writes_json_and_a_pg_dump(committed: None, tmp_path: Path) -> None:
-    tenant = organization_open(name="Acme", slug="acme")  # committed: pg_dump is another session
+    tenant = make_organization("acme")  # committed: pg_dump is another session
     _project(tenant, "in-the-dump")
     out, dump = tmp_path / "acme.json", tmp_path / "acme.dump"
 
@@ -119,7 +119,7 @@ def test_a_pg_dump_on_path_older_than_the_server_is_passed_over(
     )
     old.chmod(0o755)
     monkeypatch.setenv("PATH", f"{old.parent}:{os.environ['PATH']}")
-    organization_open(name="Acme", slug="acme")
+    make_organization("acme")
     dump = tmp_path / "acme.dump"
 
     call_command(

@@ -40,11 +40,10 @@ from billing.services.invoices import invoice_apply
 from billing.services.subscriptions import billing_customer_ready, subscription_apply
 from billing.webhooks.handlers import HANDLERS
 from billing.webhooks.services import webhook_event_process
-from tests.api.test_errors import assert_error
-from tests.billing.helpers import stripe_sdk, subscribe_paid
-from tests.billing.webhooks.conftest import fixture_event, fixture_object
-
-from .conftest import World, caller_client
+from tests.support.billing import stripe_sdk, subscribe_paid
+from tests.support.http import assert_error
+from tests.support.owasp import World, caller_client
+from tests.support.webhooks import fixture_event, fixture_object
 
 pytestmark = pytest.mark.django_db
 

@@ -24,9 +24,8 @@ import pytest
 
 from accounts.models import Invitation, Membership, OAuthApplication, Role
 from saas.workspace.models import Project, Task
-from tests.api.test_errors import assert_error
-
-from .conftest import (
+from tests.support.http import assert_error
+from tests.support.owasp import (
     APP_ALL,
     APP_READ,
     ROLES,

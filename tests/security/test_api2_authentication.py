@@ -38,11 +38,10 @@ from oauth2_provider.models import get_access_token_model
 
 from accounts.access import member_access_forget
 from accounts.models import Membership, Role, User
-from tests.accounts.oauth.conftest import App, form_post
-from tests.api.test_errors import assert_error
 from tests.factories import PASSWORD
-
-from .conftest import (
+from tests.support.http import assert_error
+from tests.support.oauth import App, form_post
+from tests.support.owasp import (
     APP_READ,
     NEW_PASSWORD,
     ROLES,
@@ -54,8 +53,8 @@ from .conftest import (
     is_credential_operation,
     operations,
     refresh_for,
-    register_app,
     send,
+    side_app_register,
     valid_body,
 )
 
@@ -209,14 +208,14 @@ def test_revoked_expired_and_orphaned_oauth_tokens_are_refused(world: World) -> 
     assert revoked.status_code == 200
     assert_error(client.get("/api/v1/projects/"), 401)
     # Expired.
-    application, secret = register_app(side, side.owner, ["read"])
+    application, secret = side_app_register(side, side.owner, ["read"])
     token = app_token(application, secret, "read")
     get_access_token_model().objects.filter(application=application).update(
         expires=timezone.now() - timedelta(seconds=1)
     )
     assert_error(api_client(side.host, token).get("/api/v1/projects/"), 401)
     # Its application deleted.
-    application, secret = register_app(side, side.owner, ["read"])
+    application, secret = side_app_register(side, side.owner, ["read"])
     token = app_token(application, secret, "read")
     application.delete()
     assert_error(api_client(side.host, token).get("/api/v1/projects/"), 401)
@@ -225,7 +224,7 @@ def test_revoked_expired_and_orphaned_oauth_tokens_are_refused(world: World) -> 
 def test_a_machine_clients_token_dies_with_its_creators_membership(world: World) -> None:
     side = world.acme
     admin = side.users[Role.ADMIN]
-    application, secret = register_app(side, admin, ["read"])
+    application, secret = side_app_register(side, admin, ["read"])
     token = app_token(application, secret, "read")
     client = api_client(side.host, token)
     assert client.get("/api/v1/projects/").status_code == 200

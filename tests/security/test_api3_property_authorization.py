@@ -30,8 +30,7 @@ from saas.audit.models import AuditEntry
 from saas.workspace.models import Project, Task
 from tenants.models import Tenant
 from tests.factories import PASSWORD
-
-from .conftest import (
+from tests.support.owasp import (
     APP_ALL,
     NEW_PASSWORD,
     Route,

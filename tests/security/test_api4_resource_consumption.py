@@ -35,10 +35,9 @@ from billing.ledger.models import Invoice
 from billing.models import BillingAccount, Plan
 from saas.audit.models import AuditEntry
 from saas.workspace.models import Project, Task
-from tests.api.test_errors import assert_error
 from tests.factories import PASSWORD
-
-from .conftest import (
+from tests.support.http import assert_error
+from tests.support.owasp import (
     APP_READ,
     Route,
     World,

@@ -29,10 +29,9 @@ from accounts.models import Membership, OAuthApplication, Role
 from accounts.roles import Capability
 from saas.audit.models import AuditEntry
 from tenants.models import Tenant, TenantStatus
-from tests.accounts.oauth.conftest import App, form_post
-from tests.api.test_errors import assert_error
-
-from .conftest import (
+from tests.support.http import assert_error
+from tests.support.oauth import App, form_post
+from tests.support.owasp import (
     ANONYMOUS,
     ANY_GRANT_OPERATIONS,
     APP_ALL,
@@ -54,9 +53,9 @@ from .conftest import (
     is_credential_operation,
     operation_id,
     operations,
-    register_app,
     routes,
     send,
+    side_app_register,
     valid_body,
 )
 
@@ -179,7 +178,7 @@ def test_only_the_roles_granted_the_capability_succeed(
 
 def test_an_application_token_cannot_make_its_user_leave(world: World) -> None:
     admin = world.acme.users[Role.ADMIN]
-    application, secret = register_app(world.acme, admin, ["read"])
+    application, secret = side_app_register(world.acme, admin, ["read"])
     token = app_token(application, secret, "read")
     client = api_client(world.acme.host, token)
     response = send(client, "DELETE", "/api/v1/members/me/")
@@ -319,7 +318,7 @@ def test_an_application_acts_with_its_creators_current_role(world: World) -> Non
     the role that admin holds now: demoted to viewer, the application can still read but
     no longer write or read the audit log, and cannot get a token for the write scope."""
     admin = world.acme.users[Role.ADMIN]
-    application, secret = register_app(world.acme, admin, ["read", "write", "admin"])
+    application, secret = side_app_register(world.acme, admin, ["read", "write", "admin"])
     minted_before = app_token(application, secret, "read write admin")
     Membership.objects.filter(tenant=world.acme.tenant, user=admin).update(role=Role.VIEWER)
     member_access_forget(user_id=admin.pk, tenant_ids=[world.acme.tenant.pk])

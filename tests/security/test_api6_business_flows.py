@@ -30,10 +30,9 @@ from django.utils import timezone
 import accounts.services as account_services
 from accounts.models import Invitation, Membership, Role, User
 from billing.models import Plan
-from tests.api.test_errors import assert_error
-from tests.factories import PASSWORD
-
-from .conftest import (
+from tests.factories import PASSWORD, make_invitation, make_member
+from tests.support.http import assert_error
+from tests.support.owasp import (
     NEW_PASSWORD,
     Route,
     Side,
@@ -42,7 +41,6 @@ from .conftest import (
     attempt,
     caller_client,
     fill,
-    invite,
     operations,
     refresh_for,
     reset_confirm_body,
@@ -178,7 +176,7 @@ def test_a_reinvite_revokes_the_old_link(world: World, outbox: list[dict[str, An
 
 def test_expired_and_revoked_links_are_gone(world: World) -> None:
     side = world.acme
-    expired = invite(side.tenant, side.owner, "late@example.test")
+    expired = make_invitation(side.tenant, side.owner, "late@example.test")
     Invitation.objects.filter(email="late@example.test").update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
@@ -194,7 +192,7 @@ def test_expired_and_revoked_links_are_gone(world: World) -> None:
 def test_an_existing_account_joins_only_with_its_own_password(world: World) -> None:
     side = world.acme
     existing = world.beta.users[Role.MEMBER]
-    token = invite(side.tenant, side.owner, existing.email)
+    token = make_invitation(side.tenant, side.owner, existing.email)
     assert_error(_accept(side, token, "Not-Their-Password-1"), 401, "invalid_credentials")
     assert Invitation.objects.get(tenant=side.tenant, email=existing.email).status == "pending"
     joined = _accept(side, token, PASSWORD)
@@ -294,7 +292,7 @@ def test_a_reset_link_works_once_and_ends_every_session(world: World, loose_rate
 def test_a_reset_link_works_only_on_its_organizations_host(world: World, loose_rates: Any) -> None:
     """A member of both organizations: acme's link does not reset on beta's host."""
     user = world.acme.users[Role.MEMBER]
-    Membership.objects.create(user=user, tenant=world.beta.tenant, role=Role.MEMBER)
+    make_member(world.beta.tenant, Role.MEMBER, user=user)
     body = reset_confirm_body(User.objects.get(pk=user.pk), world.acme.tenant)
     on_beta = api_client(world.beta.host).post(
         "/api/v1/auth/password/reset/confirm/", body, format="json"

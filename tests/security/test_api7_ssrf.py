@@ -36,13 +36,11 @@ from billing.models import EventState, WebhookEvent
 from billing.services.subscriptions import billing_customer_ready
 from billing.webhooks.services import webhook_event_process
 from tenants.resolution import tenant_cache_invalidate
-from tests.accounts.oauth.conftest import App, form_post, pkce_pair
-from tests.accounts.oauth.test_tokens import consent_fields
-from tests.api.test_errors import assert_error
-from tests.billing.webhooks.conftest import fixture_event, fixture_object
-from tests.conftest import REPO
-
-from .conftest import ConnectionRecorder, World, api_client, caller_client
+from tests.support.http import assert_error
+from tests.support.oauth import App, consent_fields, form_post, pkce_pair
+from tests.support.owasp import ConnectionRecorder, World, api_client, caller_client
+from tests.support.processes import REPO
+from tests.support.webhooks import fixture_event, fixture_object
 
 pytestmark = pytest.mark.django_db
 

@@ -33,10 +33,9 @@ from rest_framework.views import APIView
 from accounts.models import Role
 from tenants.models import Tenant, TenantStatus
 from tenants.resolution import tenant_cache_invalidate
-from tests.accounts.oauth.conftest import form_post, pkce_pair
-from tests.api.test_errors import assert_error
-
-from .conftest import (
+from tests.support.http import assert_error
+from tests.support.oauth import form_post, pkce_pair
+from tests.support.owasp import (
     Route,
     World,
     api_client,

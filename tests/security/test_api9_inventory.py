@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Route, World, api_client, operations, routes
+from tests.support.owasp import Route, World, api_client, operations, routes
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import REPO
+from tests.support.processes import REPO
 
 
 def test_check_deploy_is_clean_in_production(production_env: dict[str, str]) -> None:

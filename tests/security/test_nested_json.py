@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import Role
-from tests.api.test_errors import assert_error
+from tests.support.http import assert_error
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from accounts.models import Role
 from saas.observability.logging import redact
 from stripe_emulator.webhooks import sign
 from tests.factories import make_user
-from tests.observability.helpers import json_logs
+from tests.support.observability import json_logs
 
 pytestmark = pytest.mark.django_db
 

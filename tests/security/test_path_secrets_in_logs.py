@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from accounts.models import Role
 from accounts.services import invitation_create
 from tests.factories import PASSWORD, make_user
-from tests.observability.helpers import json_logs
+from tests.support.observability import json_logs
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@
 import importlib.util
 from types import ModuleType
 
-from tests.conftest import REPO
+from tests.support.processes import REPO
 
 
 def _module() -> ModuleType:

@@ -18,8 +18,15 @@ import pytest
 import requests
 
 from billing.models import Plan
-from tests.conftest import REPO, BearerAuth, subprocess_env
-from tests.services import SmtpSink, body_text, start_celery_worker, wait_until
+from tests.support.http import BearerAuth
+from tests.support.processes import (
+    REPO,
+    SmtpSink,
+    body_text,
+    start_celery_worker,
+    subprocess_env,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 

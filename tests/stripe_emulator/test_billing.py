@@ -11,7 +11,7 @@ import pytest
 import requests
 import stripe
 
-from .conftest import DAY, event_types
+from tests.support.emulator import DAY, event_types
 
 T0 = 1_700_000_000  # 2023-11-14 22:13:20 UTC: the next monthly period is 30 days long
 

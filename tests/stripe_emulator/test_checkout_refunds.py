@@ -12,9 +12,7 @@ import pytest
 import requests
 import stripe
 
-from tests.stripe_emulator.helpers import refused
-
-from .test_shapes import REFERENCE, missing_keys, raw
+from tests.support.emulator import REFERENCE, missing_keys, raw, refused
 
 T0 = 1_700_000_000  # 2023-11-14 22:13:20 UTC
 DEC = T0 + 30 * 86400  # the first monthly renewal
@@ -26,7 +24,7 @@ def client(stripe_client: stripe.StripeClient) -> stripe.StripeClient:
 
 
 @pytest.fixture
-def catalog(client: stripe.StripeClient) -> dict[str, str]:
+def prices(client: stripe.StripeClient) -> dict[str, str]:
     """A monthly seat price (1500) and an API-call price metered at 2 cents a call."""
     product = client.v1.products.create({"name": "SaaS"})
     meter = client.v1.billing.meters.create(
@@ -77,18 +75,18 @@ def session(client: stripe.StripeClient, cus: str, price: str, **extra: Any) -> 
 
 
 def test_a_metered_line_item_has_no_quantity_and_bills_usage_in_arrears(
-    client: stripe.StripeClient, stripe_emulator: Any, catalog: dict[str, str]
+    client: stripe.StripeClient, stripe_emulator: Any, prices: dict[str, str]
 ) -> None:
     cus = customer(client, clock=True)
-    lines = [{"price": catalog["seat"], "quantity": 3}, {"price": catalog["calls"]}]
-    checkout = session(client, cus, catalog["seat"], line_items=lines)
+    lines = [{"price": prices["seat"], "quantity": 3}, {"price": prices["calls"]}]
+    checkout = session(client, cus, prices["seat"], line_items=lines)
     assert checkout.amount_total == 3 * 1500  # usage is not known yet
     done = requests.post(
         f"{stripe_emulator.url}/_emulator/checkout/{checkout.id}/complete", timeout=5
     ).json()
     sub = client.v1.subscriptions.retrieve(done["subscription"])
     quantities = {i.price.id: i.to_dict().get("quantity") for i in sub["items"].data}
-    assert quantities == {catalog["seat"]: 3, catalog["calls"]: None}
+    assert quantities == {prices["seat"]: 3, prices["calls"]: None}
     first = client.v1.invoices.retrieve(str(sub.latest_invoice))
     assert first.amount_paid == 4500
 
@@ -101,36 +99,36 @@ def test_a_metered_line_item_has_no_quantity_and_bills_usage_in_arrears(
     renewal = client.v1.invoices.retrieve(
         str(client.v1.subscriptions.retrieve(sub.id).latest_invoice)
     )
-    usage = [ln for ln in renewal.lines.data if ln.pricing.price_details.price == catalog["calls"]]
+    usage = [ln for ln in renewal.lines.data if ln.pricing.price_details.price == prices["calls"]]
     assert [(ln.quantity, ln.amount) for ln in usage] == [(150, 150 * 2)]
     assert renewal.amount_paid == 3 * 1500 + 300
 
 
 def test_line_item_quantities_are_checked_like_stripe(
-    client: stripe.StripeClient, catalog: dict[str, str]
+    client: stripe.StripeClient, prices: dict[str, str]
 ) -> None:
     cus = customer(client)
     metered = [
-        {"price": catalog["seat"], "quantity": 1},
-        {"price": catalog["calls"], "quantity": 1},
+        {"price": prices["seat"], "quantity": 1},
+        {"price": prices["calls"], "quantity": 1},
     ]
-    err = refused(lambda: session(client, cus, catalog["seat"], line_items=metered))
+    err = refused(lambda: session(client, cus, prices["seat"], line_items=metered))
     assert err.param == "line_items[1][quantity]"
     assert "metered" in str(err.user_message)
     missing = refused(
-        lambda: session(client, cus, catalog["seat"], line_items=[{"price": catalog["seat"]}])
+        lambda: session(client, cus, prices["seat"], line_items=[{"price": prices["seat"]}])
     )
     assert missing.param == "line_items[0]"
     assert missing.user_message == "Quantity is required. Add `quantity` to `line_items[0]`"
 
 
 def test_sessions_list_by_customer_and_status(
-    client: stripe.StripeClient, catalog: dict[str, str]
+    client: stripe.StripeClient, prices: dict[str, str]
 ) -> None:
     alice, bob = customer(client), customer(client)
-    kept = session(client, alice, catalog["seat"])
-    gone = session(client, alice, catalog["seat"])
-    session(client, bob, catalog["seat"])
+    kept = session(client, alice, prices["seat"])
+    gone = session(client, alice, prices["seat"])
+    session(client, bob, prices["seat"])
     client.v1.checkout.sessions.expire(gone.id)
 
     def ids(**filters: str) -> list[str]:
@@ -144,10 +142,10 @@ def test_sessions_list_by_customer_and_status(
 
 
 def test_an_expired_session_cannot_be_paid(
-    client: stripe.StripeClient, stripe_emulator: Any, catalog: dict[str, str]
+    client: stripe.StripeClient, stripe_emulator: Any, prices: dict[str, str]
 ) -> None:
     cus = customer(client)
-    checkout = session(client, cus, catalog["seat"])
+    checkout = session(client, cus, prices["seat"])
     expired = client.v1.checkout.sessions.expire(checkout.id)
     assert (expired.status, expired.url) == ("expired", None)
     page = requests.post(checkout.url, data={"payment_method": "pm_card_visa"}, timeout=5)
@@ -165,18 +163,18 @@ def test_an_expired_session_cannot_be_paid(
 
 
 def test_a_completed_session_cannot_be_expired(
-    client: stripe.StripeClient, stripe_emulator: Any, catalog: dict[str, str]
+    client: stripe.StripeClient, stripe_emulator: Any, prices: dict[str, str]
 ) -> None:
-    checkout = session(client, customer(client), catalog["seat"])
+    checkout = session(client, customer(client), prices["seat"])
     requests.post(f"{stripe_emulator.url}/_emulator/checkout/{checkout.id}/complete", timeout=5)
     err = refused(lambda: client.v1.checkout.sessions.expire(checkout.id))
     assert err.user_message == "Only Checkout Sessions with a status of `open` can be expired."
     assert client.v1.checkout.sessions.retrieve(checkout.id).status == "complete"
 
 
-def test_ui_modes(client: stripe.StripeClient, catalog: dict[str, str]) -> None:
+def test_ui_modes(client: stripe.StripeClient, prices: dict[str, str]) -> None:
     cus = customer(client)
-    hosted = session(client, cus, catalog["seat"])
+    hosted = session(client, cus, prices["seat"])
     assert (hosted.ui_mode, hosted.client_secret) == ("hosted_page", None)
     assert hosted.url
     embedded = client.v1.checkout.sessions.create(
@@ -185,7 +183,7 @@ def test_ui_modes(client: stripe.StripeClient, catalog: dict[str, str]) -> None:
             "customer": cus,
             "ui_mode": "embedded_page",
             "return_url": "https://app.example/back?session={CHECKOUT_SESSION_ID}",
-            "line_items": [{"price": catalog["seat"], "quantity": 1}],
+            "line_items": [{"price": prices["seat"], "quantity": 1}],
         }
     )
     assert (embedded.ui_mode, embedded.url) == ("embedded_page", None)
@@ -195,14 +193,14 @@ def test_ui_modes(client: stripe.StripeClient, catalog: dict[str, str]) -> None:
             "mode": "subscription",
             "customer": cus,
             "ui_mode": "elements",
-            "line_items": [{"price": catalog["seat"], "quantity": 1}],
+            "line_items": [{"price": prices["seat"], "quantity": 1}],
         }
     )
     assert (elements.ui_mode, elements.url) == ("elements", None)
     assert elements.client_secret
-    err = refused(lambda: session(client, cus, catalog["seat"], ui_mode="embedded_page"))
+    err = refused(lambda: session(client, cus, prices["seat"], ui_mode="embedded_page"))
     assert err.param == "success_url"  # a page of the app has no redirect to Stripe's page
-    assert refused(lambda: session(client, cus, catalog["seat"], ui_mode="hosted")).param == (
+    assert refused(lambda: session(client, cus, prices["seat"], ui_mode="hosted")).param == (
         "ui_mode"
     )
 
@@ -221,9 +219,9 @@ def paid_invoice(client: stripe.StripeClient, price: str) -> Any:
 
 
 def test_an_invoice_is_paid_by_a_payment_intent(
-    client: stripe.StripeClient, stripe_emulator: Any, catalog: dict[str, str]
+    client: stripe.StripeClient, stripe_emulator: Any, prices: dict[str, str]
 ) -> None:
-    invoice = paid_invoice(client, catalog["seat"])
+    invoice = paid_invoice(client, prices["seat"])
     payments = list(client.v1.invoice_payments.list({"invoice": invoice.id}))
     assert len(payments) == 1
     payment = payments[0]
@@ -242,13 +240,13 @@ def test_an_invoice_is_paid_by_a_payment_intent(
 
 
 def test_retries_use_the_invoices_one_payment_intent(
-    client: stripe.StripeClient, catalog: dict[str, str]
+    client: stripe.StripeClient, prices: dict[str, str]
 ) -> None:
     cus = customer(client)
     bad = client.v1.payment_methods.attach("pm_card_chargeCustomerFail", {"customer": cus})
     client.v1.customers.update(cus, {"invoice_settings": {"default_payment_method": bad.id}})
     sub = client.v1.subscriptions.create(
-        {"customer": cus, "items": [{"price": catalog["seat"], "quantity": 1}]}
+        {"customer": cus, "items": [{"price": prices["seat"], "quantity": 1}]}
     )
     invoice = str(sub.latest_invoice)
     (payment,) = client.v1.invoice_payments.list({"invoice": invoice})
@@ -264,9 +262,9 @@ def test_retries_use_the_invoices_one_payment_intent(
 
 
 def test_refunds_up_to_what_was_charged(
-    client: stripe.StripeClient, stripe_emulator: Any, catalog: dict[str, str]
+    client: stripe.StripeClient, stripe_emulator: Any, prices: dict[str, str]
 ) -> None:
-    invoice = paid_invoice(client, catalog["seat"])
+    invoice = paid_invoice(client, prices["seat"])
     (payment,) = client.v1.invoice_payments.list({"invoice": invoice.id})
     intent = client.v1.payment_intents.retrieve(str(payment.payment.payment_intent))
     charge_id = str(intent.latest_charge)

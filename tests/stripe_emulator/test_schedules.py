@@ -12,9 +12,7 @@ from typing import Any
 import pytest
 import stripe
 
-from tests.stripe_emulator.helpers import refused
-
-from .test_shapes import REFERENCE, missing_keys, raw
+from tests.support.emulator import REFERENCE, missing_keys, raw, refused
 
 DAY = 86400
 

@@ -9,43 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 import stripe
 
 from stripe_emulator import fixtures
+from tests.support.emulator import FIXTURES, REFERENCE, missing_keys, raw
 
-FIXTURES = fixtures.locate_fixtures() or fixtures.VENDORED
-REFERENCE: dict[str, Any] = json.loads(FIXTURES.read_text())["resources"]
 PACKAGE = Path(fixtures.__file__).parent
-
-
-def missing_keys(expected: Any, actual: Any, path: str = "") -> list[str]:
-    """Fixture keys absent from `actual`, descending into sub-objects both sides have."""
-    if isinstance(expected, dict) and isinstance(actual, dict):
-        out = [f"{path}.{k}" for k in expected if k not in actual]
-        for key, value in expected.items():
-            if key in actual and key not in ("metadata", "data"):
-                out += missing_keys(value, actual[key], f"{path}.{key}")
-        if (
-            "data" in expected
-            and isinstance(actual.get("data"), list)
-            and actual["data"]
-            and isinstance(expected["data"], list)
-            and expected["data"]
-        ):
-            out += missing_keys(expected["data"][0], actual["data"][0], f"{path}.data[0]")
-        elif isinstance(expected.get("data"), dict) and isinstance(actual.get("data"), dict):
-            # An event: data.object is of any type (checked as its own kind), so keys only.
-            out += [f"{path}.data.{k}" for k in expected["data"] if k not in actual["data"]]
-        return out
-    return []
-
-
-def raw(url: str, path: str) -> dict[str, Any]:
-    """The JSON exactly as served (the SDK's objects would hide nulls and key order)."""
-    reply = requests.get(url + path, auth=("sk_test_shapes", ""), timeout=5)
-    assert reply.status_code == 200, reply.text
-    return dict(reply.json())
 
 
 def _world(url: str) -> dict[str, Callable[[], dict[str, Any]]]:
@@ -125,25 +94,25 @@ KINDS = [
 
 
 @pytest.fixture(scope="module")
-def world(stripe_emulator: Any) -> dict[str, dict[str, Any]]:
+def one_of_each(_stripe_emulator: Any) -> dict[str, dict[str, Any]]:
     # Module-scoped and outside stripe_client's reset: configure the SDK by hand once.
     saved = stripe.api_key, stripe.api_base
-    stripe.api_key, stripe.api_base = "sk_test_shapes", stripe_emulator.url
+    stripe.api_key, stripe.api_base = "sk_test_shapes", _stripe_emulator.url
     try:
-        stripe_emulator.reset()
-        return {kind: get() for kind, get in _world(stripe_emulator.url).items()}
+        _stripe_emulator.reset()
+        return {kind: get() for kind, get in _world(_stripe_emulator.url).items()}
     finally:
         stripe.api_key, stripe.api_base = saved
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_object_has_every_fixture_key(world: dict[str, dict[str, Any]], kind: str) -> None:
-    assert world[kind]["object"] == REFERENCE[kind]["object"]
-    assert missing_keys(REFERENCE[kind], world[kind]) == []
+def test_object_has_every_fixture_key(one_of_each: dict[str, dict[str, Any]], kind: str) -> None:
+    assert one_of_each[kind]["object"] == REFERENCE[kind]["object"]
+    assert missing_keys(REFERENCE[kind], one_of_each[kind]) == []
 
 
-def test_nested_current_shapes(world: dict[str, dict[str, Any]]) -> None:
-    sub, inv = world["subscription"], world["invoice"]
+def test_nested_current_shapes(one_of_each: dict[str, dict[str, Any]]) -> None:
+    sub, inv = one_of_each["subscription"], one_of_each["invoice"]
     item = sub["items"]["data"][0]
     assert missing_keys(REFERENCE["subscription_item"], item) == []
     assert "current_period_end" in item

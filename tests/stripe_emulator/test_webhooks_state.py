@@ -18,8 +18,7 @@ import stripe
 from stripe_emulator import cli
 from stripe_emulator.server import EmulatorServer
 from stripe_emulator.webhooks import sign
-
-from .conftest import Receiver
+from tests.support.emulator import Receiver
 
 
 def test_webhooks_are_signed_like_stripe(

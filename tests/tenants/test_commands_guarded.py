@@ -20,7 +20,7 @@ from accounts.models import Membership, Role, User
 from billing.models import BillingAccount
 from tenants.models import Domain, Tenant, TenantStatus
 from tests.factories import PASSWORD, make_user
-from tests.test_cli import saas
+from tests.support.processes import saas_cli
 
 GUARDED = (
     "create_tenant",
@@ -274,7 +274,7 @@ def test_the_per_tenant_wrappers_reach_the_refusal(make_tenant) -> None:
 def test_saas_manage_refuses_django_tenants_create_tenant_in_one_line(committed: None) -> None:
     before = snapshot()
 
-    result = saas(
+    result = saas_cli(
         "manage", "create_tenant", "--schema_name=t_half", "--name=Half", "--slug=half",
         "--domain-domain=half.localhost", "--noinput",
     )  # fmt: skip
@@ -290,7 +290,7 @@ def test_saas_manage_refuses_django_tenants_create_tenant_in_one_line(committed:
 def test_saas_manage_refuses_delete_tenant_and_create_tenant_makes_a_whole_one(
     committed: None,
 ) -> None:
-    made = saas(
+    made = saas_cli(
         "manage", "create_tenant", "--slug=acme", "--name=Acme",
         "--owner-email=owner@acme.test", f"--owner-password={PASSWORD}",
         CELERY_TASK_ALWAYS_EAGER="1",  # the Stripe customer task runs here, not in a queue
@@ -300,7 +300,7 @@ def test_saas_manage_refuses_delete_tenant_and_create_tenant_makes_a_whole_one(
     assert_whole(tenant, "owner@acme.test")
     before = snapshot()
 
-    deleted = saas("manage", "delete_tenant", f"--schema={tenant.schema_name}", "--noinput")
+    deleted = saas_cli("manage", "delete_tenant", f"--schema={tenant.schema_name}", "--noinput")
 
     assert deleted.returncode == 1, deleted.stdout + deleted.stderr
     assert "Traceback" not in deleted.stderr

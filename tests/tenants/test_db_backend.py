@@ -19,7 +19,8 @@ from accounts.models import User
 from saas.workspace.services import project_create
 from tenants.db import schema_activate, schema_activate_public
 from tenants.models import Tenant
-from tests.conftest import access_token, host_of, subprocess_env
+from tests.support.http import access_token, host_of
+from tests.support.processes import subprocess_env
 
 
 @pytest.fixture

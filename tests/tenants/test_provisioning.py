@@ -9,7 +9,7 @@ from tenants.db import schema_activate_public, search_path_reset
 from tenants.models import Domain, Tenant, TenantStatus
 from tenants.provisioning import schema_clone_from_template, template_schema_sync
 from tenants.services import tenant_create
-from tests.conftest import drop_tenant_schemas
+from tests.support.db import drop_tenant_schemas
 
 _CATALOG = {
     "tables": "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",

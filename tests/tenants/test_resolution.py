@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tenants.models import TenantStatus
-from tests.conftest import REPO, subprocess_env
+from tests.support.processes import REPO, subprocess_env
 
 
 def test_unknown_host_gets_json_404_not_the_public_schema(db, client_for, make_tenant) -> None:

@@ -10,19 +10,8 @@ from accounts.models import Membership, Role, User
 from billing.models import BillingAccount
 from tenants import organizations, services
 from tenants.models import Domain, Tenant
-
-GOOD = {
-    "name": "Acme Inc.",
-    "slug": "acme",
-    "email": "Owner@Acme.test",
-    "password": "correct-horse-battery",
-}
-
-
-def schemas() -> set[str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%%'")
-        return {row[0] for row in cursor.fetchall()}
+from tests.factories import SIGNUP
+from tests.support.db import tenant_schemas
 
 
 def assert_nothing_left(before_users: int = 0) -> None:
@@ -30,11 +19,11 @@ def assert_nothing_left(before_users: int = 0) -> None:
     assert Domain.objects.count() == 0
     assert Membership.objects.count() == 0
     assert User.objects.count() == before_users
-    assert schemas() == set()
+    assert tenant_schemas() == set()
 
 
 def test_signup_creates_tenant_domain_schema_and_owner(db, client_for) -> None:
-    response = client_for(None).post("/api/v1/signup/", GOOD, format="json")
+    response = client_for(None).post("/api/v1/signup/", SIGNUP, format="json")
 
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -44,17 +33,17 @@ def test_signup_creates_tenant_domain_schema_and_owner(db, client_for) -> None:
     assert body["owner"]["email"] == "owner@acme.test"
     tenant = Tenant.objects.get(slug="acme")
     assert Membership.objects.get(tenant=tenant).role == Role.OWNER
-    assert "t_acme" in schemas()
+    assert "t_acme" in tenant_schemas()
     assert "password" not in body["owner"]
 
 
 def test_the_new_owner_can_use_the_new_tenant_host(db, client_for) -> None:
-    client_for(None).post("/api/v1/signup/", GOOD, format="json")
+    client_for(None).post("/api/v1/signup/", SIGNUP, format="json")
     from tenants.resolution import tenant_cache_invalidate
 
     tenant_cache_invalidate()
     owner_client = client_for(Tenant.objects.get(slug="acme"))
-    login = {"email": "owner@acme.test", "password": GOOD["password"]}
+    login = {"email": "owner@acme.test", "password": SIGNUP["password"]}
     access = owner_client.post("/api/v1/auth/login/", login, format="json").json()["access"]
     owner_client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
     assert (
@@ -86,7 +75,7 @@ BAD_INPUTS = [
 
 @pytest.mark.parametrize(("change", "status", "code"), BAD_INPUTS)
 def test_bad_input_is_refused_and_leaves_nothing(db, client_for, change, status, code) -> None:
-    response = client_for(None).post("/api/v1/signup/", {**GOOD, **change}, format="json")
+    response = client_for(None).post("/api/v1/signup/", {**SIGNUP, **change}, format="json")
 
     assert response.status_code == status, response.json()
     assert response.json()["error"]["code"] == code
@@ -95,7 +84,7 @@ def test_bad_input_is_refused_and_leaves_nothing(db, client_for, change, status,
 
 @pytest.mark.parametrize("missing", ["name", "slug", "email", "password"])
 def test_missing_field_is_named(db, client_for, missing) -> None:
-    body = {k: v for k, v in GOOD.items() if k != missing}
+    body = {k: v for k, v in SIGNUP.items() if k != missing}
     response = client_for(None).post("/api/v1/signup/", body, format="json")
     assert response.status_code == 400
     assert missing in response.json()["error"]["fields"]
@@ -113,7 +102,7 @@ def test_non_object_bodies_are_refused(db, client_for, raw) -> None:
 
 
 def test_oversized_body_is_refused_with_413(db, client_for, settings) -> None:
-    body = {**GOOD, "name": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)}
+    body = {**SIGNUP, "name": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)}
     response = client_for(None).post("/api/v1/signup/", body, format="json")
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "request_too_large"
@@ -121,8 +110,8 @@ def test_oversized_body_is_refused_with_413(db, client_for, settings) -> None:
 
 
 def test_taken_slug_is_a_conflict_and_changes_nothing(db, client_for) -> None:
-    client_for(None).post("/api/v1/signup/", GOOD, format="json")
-    again = {**GOOD, "email": "other@acme.test"}
+    client_for(None).post("/api/v1/signup/", SIGNUP, format="json")
+    again = {**SIGNUP, "email": "other@acme.test"}
     response = client_for(None).post("/api/v1/signup/", again, format="json")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "slug_taken"
@@ -131,13 +120,13 @@ def test_taken_slug_is_a_conflict_and_changes_nothing(db, client_for) -> None:
 
 
 def test_taken_email_is_a_conflict_and_changes_nothing(db, client_for) -> None:
-    client_for(None).post("/api/v1/signup/", GOOD, format="json")
-    again = {**GOOD, "slug": "acme-two", "email": "OWNER@acme.test"}
+    client_for(None).post("/api/v1/signup/", SIGNUP, format="json")
+    again = {**SIGNUP, "slug": "acme-two", "email": "OWNER@acme.test"}
     response = client_for(None).post("/api/v1/signup/", again, format="json")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "email_taken"
     assert Tenant.objects.count() == 1
-    assert "t_acme_two" not in schemas()
+    assert "t_acme_two" not in tenant_schemas()
 
 
 def test_failure_after_schema_creation_rolls_everything_back(
@@ -147,7 +136,7 @@ def test_failure_after_schema_creation_rolls_everything_back(
         raise RuntimeError("membership store down")
 
     monkeypatch.setattr("tenants.organizations.membership_create", fail)
-    response = client_for(None).post("/api/v1/signup/", GOOD, format="json")
+    response = client_for(None).post("/api/v1/signup/", SIGNUP, format="json")
 
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "server_error"
@@ -159,7 +148,7 @@ def test_concurrent_signups_for_one_slug_make_one_tenant(committed, client_for) 
     results: list[int] = []
 
     def signup(n: int) -> None:
-        body = {**GOOD, "email": f"owner{n}@acme.test"}
+        body = {**SIGNUP, "email": f"owner{n}@acme.test"}
         results.append(client_for(None).post("/api/v1/signup/", body, format="json").status_code)
         connection.close()
 
@@ -172,7 +161,7 @@ def test_concurrent_signups_for_one_slug_make_one_tenant(committed, client_for) 
     assert sorted(results) == [201, 409, 409, 409]
     assert Tenant.objects.filter(slug="acme").count() == 1
     assert User.objects.count() == 1
-    assert schemas() == {"t_acme"}
+    assert tenant_schemas() == {"t_acme"}
 
 
 def test_a_signup_committed_between_the_slug_check_and_the_insert_is_a_conflict(
@@ -184,7 +173,7 @@ def test_a_signup_committed_between_the_slug_check_and_the_insert_is_a_conflict(
     raced: list[bool] = []
 
     def signup_first() -> None:  # in a thread of its own: its own connection, committed
-        organizations.organization_signup(**{**GOOD, "email": "first@acme.test"})
+        organizations.organization_signup(**{**SIGNUP, "email": "first@acme.test"})
         connection.close()
 
     def another_signup_commits_first() -> None:
@@ -196,13 +185,13 @@ def test_a_signup_committed_between_the_slug_check_and_the_insert_is_a_conflict(
         after_the_check()
 
     monkeypatch.setattr(services, "schema_activate_public", another_signup_commits_first)
-    response = client_for(None).post("/api/v1/signup/", GOOD, format="json")
+    response = client_for(None).post("/api/v1/signup/", SIGNUP, format="json")
 
     assert response.status_code == 409, response.json()
     assert response.json()["error"]["code"] == "slug_taken"
     assert list(User.objects.values_list("email", flat=True)) == ["first@acme.test"]
     assert Tenant.objects.filter(slug="acme").count() == 1
-    assert schemas() == {"t_acme"}
+    assert tenant_schemas() == {"t_acme"}
 
 
 @pytest.mark.parametrize("same_slug", [False, True], ids=["other-slugs", "same-slug"])
@@ -222,8 +211,8 @@ def test_concurrent_signups_with_one_email_make_one_tenant_and_409s(
 
     def signup(n: int) -> None:
         slug = "acme" if same_slug else f"acme-{n}"
-        email = GOOD["email"].upper() if n % 2 else GOOD["email"]  # one address, any case
-        body = {**GOOD, "slug": slug, "email": email}
+        email = SIGNUP["email"].upper() if n % 2 else SIGNUP["email"]  # one address, any case
+        body = {**SIGNUP, "slug": slug, "email": email}
         barrier.wait()
         answers[n] = server.post("/api/v1/signup/", "localhost", json=body)
 
@@ -247,4 +236,4 @@ def test_concurrent_signups_with_one_email_make_one_tenant_and_409s(
     assert Domain.objects.get().tenant_id == tenant.pk
     assert Membership.objects.get().tenant_id == tenant.pk
     assert list(BillingAccount.objects.values_list("tenant_id", flat=True)) == [tenant.pk]
-    assert schemas() == {tenant.schema_name}
+    assert tenant_schemas() == {tenant.schema_name}

@@ -16,15 +16,15 @@ from billing.models import BillingAccount
 from saas.errors import InvalidInput
 from tenants.challenge import check_signup_challenge_verifier
 from tenants.models import Domain, Tenant
-from tests.api.test_errors import assert_error
-from tests.factories import make_user
-from tests.tenants.test_signup import GOOD, schemas
+from tests.factories import SIGNUP, make_user
+from tests.support.db import tenant_schemas
+from tests.support.http import assert_error
 
 VERIFIER_CALLS: list[Any] = []
 
 
 def _signup(client, n: int, *, email: str | None = None, ip: str = "10.0.0.1", **change: Any):
-    body = {**GOOD, "slug": f"org-{n}", "email": email or f"owner{n}@org{n}.test", **change}
+    body = {**SIGNUP, "slug": f"org-{n}", "email": email or f"owner{n}@org{n}.test", **change}
     return client.post("/api/v1/signup/", body, format="json", REMOTE_ADDR=ip)
 
 
@@ -44,7 +44,7 @@ def test_signup_is_throttled_per_ip_with_retry_after(db, tight_rates, client_for
     assert_error(throttled, 429, "rate_limited")
     assert 0 < int(throttled["Retry-After"]) <= 3601
     assert not Tenant.objects.filter(slug="org-3").exists()
-    assert "t_org_3" not in schemas()
+    assert "t_org_3" not in tenant_schemas()
     # Another client is not held back by the first one's count.
     assert _signup(client, 4, ip="10.0.0.2").status_code == 201
 
@@ -125,7 +125,7 @@ def test_probing_for_registered_emails_is_cut_off_by_the_throttles(
     client = client_for(None)
 
     def probe(local: str, ip: str):
-        body = {**GOOD, "slug": "acme", "email": f"{local}@bigcorp.test"}
+        body = {**SIGNUP, "slug": "acme", "email": f"{local}@bigcorp.test"}
         return client.post("/api/v1/signup/", body, format="json", REMOTE_ADDR=ip)
 
     one_client = [probe("jane" if n == 5 else f"guess{n}", "10.1.0.1") for n in range(11)]
@@ -188,23 +188,23 @@ def assert_nothing_made() -> None:
     assert Membership.objects.count() == 0
     assert User.objects.count() == 0
     assert BillingAccount.objects.count() == 0
-    assert schemas() == set()
+    assert tenant_schemas() == set()
 
 
 def test_no_verifier_by_default(settings, db, client_for) -> None:
     assert settings.SIGNUP_CHALLENGE_VERIFIER == ""
-    assert client_for(None).post("/api/v1/signup/", GOOD, format="json").status_code == 201
+    assert client_for(None).post("/api/v1/signup/", SIGNUP, format="json").status_code == 201
 
 
 def test_a_configured_verifier_sees_the_request_and_its_yes_lets_signup_through(
     db, verifier, client_for
 ) -> None:
     verifier("accept_token")
-    body = {**GOOD, "challenge": "good-token"}
+    body = {**SIGNUP, "challenge": "good-token"}
     response = client_for(None).post("/api/v1/signup/", body, format="json")
     assert response.status_code == 201, response.json()
     assert len(VERIFIER_CALLS) == 1
-    assert VERIFIER_CALLS[0].data["email"] == GOOD["email"]
+    assert VERIFIER_CALLS[0].data["email"] == SIGNUP["email"]
     assert "challenge" not in response.json()
 
 
@@ -212,7 +212,7 @@ def test_a_verifier_refusal_is_403_challenge_failed_and_makes_nothing(
     db, verifier, client_for
 ) -> None:
     verifier("accept_token")
-    body = {**GOOD, "challenge": "forged"}
+    body = {**SIGNUP, "challenge": "forged"}
     response = client_for(None).post("/api/v1/signup/", body, format="json")
     assert_error(response, 403, "challenge_failed")
     assert len(VERIFIER_CALLS) == 1
@@ -221,7 +221,7 @@ def test_a_verifier_refusal_is_403_challenge_failed_and_makes_nothing(
 
 def test_a_verifier_may_refuse_with_its_own_400(db, verifier, client_for) -> None:
     verifier("require_token")
-    response = client_for(None).post("/api/v1/signup/", GOOD, format="json")
+    response = client_for(None).post("/api/v1/signup/", SIGNUP, format="json")
     error = assert_error(response, 400, "challenge_failed")
     assert error["fields"] == {"challenge": ["Required."]}
     assert_nothing_made()
@@ -230,7 +230,7 @@ def test_a_verifier_may_refuse_with_its_own_400(db, verifier, client_for) -> Non
 def test_a_verifier_that_answers_nothing_refuses(db, verifier, client_for) -> None:
     """Only an explicit True lets a signup through: a verifier bug fails closed."""
     verifier("forgets_to_answer")
-    response = client_for(None).post("/api/v1/signup/", GOOD, format="json")
+    response = client_for(None).post("/api/v1/signup/", SIGNUP, format="json")
     assert_error(response, 403, "challenge_failed")
     assert_nothing_made()
 
@@ -241,7 +241,7 @@ def test_the_verifier_runs_before_taken_emails_or_slugs_are_revealed(
     acme = make_tenant("acme")
     make_member(acme, user=make_user(email="owner@acme.test"))
     verifier("accept_token")
-    response = client_for(None).post("/api/v1/signup/", GOOD, format="json")
+    response = client_for(None).post("/api/v1/signup/", SIGNUP, format="json")
     assert_error(response, 403, "challenge_failed")
 
 

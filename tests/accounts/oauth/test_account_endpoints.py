@@ -9,8 +9,10 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
 from accounts.models import OAuthApplication
-from tests.accounts.oauth.conftest import client_credentials_token
 from tests.factories import PASSWORD
+from tests.support.oauth import client_credentials_token
+
+pytestmark = pytest.mark.usefixtures("signup_plan_includes_api")
 
 NEW = "a-brand-new-passphrase-9"
 

@@ -4,8 +4,9 @@ import pytest
 from django.contrib.auth.hashers import check_password
 
 from accounts.models import OAuthApplication, Role
+from tests.support.oauth import REDIRECT_URI
 
-from .conftest import REDIRECT_URI
+pytestmark = pytest.mark.usefixtures("signup_plan_includes_api")
 
 URL = "/api/v1/oauth/applications/"
 CODE_APP = {
@@ -150,7 +151,7 @@ def test_update_validates_redirect_uris_and_refuses_unknown_fields(
 def test_oauth_token_with_admin_scope_manages_applications(
     db, client_for, make_tenant, make_member, register_app
 ) -> None:
-    from .conftest import client_credentials_token
+    from tests.support.oauth import client_credentials_token
 
     acme = make_tenant("acme")
     app = register_app(acme, make_member(acme, Role.OWNER), scopes=("read", "admin"))

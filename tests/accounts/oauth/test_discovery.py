@@ -1,9 +1,12 @@
 """What clients and developers read: the server metadata and the OpenAPI description."""
 
+import pytest
 from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 
-from .conftest import PUBLIC
+from tests.support.oauth import PUBLIC
+
+pytestmark = pytest.mark.usefixtures("signup_plan_includes_api")
 
 
 def test_server_metadata_names_our_endpoints_and_grants(db) -> None:

@@ -12,10 +12,12 @@ from oauthlib.oauth2 import BackendApplicationClient
 from requests_oauthlib import OAuth2Session
 
 from accounts.models import OAuthApplication, Role
-from tests.conftest import BearerAuth, RunningServer
 from tests.factories import PASSWORD
+from tests.support.http import BearerAuth
+from tests.support.oauth import PUBLIC, REDIRECT_URI
+from tests.support.processes import RunningServer
 
-from .conftest import PUBLIC, REDIRECT_URI
+pytestmark = pytest.mark.usefixtures("signup_plan_includes_api")
 
 PROJECTS = "/api/v1/projects/"
 HOST = {"Host": PUBLIC}

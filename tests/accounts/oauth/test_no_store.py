@@ -1,10 +1,13 @@
 """Registering an OAuth application answers its client secret, once: that answer must not be
 stored by any cache, like /o/token/'s (RFC 6749 section 5.1)."""
 
+import pytest
 from django.test import Client
 
-from tests.accounts.oauth.conftest import PUBLIC, REDIRECT_URI, form_post
-from tests.accounts.test_no_store import assert_no_store
+from tests.support.http import assert_no_store
+from tests.support.oauth import PUBLIC, REDIRECT_URI, form_post
+
+pytestmark = pytest.mark.usefixtures("signup_plan_includes_api")
 
 
 def test_registering_an_oauth_application_is_not_stored(db, client_for, make_tenant, make_member):

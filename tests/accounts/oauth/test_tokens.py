@@ -5,17 +5,19 @@ import pytest
 from django.test import Client
 
 from accounts.models import Membership, OAuthApplication, Role, User
-
-from .conftest import (
+from tests.support.oauth import (
     PUBLIC,
     REDIRECT_URI,
     App,
     authorize_query,
     client_credentials_token,
+    consent_fields,
     form_post,
     pkce_pair,
     redirect_params,
 )
+
+pytestmark = pytest.mark.usefixtures("signup_plan_includes_api")
 
 PROJECTS = "/api/v1/projects/"
 CODE = OAuthApplication.GRANT_AUTHORIZATION_CODE
@@ -25,14 +27,6 @@ def browser_for(user: User) -> Client:
     browser = Client(HTTP_HOST=PUBLIC)
     browser.force_login(user)
     return browser
-
-
-def consent_fields(html: str) -> dict[str, str]:
-    import html as html_lib
-    import re
-
-    found = re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', html)
-    return {name: html_lib.unescape(value) for name, value in found}
 
 
 def approve(browser: Client, query: str) -> dict[str, str]:

@@ -6,18 +6,19 @@ from typing import Any
 
 from billing.models import BillingAccount
 from tenants.models import Tenant
-
-from ..helpers import stripe_sdk
-from .conftest import (
+from tests.support.billing import stripe_sdk
+from tests.support.processes import wait_until
+from tests.support.scenarios import (
     DAY,
     Admin,
     World,
     assert_on_the_free_plan,
     pay_on_hosted_page,
+    period_of,
     prorated,
-    wait_until,
+    stripe_invoices,
+    subscribed,
 )
-from .test_plan_changes import period_of, stripe_invoices, subscribed
 
 
 def _card(admin: Admin, card: str) -> None:
@@ -38,20 +39,20 @@ def _tenant_status(admin: Admin) -> str:
     return Tenant.objects.get(slug=admin.slug).status
 
 
-def test_a_trial_with_a_card_bills_the_first_period_when_it_ends(world: World) -> None:
-    admin = world.signup("trialcard", trial_days=14)
+def test_a_trial_with_a_card_bills_the_first_period_when_it_ends(stripe_world: World) -> None:
+    admin = stripe_world.signup("trialcard", trial_days=14)
     assert pay_on_hosted_page(admin.checkout("pro-monthly")).status_code == 303
-    world.settle()
+    stripe_world.settle()
     sub = admin.subscription()
     assert (sub["plan"], sub["status"]) == ("pro", "trialing")
     assert _tenant_status(admin) == "trialing"
     assert [i["amount_paid"] for i in admin.invoices()] == [0]
 
     admin.advance(days=12)  # three days before the end: Stripe warns
-    world.settle()
+    stripe_world.settle()
     wait_until(lambda: any("trial ends" in s for s in admin.emails()), "trial ending email")
     admin.advance(days=3)
-    world.settle()
+    stripe_world.settle()
 
     sub = admin.subscription()
     assert (sub["plan"], sub["status"]) == ("pro", "active")
@@ -61,16 +62,16 @@ def test_a_trial_with_a_card_bills_the_first_period_when_it_ends(world: World) -
 
 
 def test_a_failed_renewal_goes_through_grace_to_read_only_and_back_when_paid(
-    world: World,
+    stripe_world: World,
 ) -> None:
-    admin = subscribed(world, "dunning", "starter-monthly")
+    admin = subscribed(stripe_world, "dunning", "starter-monthly")
     _, end = period_of(admin)
     # Stripe's retry settings (Dashboard): retries over two weeks, so the grace ends first.
-    world.emulator.store.config.retry_schedule_days = [3, 5, 10, 14]
+    stripe_world.emulator.store.config.retry_schedule_days = [3, 5, 10, 14]
     _card(admin, "pm_card_chargeCustomerFail")
 
     admin.advance(to=end + 3600)
-    world.settle()
+    stripe_world.settle()
     assert admin.subscription()["status"] == "past_due"
     assert _tenant_status(admin) == "past_due"
     assert _create_project(admin, "During grace") == 201  # full access during the grace
@@ -79,12 +80,12 @@ def test_a_failed_renewal_goes_through_grace_to_read_only_and_back_when_paid(
     wait_until(lambda: any("Payment failed" in s for s in admin.emails()), "payment failed")
 
     admin.advance(days=4)  # a retry fails too; still within BILLING_GRACE_DAYS (7)
-    world.settle()
+    stripe_world.settle()
     _dunning(admin)
     assert _tenant_status(admin) == "past_due"
 
     admin.advance(days=3.5)  # grace over
-    world.settle()
+    stripe_world.settle()
     _dunning(admin)
     assert _tenant_status(admin) == "read_only"
     refused = admin.post("projects/", {"name": "Refused"})
@@ -95,7 +96,7 @@ def test_a_failed_renewal_goes_through_grace_to_read_only_and_back_when_paid(
     _card(admin, "pm_card_visa")
     open_invoice = next(i for i in stripe_invoices(admin) if i.status == "open")
     stripe_sdk().v1.invoices.pay(open_invoice.id)  # the hosted invoice page
-    world.settle()
+    stripe_world.settle()
     assert admin.subscription()["status"] == "active"
     assert _tenant_status(admin) == "active"
     assert _create_project(admin, "Paid") == 201
@@ -119,15 +120,15 @@ class _Null:
         pass
 
 
-def test_cancel_resume_then_end_lands_on_the_free_plan_and_resubscribe(world: World) -> None:
-    admin = subscribed(world, "canceler", "pro-monthly")
+def test_cancel_resume_then_end_lands_on_the_free_plan_and_resubscribe(stripe_world: World) -> None:
+    admin = subscribed(stripe_world, "canceler", "pro-monthly")
     _, end = period_of(admin)
     assert admin.post("billing/subscription/cancel/").json()["cancel_at_period_end"] is True
     assert admin.post("billing/subscription/resume/").json()["cancel_at_period_end"] is False
     assert admin.post("billing/subscription/cancel/").status_code == 200
 
     admin.advance(to=end + 3600)
-    world.settle()
+    stripe_world.settle()
 
     assert_on_the_free_plan(admin)
     assert _tenant_status(admin) == "active"  # on the free plan, within its limits
@@ -135,14 +136,14 @@ def test_cancel_resume_then_end_lands_on_the_free_plan_and_resubscribe(world: Wo
     wait_until(lambda: any("has ended" in s for s in admin.emails()), "the ended email")
 
     assert pay_on_hosted_page(admin.checkout("starter-monthly")).status_code == 303
-    world.settle()
+    stripe_world.settle()
     sub = admin.subscription()
     assert (sub["plan"], sub["status"]) == ("starter", "active")  # no second trial
     assert [i["amount_paid"] for i in admin.invoices()] == [900, 1900]
 
 
-def test_a_scheduled_downgrade_is_dropped_by_a_cancel(world: World) -> None:
-    admin = subscribed(world, "dropper", "pro-monthly")
+def test_a_scheduled_downgrade_is_dropped_by_a_cancel(stripe_world: World) -> None:
+    admin = subscribed(stripe_world, "dropper", "pro-monthly")
     assert admin.post("billing/subscription/change/", {"price": "starter-monthly"}).ok
     canceled = admin.post("billing/subscription/cancel/")
     assert canceled.status_code == 200, canceled.text
@@ -150,20 +151,20 @@ def test_a_scheduled_downgrade_is_dropped_by_a_cancel(world: World) -> None:
     assert (body["cancel_at_period_end"], body["scheduled_change"]) == (True, None)
 
 
-def test_seats_up_and_down_are_prorated(world: World) -> None:
-    admin = subscribed(world, "seats", "starter-monthly")
+def test_seats_up_and_down_are_prorated(stripe_world: World) -> None:
+    admin = subscribed(stripe_world, "seats", "starter-monthly")
     start, end = period_of(admin)
     admin.advance(days=10)
-    earlier = len(world.stack.mail.sent_to("ada@example.test"))  # the sink is the session's
+    earlier = len(stripe_world.stack.mail.sent_to("ada@example.test"))  # the sink is the session's
     invited = admin.post("invitations/", {"email": "ada@example.test", "role": "member"})
     assert invited.status_code == 201, invited.text
-    token = _invitation_token(world, "ada@example.test", after=earlier)
+    token = _invitation_token(stripe_world, "ada@example.test", after=earlier)
     accepted = admin.request(
         "POST", f"invitations/{token}/accept/", {"password": "another-horse-battery"}
     )
     assert accepted.status_code in (200, 201), accepted.text
     wait_until(lambda: _stripe_quantity(admin) == 2, "Stripe's quantity follows the members")
-    world.settle()
+    stripe_world.settle()
     assert admin.subscription()["seats"] == 2
     at = _proration_time(admin)
     added = prorated(900, 2, end - at, end - start) - prorated(900, 1, end - at, end - start)
@@ -175,7 +176,7 @@ def test_seats_up_and_down_are_prorated(world: World) -> None:
     prorations = [line.amount for line in pending.lines.data if line.amount != 1800]
     assert sum(prorations) == added  # charged with the next renewal, per second
     admin.advance(to=end + 3600)
-    world.settle()
+    stripe_world.settle()
     assert [i["amount_paid"] for i in admin.invoices()] == [1800 + added, 900]
 
     # Down again mid-period: a credit for the seat's unused time, taken off the renewal.
@@ -185,23 +186,23 @@ def test_seats_up_and_down_are_prorated(world: World) -> None:
     ada = next(m for m in members if m["email"] == "ada@example.test")
     assert admin.request("DELETE", f"members/{ada['user_id']}/").status_code == 204
     wait_until(lambda: _stripe_quantity(admin) == 1, "Stripe's quantity follows the members")
-    world.settle()
+    stripe_world.settle()
     assert admin.subscription()["seats"] == 1
     at = _proration_time(admin)
     credit = prorated(900, 1, end - at, end - start) - prorated(900, 2, end - at, end - start)
     assert credit < 0
     admin.advance(to=end + 3600)
-    world.settle()
+    stripe_world.settle()
     assert [i["amount_paid"] for i in admin.invoices()][0] == 900 + credit
 
 
-def _invitation_token(world: World, email: str, *, after: int) -> str:
+def _invitation_token(stripe_world: World, email: str, *, after: int) -> str:
     """The token of the first invitation email to `email` after the `after` ones already in
     the session's sink (other tests may have invited the same address)."""
     import re
 
-    wait_until(lambda: len(world.stack.mail.sent_to(email)) > after, "the invitation email")
-    message = world.stack.mail.sent_to(email)[after]
+    wait_until(lambda: len(stripe_world.stack.mail.sent_to(email)) > after, "the invitation email")
+    message = stripe_world.stack.mail.sent_to(email)[after]
     part = message.get_body(preferencelist=("plain",))
     text = str(part.get_content()) if part else ""
     found = re.search(r"invitations/([A-Za-z0-9_\-]+)", text)
@@ -221,14 +222,14 @@ def _proration_time(admin: Admin) -> int:
     return int(items[0].period.start)
 
 
-def test_two_tenants_side_by_side_never_touch_each_other(world: World) -> None:
-    acme = subscribed(world, "acmeside", "pro-monthly")
-    beta = subscribed(world, "betaside", "starter-monthly")
+def test_two_tenants_side_by_side_never_touch_each_other(stripe_world: World) -> None:
+    acme = subscribed(stripe_world, "acmeside", "pro-monthly")
+    beta = subscribed(stripe_world, "betaside", "starter-monthly")
     _, acme_end = period_of(acme)
     assert acme.post("billing/subscription/change/", {"price": "starter-monthly"}).ok
 
     acme.advance(to=acme_end + 3600)  # only acme's clock moves
-    world.settle()
+    stripe_world.settle()
 
     assert acme.subscription()["plan"] == "starter"
     assert [i["amount_paid"] for i in acme.invoices()] == [900, 1900]
@@ -246,15 +247,15 @@ def test_two_tenants_side_by_side_never_touch_each_other(world: World) -> None:
     assert beta.request("GET", "billing/subscription/").status_code == 200
 
 
-def test_the_nightly_sync_repairs_a_damaged_mirror(world: World) -> None:
-    admin = subscribed(world, "repair", "pro-monthly")
+def test_the_nightly_sync_repairs_a_damaged_mirror(stripe_world: World) -> None:
+    admin = subscribed(stripe_world, "repair", "pro-monthly")
     # Events lost, a bad manual edit: the mirror says something Stripe does not bill.
     BillingAccount.objects.filter(tenant__slug="repair").update(
         status="canceled", quantity=7, cancel_at_period_end=True, stripe_state_at=0
     )
     assert admin.subscription()["status"] == "canceled"
 
-    world.stack.send_beat("billing.webhooks.tasks.billing_sync_all")
+    stripe_world.stack.send_beat("billing.webhooks.tasks.billing_sync_all")
 
     wait_until(lambda: admin.subscription()["status"] == "active", "the mirror repaired")
     sub = admin.subscription()

@@ -6,16 +6,15 @@ import time
 from datetime import datetime
 
 from billing.services.usage import usage_collect, usage_report_all
-
-from .conftest import World, pay_on_hosted_page
+from tests.support.scenarios import World, pay_on_hosted_page
 
 REQUESTS = 7
 
 
-def test_every_request_of_the_first_period_is_billed_at_the_renewal(world: World) -> None:
-    admin = world.signup("metered", trial_days=0)
+def test_every_request_of_the_first_period_is_billed_at_the_renewal(stripe_world: World) -> None:
+    admin = stripe_world.signup("metered", trial_days=0)
     assert pay_on_hosted_page(admin.checkout("scale-usage")).status_code == 303
-    world.settle()
+    stripe_world.settle()
     sub = admin.subscription()
     assert (sub["plan"], sub["price"], sub["status"]) == ("scale", "scale-usage", "active")
     assert [i["amount_paid"] for i in admin.invoices()] == [0]  # billed in arrears
@@ -27,7 +26,7 @@ def test_every_request_of_the_first_period_is_billed_at_the_renewal(world: World
     usage_report_all()
     end = admin.subscription()["current_period_end"]
     admin.advance(to=int(datetime.fromisoformat(end).timestamp()) + 3600)
-    world.settle()
+    stripe_world.settle()
 
     # The subscription/ and invoices/ reads before the requests are API requests on the
     # metered plan too; the reads after the collection were never reported, so not billed.

@@ -3,41 +3,23 @@ what the preview said), downgrades at the period end through a subscription sche
 switches the price itself; the mirror follows its webhooks), interval changes now (a new
 billing cycle from the change, with a credit for the unused time)."""
 
-from typing import Any
-
 import pytest
 
 from billing.models import Price
-
-from ..helpers import stripe_sdk
-from .conftest import DAY, Admin, World, pay_on_hosted_page, prorated, wait_until
+from tests.support.processes import wait_until
+from tests.support.scenarios import (
+    DAY,
+    Admin,
+    World,
+    pay_on_hosted_page,
+    period_of,
+    prorated,
+    stripe_invoices,
+    stripe_subscription,
+    subscribed,
+)
 
 AMOUNT = {"starter-monthly": 900, "starter-yearly": 9000, "pro-monthly": 1900, "pro-yearly": 19000}
-
-
-def subscribed(world: World, slug: str, price: str) -> Admin:
-    admin = world.signup(slug, trial_days=0)
-    assert pay_on_hosted_page(admin.checkout(price)).status_code == 303
-    world.settle()
-    assert admin.subscription()["price"] == price
-    return admin
-
-
-def stripe_subscription(admin: Admin) -> Any:
-    return stripe_sdk().v1.subscriptions.retrieve(
-        admin.account.stripe_subscription_id or "", {"expand": ["schedule"]}
-    )
-
-
-def period_of(admin: Admin) -> tuple[int, int]:
-    item = stripe_subscription(admin)["items"].data[0]
-    return int(item.current_period_start), int(item.current_period_end)
-
-
-def stripe_invoices(admin: Admin) -> list[Any]:
-    """Newest first, as Stripe lists them."""
-    params: Any = {"customer": admin.customer_id, "limit": 100}
-    return list(stripe_sdk().v1.invoices.list(params).data)
 
 
 def preview_then_change(admin: Admin, price: str) -> tuple[dict, dict]:
@@ -49,8 +31,8 @@ def preview_then_change(admin: Admin, price: str) -> tuple[dict, dict]:
     return preview.json(), changed.json()
 
 
-def test_upgrade_mid_period_charges_the_prorated_difference_now(world: World) -> None:
-    admin = subscribed(world, "upgrader", "starter-monthly")
+def test_upgrade_mid_period_charges_the_prorated_difference_now(stripe_world: World) -> None:
+    admin = subscribed(stripe_world, "upgrader", "starter-monthly")
     start, end = period_of(admin)
     admin.advance(days=10)
 
@@ -65,20 +47,22 @@ def test_upgrade_mid_period_charges_the_prorated_difference_now(world: World) ->
     assert changed["subscription"]["plan"] == "pro"
     newest = stripe_invoices(admin)[0]
     assert (newest.billing_reason, newest.amount_paid) == ("subscription_update", expected)
-    world.settle()
+    stripe_world.settle()
     sub = admin.subscription()
     assert (sub["plan"], sub["price"], sub["scheduled_change"]) == ("pro", "pro-monthly", None)
     assert admin.entitlements()["seats"]["limit"] == 50
     assert [i["amount_paid"] for i in admin.invoices()] == [expected, 900]
     # The renewal after the upgrade bills pro for a whole period.
     admin.advance(to=end + 3600)
-    world.settle()
+    stripe_world.settle()
     assert [i["amount_paid"] for i in admin.invoices()] == [1900, expected, 900]
     wait_until(lambda: len(admin.receipts()) == 3, "three receipts")
 
 
-def test_downgrade_waits_for_the_period_end_then_renews_on_the_lower_plan(world: World) -> None:
-    admin = subscribed(world, "downgrader", "pro-monthly")
+def test_downgrade_waits_for_the_period_end_then_renews_on_the_lower_plan(
+    stripe_world: World,
+) -> None:
+    admin = subscribed(stripe_world, "downgrader", "pro-monthly")
     start, end = period_of(admin)
     admin.advance(days=3)
 
@@ -88,7 +72,7 @@ def test_downgrade_waits_for_the_period_end_then_renews_on_the_lower_plan(world:
     for answer in (preview.json(), changed.json()):
         assert (answer["effective"], answer["amount_due_now"]) == ("period_end", 0)
         assert answer["effective_at"] is not None
-    world.settle()
+    stripe_world.settle()
     sub = admin.subscription()
     assert (sub["plan"], sub["scheduled_change"]) == ("pro", "starter-monthly")
     assert admin.entitlements()["plan"]["code"] == "pro"  # paid for until the period ends
@@ -98,7 +82,7 @@ def test_downgrade_waits_for_the_period_end_then_renews_on_the_lower_plan(world:
     assert len(stripe_invoices(admin)) == 1  # nothing billed by the change
 
     admin.advance(to=end + 3600)
-    world.settle()
+    stripe_world.settle()
     sub = admin.subscription()
     assert (sub["plan"], sub["price"], sub["scheduled_change"]) == (
         "starter",
@@ -113,14 +97,14 @@ def test_downgrade_waits_for_the_period_end_then_renews_on_the_lower_plan(world:
 
     # The next renewal stays on starter: nothing switches back.
     admin.advance(days=31)
-    world.settle()
+    stripe_world.settle()
     assert [i["amount_paid"] for i in admin.invoices()] == [900, 900, 1900]
     assert admin.subscription()["plan"] == "starter"
     assert stripe_subscription(admin).schedule is None  # released after the switch
 
 
-def test_back_to_the_current_price_drops_the_scheduled_downgrade(world: World) -> None:
-    admin = subscribed(world, "changeback", "pro-monthly")
+def test_back_to_the_current_price_drops_the_scheduled_downgrade(stripe_world: World) -> None:
+    admin = subscribed(stripe_world, "changeback", "pro-monthly")
     _, end = period_of(admin)
     assert admin.post("billing/subscription/change/", {"price": "starter-monthly"}).ok
     again = admin.post("billing/subscription/change/", {"price": "starter-monthly"})
@@ -134,7 +118,7 @@ def test_back_to_the_current_price_drops_the_scheduled_downgrade(world: World) -
     assert kept.json()["subscription"]["scheduled_change"] is None
     assert stripe_subscription(admin).schedule is None
     admin.advance(to=end + 3600)
-    world.settle()
+    stripe_world.settle()
     assert [i["amount_paid"] for i in admin.invoices()] == [1900, 1900]
 
 
@@ -149,9 +133,9 @@ def test_back_to_the_current_price_drops_the_scheduled_downgrade(world: World) -
     ],
 )
 def test_an_interval_change_starts_a_new_cycle_now_with_a_credit(
-    world: World, before: str, after: str
+    stripe_world: World, before: str, after: str
 ) -> None:
-    admin = subscribed(world, "interval", before)
+    admin = subscribed(stripe_world, "interval", before)
     start, end = period_of(admin)
     admin.advance(days=10)
 
@@ -168,7 +152,7 @@ def test_an_interval_change_starts_a_new_cycle_now_with_a_credit(
     assert new_start == at  # the billing anchor moved to the change
     interval = Price.objects.get(lookup_key=after).interval
     assert new_end - new_start >= (365 if interval == "year" else 28) * DAY
-    world.settle()
+    stripe_world.settle()
     sub = admin.subscription()
     assert (sub["price"], sub["scheduled_change"]) == (after, None)
     assert sub["current_period_end"].startswith(_iso_day(new_end))
@@ -181,23 +165,23 @@ def _iso_day(ts: int) -> str:
 
 
 def test_an_interval_change_during_a_trial_bills_nothing_until_the_trial_ends(
-    world: World,
+    stripe_world: World,
 ) -> None:
-    admin = world.signup("trialinterval", trial_days=14)
+    admin = stripe_world.signup("trialinterval", trial_days=14)
     assert pay_on_hosted_page(admin.checkout("pro-monthly")).status_code == 303
-    world.settle()
+    stripe_world.settle()
     trial_end = admin.subscription()["trial_end"]
     admin.advance(days=2)
 
     preview, changed = preview_then_change(admin, "pro-yearly")
 
     assert preview["amount_due_now"] == changed["amount_due_now"] == 0
-    world.settle()
+    stripe_world.settle()
     sub = admin.subscription()
     assert (sub["price"], sub["status"], sub["trial_end"]) == ("pro-yearly", "trialing", trial_end)
     assert [i.amount_due for i in stripe_invoices(admin)] == [0]
     admin.advance(days=13)
-    world.settle()
+    stripe_world.settle()
     sub = admin.subscription()
     assert (sub["price"], sub["status"]) == ("pro-yearly", "active")
     assert [i["amount_paid"] for i in admin.invoices()] == [19000, 0]

@@ -9,10 +9,16 @@ import pytest
 import requests
 
 from saas.audit.models import AuditEntry
-
-from ..helpers import stripe_sdk
-from .conftest import Admin, World, pay_on_hosted_page, wait_until
-from .test_plan_changes import period_of, stripe_invoices, subscribed
+from tests.support.billing import stripe_sdk
+from tests.support.processes import wait_until
+from tests.support.scenarios import (
+    Admin,
+    World,
+    pay_on_hosted_page,
+    period_of,
+    stripe_invoices,
+    subscribed,
+)
 
 
 def at_once(*calls: Callable[[], requests.Response]) -> list[requests.Response]:
@@ -51,8 +57,8 @@ def session_outside_our_api(admin: Admin, lookup_key: str) -> Any:
     return stripe_sdk().v1.checkout.sessions.create(params)
 
 
-def test_two_checkouts_at_once_leave_one_payable_session(world: World) -> None:
-    admin = world.signup("twocheckouts", trial_days=0)
+def test_two_checkouts_at_once_leave_one_payable_session(stripe_world: World) -> None:
+    admin = stripe_world.signup("twocheckouts", trial_days=0)
     checkout = {"price": "starter-monthly"}
 
     first, second = at_once(
@@ -66,7 +72,7 @@ def test_two_checkouts_at_once_leave_one_payable_session(world: World) -> None:
     paid = [pay_on_hosted_page(a.json()["url"]).status_code for a in (first, second)]
     assert sorted(paid)[0] == 303  # one pays; Stripe refuses the expired one
     assert sorted(paid)[1] >= 400
-    world.settle()
+    stripe_world.settle()
     assert len(live_subscriptions(admin)) == 1
     assert admin.subscription()["status"] == "active"
     wait_until(lambda: len(admin.receipts()) == 1, "one receipt")
@@ -74,18 +80,18 @@ def test_two_checkouts_at_once_leave_one_payable_session(world: World) -> None:
     assert (third.status_code, third.json()["error"]["code"]) == (409, "already_subscribed")
 
 
-def test_a_second_paid_checkout_is_canceled_and_refunded(world: World) -> None:
+def test_a_second_paid_checkout_is_canceled_and_refunded(stripe_world: World) -> None:
     """Two sessions paid anyway (one opened before this deployment, or a race Stripe let
     through): the tenant keeps the first subscription; the second ends at once, its
     charge refunded, recorded in the audit log, and no receipt is sent for it."""
-    admin = world.signup("twopaid", trial_days=0)
+    admin = stripe_world.signup("twopaid", trial_days=0)
     assert pay_on_hosted_page(admin.checkout("starter-monthly")).status_code == 303
-    world.settle()
+    stripe_world.settle()
     kept = admin.account.stripe_subscription_id
     stray = session_outside_our_api(admin, "pro-monthly")
 
     assert pay_on_hosted_page(stray.url or "").status_code == 303
-    world.settle()
+    stripe_world.settle()
 
     live = live_subscriptions(admin)
     assert [s.id for s in live] == [kept]
@@ -115,9 +121,9 @@ def test_a_second_paid_checkout_is_canceled_and_refunded(world: World) -> None:
     ],
 )
 def test_two_identical_changes_at_once_change_once(
-    world: World, slug: str, before: str, after: str, code: str
+    stripe_world: World, slug: str, before: str, after: str, code: str
 ) -> None:
-    admin = subscribed(world, slug, before)
+    admin = subscribed(stripe_world, slug, before)
     body = {"price": after}
 
     answers = at_once(
@@ -134,17 +140,17 @@ def test_two_identical_changes_at_once_change_once(
         assert (reasons.count("subscription_update"), len(schedules.data)) == (1, 0)
     else:  # a downgrade: scheduled once, nothing charged
         assert (reasons.count("subscription_update"), len(schedules.data)) == (0, 1)
-    world.settle()  # and no webhook event failed on the way
+    stripe_world.settle()  # and no webhook event failed on the way
     sub = admin.subscription()
     assert (sub["price"], sub["scheduled_change"]) == (
         (after, None) if code == "same_price" else (before, after)
     )
 
 
-def test_an_upgrade_racing_the_renewal_bills_both_once(world: World) -> None:
+def test_an_upgrade_racing_the_renewal_bills_both_once(stripe_world: World) -> None:
     """The clock crosses the period end while an upgrade is made: whichever Stripe runs
     first, each is billed once and the mirror ends on pro with Stripe's period."""
-    admin = subscribed(world, "racer", "starter-monthly")
+    admin = subscribed(stripe_world, "racer", "starter-monthly")
     _, end = period_of(admin)
     admin.advance(to=end - 60)
 
@@ -154,7 +160,7 @@ def test_an_upgrade_racing_the_renewal_bills_both_once(world: World) -> None:
     )
 
     assert upgrade.status_code == 200, upgrade.text
-    world.settle()
+    stripe_world.settle()
     invoices = stripe_invoices(admin)
     reasons = [i.billing_reason for i in invoices]
     assert reasons.count("subscription_cycle") == 1
@@ -181,12 +187,12 @@ def _day(ts: int) -> str:
     return dt.datetime.fromtimestamp(ts, tz=dt.UTC).date().isoformat()
 
 
-def test_a_completed_checkout_expires_the_other_open_sessions(world: World) -> None:
-    admin = world.signup("expireothers", trial_days=0)
+def test_a_completed_checkout_expires_the_other_open_sessions(stripe_world: World) -> None:
+    admin = stripe_world.signup("expireothers", trial_days=0)
     ours = admin.checkout("starter-monthly")  # opened, then left in a browser tab
     other = session_outside_our_api(admin, "pro-monthly")
     assert pay_on_hosted_page(other.url or "").status_code == 303
-    world.settle()
+    stripe_world.settle()
 
     sessions = stripe_sdk().v1.checkout.sessions.list({"customer": admin.customer_id}).data
     assert sorted(str(s.status) for s in sessions) == ["complete", "expired"]

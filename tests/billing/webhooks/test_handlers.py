@@ -18,21 +18,20 @@ from billing.services.subscriptions import billing_customer_ready, checkout_star
 from billing.webhooks import handlers, notifications
 from billing.webhooks.services import retry_delay, webhook_event_process
 from tenants.models import Tenant
-
-from ..conftest import complete_checkout
-from ..helpers import clock_advance, stripe_sdk, subscribe_paid
-from .conftest import emulator_event, emulator_events, fixture_event, fixture_object
+from tests.factories import Org
+from tests.support.billing import clock_advance, complete_checkout, stripe_sdk, subscribe_paid
+from tests.support.webhooks import emulator_event, emulator_events, fixture_event, fixture_object
 
 DAY = 86400
 
 
 @pytest.fixture
-def acme(make_tenant, make_member) -> Tenant:
-    tenant = make_tenant("acme")
-    make_member(tenant, role=Role.OWNER)
-    make_member(tenant, role=Role.BILLING)
-    make_member(tenant, role=Role.MEMBER)
-    return tenant
+def team(acme: Org) -> Tenant:
+    """acme with a billing manager and a plain member beside its owner: three seats, and the
+    two people billing emails go to."""
+    acme.join(Role.BILLING)
+    acme.join(Role.MEMBER)
+    return acme.tenant
 
 
 @pytest.fixture
@@ -65,42 +64,42 @@ def _rendered(email: dict[str, Any]) -> str:
 # ---- checkout and subscriptions -------------------------------------------------------------
 
 
-def test_checkout_completed_mirrors_the_new_subscription(db, catalog, acme, deliver) -> None:
-    billing_customer_ready(tenant_id=acme.pk)
-    session = checkout_start(tenant=acme, price_lookup_key="pro-monthly", host="acme.localhost")
+def test_checkout_completed_mirrors_the_new_subscription(db, catalog, team, deliver) -> None:
+    billing_customer_ready(tenant_id=team.pk)
+    session = checkout_start(tenant=team, price_lookup_key="pro-monthly", host="acme.localhost")
     complete_checkout(session.url)
     row = deliver(emulator_event("checkout.session.completed"))
-    account = _account(acme)
+    account = _account(team)
     assert (row.state, row.account) == (EventState.DONE, account)
     assert account.plan.code == "pro"
     assert account.status == "trialing"  # pro has a trial, and this is the first subscription
-    acme.refresh_from_db()
-    assert acme.status == "trialing"
+    team.refresh_from_db()
+    assert team.status == "trialing"
 
 
-def test_subscription_updated_and_deleted_follow_stripe(db, catalog, acme, deliver, emails) -> None:
-    account = subscribe_paid(acme)
+def test_subscription_updated_and_deleted_follow_stripe(db, catalog, team, deliver, emails) -> None:
+    account = subscribe_paid(team)
     sdk = stripe_sdk()
     sdk.v1.subscriptions.update(
         account.stripe_subscription_id or "", {"cancel_at_period_end": True}
     )
     deliver(emulator_event("customer.subscription.updated"))
-    assert _account(acme).cancel_at_period_end is True
+    assert _account(team).cancel_at_period_end is True
 
     sdk.v1.subscriptions.cancel(account.stripe_subscription_id or "")
     row = deliver(emulator_event("customer.subscription.deleted"))
-    account = _account(acme)
+    account = _account(team)
     assert (account.status, account.plan.code) == ("canceled", "free")
-    acme.refresh_from_db()
-    assert acme.status == "active"  # on the free plan, within its limits
-    assert {e["to"] for e in emails} == _billing_people(acme)
+    team.refresh_from_db()
+    assert team.status == "active"  # on the free plan, within its limits
+    assert {e["to"] for e in emails} == _billing_people(team)
     assert {e["template"] for e in emails} == {"billing_subscription_canceled"}
     assert "has ended" in _rendered(emails[0])
     assert row.notifications.get().kind == "subscription_canceled"
 
 
-def test_deleted_before_updated_ends_canceled(db, catalog, acme, deliver) -> None:
-    account = subscribe_paid(acme)
+def test_deleted_before_updated_ends_canceled(db, catalog, team, deliver) -> None:
+    account = subscribe_paid(team)
     sdk = stripe_sdk()
     sdk.v1.subscriptions.update(
         account.stripe_subscription_id or "", {"cancel_at_period_end": True}
@@ -109,13 +108,13 @@ def test_deleted_before_updated_ends_canceled(db, catalog, acme, deliver) -> Non
     deliver(emulator_event("customer.subscription.deleted"))
     late = deliver(emulator_event("customer.subscription.updated"))
     assert late.state == EventState.DONE
-    assert _account(acme).status == "canceled"
+    assert _account(team).status == "canceled"
 
 
 def test_an_updated_event_older_than_the_stored_state_changes_nothing(
-    db, catalog, acme, deliver
+    db, catalog, team, deliver
 ) -> None:
-    account = subscribe_paid(acme)
+    account = subscribe_paid(team)
     sdk = stripe_sdk()
     for quantity in (2, 3):
         sdk.v1.subscriptions.update(
@@ -129,13 +128,13 @@ def test_an_updated_event_older_than_the_stored_state_changes_nothing(
     older, newer = by_quantity[2], by_quantity[3]
     deliver(newer)
     deliver(older)
-    assert _account(acme).quantity == 3
+    assert _account(team).quantity == 3
 
 
 def test_trial_will_end_emails_the_owner_and_billing_members(
-    db, catalog, acme, deliver, emails
+    db, catalog, team, deliver, emails
 ) -> None:
-    account = billing_customer_ready(tenant_id=acme.pk)
+    account = billing_customer_ready(tenant_id=team.pk)
     gateway.subscription_create_trial(
         customer_id=account.stripe_customer_id or "",
         price_id=Price.objects.get(lookup_key="starter-monthly").stripe_price_id,
@@ -146,16 +145,16 @@ def test_trial_will_end_emails_the_owner_and_billing_members(
     )
     row = deliver(emulator_event("customer.subscription.trial_will_end"))
     assert row.state == EventState.DONE
-    assert _account(acme).status == "trialing"
-    assert {e["to"] for e in emails} == _billing_people(acme)
+    assert _account(team).status == "trialing"
+    assert {e["to"] for e in emails} == _billing_people(team)
     email = emails[0]
     assert email["template"] == "billing_trial_ending"
     assert email["context"]["trial_end"] in _rendered(email)
 
 
-def test_paused_then_resumed(db, catalog, acme, deliver) -> None:
+def test_paused_then_resumed(db, catalog, team, deliver) -> None:
     now = int(time.time())
-    account = subscribe_paid(acme, clock_at=now)  # a customer on a test clock
+    account = subscribe_paid(team, clock_at=now)  # a customer on a test clock
     sdk = stripe_sdk()
     sdk.v1.subscriptions.cancel(account.stripe_subscription_id or "")
     price = Price.objects.get(lookup_key="starter-monthly").stripe_price_id
@@ -173,36 +172,36 @@ def test_paused_then_resumed(db, catalog, acme, deliver) -> None:
     )
     clock_advance(customer_id, now + 2 * DAY)
     row = deliver(emulator_event("customer.subscription.paused"))
-    account = _account(acme)
+    account = _account(team)
     assert (row.state, account.stripe_subscription_id) == (EventState.DONE, subscription.id)
     assert account.status == "paused"
-    acme.refresh_from_db()
-    assert acme.status == "read_only"
+    team.refresh_from_db()
+    assert team.status == "read_only"
 
     card = sdk.v1.payment_methods.attach("pm_card_visa", {"customer": customer_id})
     sdk.v1.customers.update(customer_id, {"invoice_settings": {"default_payment_method": card.id}})
     resume: Any = {"billing_cycle_anchor": {"type": "now"}}  # a hash in this API version
     sdk.v1.subscriptions.resume(subscription.id, resume)
     deliver(emulator_event("customer.subscription.resumed"))
-    assert _account(acme).status == "active"
-    acme.refresh_from_db()
-    assert acme.status == "active"
+    assert _account(team).status == "active"
+    team.refresh_from_db()
+    assert team.status == "active"
 
 
 # ---- invoices -----------------------------------------------------------------------------
 
 
 def test_invoice_events_mirror_into_the_tenant_schema_and_paid_sends_one_receipt(
-    db, catalog, acme, deliver, emails
+    db, catalog, team, deliver, emails
 ) -> None:
-    subscribe_paid(acme)
+    subscribe_paid(team)
     for type_ in ("invoice.created", "invoice.finalized", "invoice.paid"):
         assert deliver(emulator_event(type_)).state == EventState.DONE
     paid = emulator_event("invoice.paid")
-    with acme:
+    with team:
         invoice = Invoice.objects.get(stripe_invoice_id=paid["data"]["object"]["id"])
     assert (invoice.status, invoice.amount_paid) == ("paid", 3 * 900)  # three seats
-    assert {e["to"] for e in emails} == _billing_people(acme)
+    assert {e["to"] for e in emails} == _billing_people(team)
     assert emails[0]["template"] == "billing_receipt"
     assert "27.00 USD" in _rendered(emails[0])
 
@@ -215,10 +214,10 @@ def test_invoice_events_mirror_into_the_tenant_schema_and_paid_sends_one_receipt
 
 
 def test_payment_failed_emails_the_invoice_link_and_retry_date(
-    db, catalog, acme, deliver, emails
+    db, catalog, team, deliver, emails
 ) -> None:
     now = int(time.time())
-    account = subscribe_paid(acme, clock_at=now)
+    account = subscribe_paid(team, clock_at=now)
     sdk = stripe_sdk()
     customer_id = account.stripe_customer_id or ""
     failing = sdk.v1.payment_methods.attach("pm_card_chargeCustomerFail", {"customer": customer_id})
@@ -228,10 +227,10 @@ def test_payment_failed_emails_the_invoice_link_and_retry_date(
     clock_advance(customer_id, now + 32 * DAY)  # the renewal fails
     row = deliver(emulator_event("invoice.payment_failed"))
     assert row.state == EventState.DONE
-    account = _account(acme)
+    account = _account(team)
     assert account.status == "past_due"
-    acme.refresh_from_db()
-    assert acme.status == "past_due"
+    team.refresh_from_db()
+    assert team.status == "past_due"
     email = emails[0]
     assert email["template"] == "billing_payment_failed"
     assert email["context"]["next_payment_attempt"]
@@ -242,9 +241,9 @@ def test_payment_failed_emails_the_invoice_link_and_retry_date(
 
 
 def test_payment_action_required_emails_the_confirmation_link(
-    db, catalog, acme, deliver, emails
+    db, catalog, team, deliver, emails
 ) -> None:
-    subscribe_paid(acme, card="pm_card_authenticationRequired")
+    subscribe_paid(team, card="pm_card_authenticationRequired")
     row = deliver(emulator_event("invoice.payment_action_required"))
     assert row.state == EventState.DONE
     email = emails[0]
@@ -252,8 +251,8 @@ def test_payment_action_required_emails_the_confirmation_link(
     assert email["context"]["hosted_invoice_url"] in _rendered(email)
 
 
-def test_upcoming_invoice_is_noted_against_the_account(db, catalog, acme, deliver) -> None:
-    account = subscribe_paid(acme)
+def test_upcoming_invoice_is_noted_against_the_account(db, catalog, team, deliver) -> None:
+    account = subscribe_paid(team)
     upcoming = fixture_object("invoice", customer=account.stripe_customer_id, amount_due=900)
     row = deliver(fixture_event("invoice.upcoming", upcoming))
     assert (row.state, row.account_id) == (EventState.DONE, account.pk)
@@ -264,9 +263,9 @@ def test_upcoming_invoice_is_noted_against_the_account(db, catalog, acme, delive
 
 
 def test_customer_updated_and_payment_method_attached_refresh_the_mirror(
-    db, catalog, acme, deliver
+    db, catalog, team, deliver
 ) -> None:
-    account = subscribe_paid(acme)
+    account = subscribe_paid(team)
     stripe_sdk().v1.customers.update(account.stripe_customer_id or "", {"name": "Acme Inc"})
     for type_ in ("customer.updated", "payment_method.attached"):
         row = deliver(emulator_event(type_))
@@ -274,19 +273,19 @@ def test_customer_updated_and_payment_method_attached_refresh_the_mirror(
         assert "subscription active" in row.note
 
 
-def test_charge_refunded_re_mirrors_the_invoices(db, catalog, acme, deliver) -> None:
-    account = subscribe_paid(acme)
+def test_charge_refunded_re_mirrors_the_invoices(db, catalog, team, deliver) -> None:
+    account = subscribe_paid(team)
     charge = fixture_object(
         "charge", customer=account.stripe_customer_id, refunded=True, amount_refunded=900
     )
     row = deliver(fixture_event("charge.refunded", charge))
     assert (row.state, row.account_id) == (EventState.DONE, account.pk)
-    with acme:
+    with team:
         assert Invoice.objects.filter(status="paid").count() == 1
 
 
-def test_a_dispute_is_tied_to_its_customer_through_the_charge(db, catalog, acme, deliver) -> None:
-    account = subscribe_paid(acme)
+def test_a_dispute_is_tied_to_its_customer_through_the_charge(db, catalog, team, deliver) -> None:
+    account = subscribe_paid(team)
     charge = emulator_event("charge.succeeded")["data"]["object"]  # the first invoice's
     # A dispute names only its charge; the handler asks Stripe whose charge it is.
     dispute = fixture_object("dispute", charge=charge["id"])
@@ -324,9 +323,9 @@ def test_an_event_for_an_unknown_customer_is_recorded_and_ignored(
 
 
 def test_a_failing_handler_leaves_the_event_failed_and_replay_succeeds_after_the_fix(
-    db, catalog, acme, deliver, emails, monkeypatch
+    db, catalog, team, deliver, emails, monkeypatch
 ) -> None:
-    subscribe_paid(acme)
+    subscribe_paid(team)
     real = handlers.HANDLERS["invoice.paid"]
 
     def broken(event: WebhookEvent) -> handlers.Outcome:
@@ -339,7 +338,7 @@ def test_a_failing_handler_leaves_the_event_failed_and_replay_succeeds_after_the
     assert row.last_error == "RuntimeError: handler bug"
     assert row.next_attempt_at is not None
     assert not row.notifications.exists()
-    with acme:
+    with team:
         assert not Invoice.objects.exists()
 
     monkeypatch.setitem(handlers.HANDLERS, "invoice.paid", real)
@@ -347,7 +346,7 @@ def test_a_failing_handler_leaves_the_event_failed_and_replay_succeeds_after_the
     row.refresh_from_db()
     assert (row.state, row.attempts, row.last_error) == (EventState.DONE, 2, "")
     assert row.notifications.get().kind == "receipt"
-    with acme:
+    with team:
         assert Invoice.objects.get().status == "paid"
 
 
@@ -360,8 +359,8 @@ def test_retries_back_off_exponentially_with_jitter_up_to_a_cap(settings) -> Non
         assert len(delays) > 1  # jittered
 
 
-def test_replay_selects_by_type_and_time_range(db, catalog, acme, deliver, monkeypatch) -> None:
-    subscribe_paid(acme)
+def test_replay_selects_by_type_and_time_range(db, catalog, team, deliver, monkeypatch) -> None:
+    subscribe_paid(team)
     monkeypatch.setitem(handlers.HANDLERS, "invoice.created", _raise)
     monkeypatch.setitem(handlers.HANDLERS, "invoice.finalized", _raise)
     created = deliver(emulator_event("invoice.created"))
@@ -386,11 +385,11 @@ def _raise(event: WebhookEvent) -> handlers.Outcome:
 
 
 def test_a_schedule_made_outside_our_api_shows_as_the_scheduled_change(
-    db, catalog, acme, deliver
+    db, catalog, team, deliver
 ) -> None:
     """A downgrade scheduled in Stripe's Dashboard or portal changes no subscription field,
     so only the schedule's own events tell the mirror."""
-    account = subscribe_paid(acme, "pro-monthly")
+    account = subscribe_paid(team, "pro-monthly")
     sdk = stripe_sdk()
     schedule = sdk.v1.subscription_schedules.create(
         {"from_subscription": account.stripe_subscription_id or ""}
@@ -412,11 +411,11 @@ def test_a_schedule_made_outside_our_api_shows_as_the_scheduled_change(
     row = deliver(emulator_event("subscription_schedule.updated"))
 
     assert (row.state, row.account_id) == (EventState.DONE, account.pk)
-    mirror = _account(acme)
+    mirror = _account(team)
     assert (mirror.price.lookup_key, mirror.scheduled_price.lookup_key) == (  # type: ignore[union-attr]
         "pro-monthly",
         "starter-monthly",
     )
     sdk.v1.subscription_schedules.release(schedule.id)
     deliver(emulator_event("subscription_schedule.released"))
-    assert _account(acme).scheduled_price is None
+    assert _account(team).scheduled_price is None

@@ -12,8 +12,7 @@ from billing.models import EventSource, EventState, WebhookEvent
 from billing.webhooks import services
 from saas.outbox import services as outbox_services
 from saas.outbox.models import OutboxMessage
-
-from .conftest import OLD_SECRET, fixture_event, fixture_object, signed
+from tests.support.webhooks import OLD_SECRET, fixture_event, fixture_object, signed
 
 
 def _event(type_: str = "customer.updated") -> dict[str, Any]:

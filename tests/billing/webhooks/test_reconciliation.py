@@ -5,27 +5,18 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import Role
 from billing.models import BillingAccount, EventSource, EventState, WebhookEvent
 from billing.webhooks import handlers, services
 from billing.webhooks.tasks import TenantContextMismatch, billing_account_sync
-from tests.conftest import free_port
-
-from ..helpers import stripe_sdk, subscribe_paid
-from .conftest import fixture_event, fixture_object
-
-
-@pytest.fixture
-def acme(make_tenant, make_member):
-    tenant = make_tenant("acme")
-    make_member(tenant, role=Role.OWNER)
-    return tenant
+from tests.support.billing import stripe_sdk, subscribe_paid
+from tests.support.processes import free_port
+from tests.support.webhooks import fixture_event, fixture_object
 
 
 def test_reconciliation_ingests_undelivered_events_once(db, catalog, acme) -> None:
     dead = f"http://127.0.0.1:{free_port()}/api/v1/billing/stripe/webhook/"
     stripe_sdk().v1.webhook_endpoints.create({"url": dead, "enabled_events": ["*"]})
-    account = subscribe_paid(acme)
+    account = subscribe_paid(acme.tenant)
     BillingAccount.objects.filter(pk=account.pk).update(status="incomplete", stripe_state_at=0)
 
     added = services.webhook_events_reconcile()
@@ -68,14 +59,14 @@ def test_the_sweep_requeues_pending_stuck_and_overdue_events(db, monkeypatch) ->
 
 
 def test_the_nightly_sync_corrects_drift_and_is_idempotent(db, catalog, acme) -> None:
-    account = subscribe_paid(acme)
+    account = subscribe_paid(acme.tenant)
     stripe_sdk().v1.subscriptions.update(
         account.stripe_subscription_id or "", {"cancel_at_period_end": True}
     )  # and no webhook ever arrives
-    with acme:
-        assert billing_account_sync.run(tenant_id=acme.pk) == "active"
+    with acme.tenant:
+        assert billing_account_sync.run(tenant_id=acme.tenant.pk) == "active"
         first = BillingAccount.objects.get(pk=account.pk)
-        billing_account_sync.run(tenant_id=acme.pk)
+        billing_account_sync.run(tenant_id=acme.tenant.pk)
     second = BillingAccount.objects.get(pk=account.pk)
     assert first.cancel_at_period_end is True
     assert (second.status, second.cancel_at_period_end, second.quantity) == (
@@ -87,4 +78,4 @@ def test_the_nightly_sync_corrects_drift_and_is_idempotent(db, catalog, acme) ->
 
 def test_a_tenant_task_refuses_to_run_outside_its_tenants_schema(db, catalog, acme) -> None:
     with pytest.raises(TenantContextMismatch):
-        billing_account_sync.run(tenant_id=acme.pk)  # the public schema is active
+        billing_account_sync.run(tenant_id=acme.tenant.pk)  # the public schema is active

@@ -26,12 +26,9 @@ from billing.webhooks import services
 from billing.webhooks.tasks import billing_account_sync, webhook_event_process_task
 from saas.outbox.models import OutboxMessage
 from tenants.models import Tenant
-from tests.conftest import REPO, subprocess_env
-from tests.services import body_text, start_celery_worker, wait_until
-
-from ..conftest import complete_checkout
-from ..helpers import stripe_sdk, subscribe_paid
-from .conftest import SECRET, URL, emulator_event, signed
+from tests.support.billing import complete_checkout, stripe_sdk, subscribe_paid
+from tests.support.processes import REPO, body_text, start_celery_worker, subprocess_env, wait_until
+from tests.support.webhooks import SECRET, URL, emulator_event, signed
 
 pytestmark = pytest.mark.slow
 

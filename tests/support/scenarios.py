@@ -1,4 +1,5 @@
-"""Billing lifecycles as a tenant admin lives them, over simulated time.
+"""Billing lifecycles as a tenant admin lives them, over simulated time: the stack, the
+organization's admin working over HTTP, and the world they live in.
 
 The stack is real and apart from the test process: gunicorn serving the app, a Celery
 worker of its own (its own queue, BILLING_TEST_CLOCKS on, so every organization that signs
@@ -9,32 +10,22 @@ operator command, and runs beat jobs through the worker. Nothing is mirrored in-
 every state the API shows got there through Stripe's webhooks.
 """
 
-import dataclasses
 import os
 import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 import requests
 from django.conf import settings
 from django.core.management import call_command
 
 from billing.models import BillingAccount, EventState, Plan, WebhookEvent
-from billing.services.catalog import catalog_sync_to_stripe
 from config.celery import app as celery_app
 from tenants.models import Tenant
 from tenants.services import tenant_domain_for
-from tests.conftest import REPO, free_port, subprocess_env
-from tests.services import SmtpSink, start_celery_worker, wait_until
-
-from ..helpers import stripe_sdk
-
-pytestmark = pytest.mark.slow
+from tests.support.billing import stripe_sdk
+from tests.support.processes import SmtpSink, wait_until
 
 SECRET = "whsec_scenarios"
 WEBHOOK_PATH = "/api/v1/billing/stripe/webhook/"
@@ -53,7 +44,7 @@ class Stack:
         celery_app.send_task(task, queue=self.queue)
 
 
-def _wait_http(url: str, process: subprocess.Popen) -> None:
+def wait_http(url: str, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -64,56 +55,6 @@ def _wait_http(url: str, process: subprocess.Popen) -> None:
         except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.1)
     raise RuntimeError("gunicorn did not start")
-
-
-@pytest.fixture(scope="module")
-def stack(
-    request: pytest.FixtureRequest, django_db_setup: None, smtp_sink: SmtpSink
-) -> Iterator[Stack]:
-    """Per test module; a module's STACK_ENV adds settings (e.g. a signup trial)."""
-    queue = f"scenarios-{uuid.uuid4().hex[:8]}"
-    env = subprocess_env(
-        STRIPE_WEBHOOK_SECRETS=SECRET,
-        BILLING_TEST_CLOCKS="true",
-        CELERY_QUEUE=queue,
-        EMAIL_URL=f"smtp://127.0.0.1:{smtp_sink.port}",
-        **getattr(request.module, "STACK_ENV", {}),
-    )
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter and app
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}"]
-        + ["-w", "2", "--log-level", "warning"],
-        cwd=REPO,
-        env=env,
-    )
-    worker = start_celery_worker(env, str(REPO))
-    try:
-        _wait_http(f"http://127.0.0.1:{port}", server)
-        yield Stack(url=f"http://127.0.0.1:{port}", queue=queue, mail=smtp_sink)
-    finally:
-        for process in (server, worker):
-            process.terminate()
-        for process in (server, worker):
-            process.wait(timeout=20)
-
-
-@pytest.fixture
-def world(stack: Stack, committed: None, stripe_emulator: Any, settings: Any) -> Iterator["World"]:
-    """A fresh Stripe whose webhooks reach this test's stack, and the plan catalog in it."""
-    emulator = stripe_emulator.emulator
-    config = dataclasses.replace(emulator.store.config)  # a scenario may change Stripe's settings
-    # The public host (not the bare address) is where the app serves Stripe webhooks.
-    public = stack.url.replace("127.0.0.1", settings.BASE_DOMAIN)
-    emulator.register_startup_webhook(public + WEBHOOK_PATH, SECRET)
-    catalog_sync_to_stripe()
-    world = World(stack, emulator)
-    yield world
-    # Let the worker finish the events still on their way, or its writes would race the
-    # table flush that ends the test (a deadlock on TRUNCATE).
-    world.settle()
-    emulator.startup_webhook = None  # later tests' resets must not keep this endpoint
-    emulator.store.config = config
-    stripe_emulator.reset()
 
 
 @dataclass
@@ -264,3 +205,28 @@ def pay_on_hosted_page(checkout_url: str, card: str = "pm_card_visa") -> request
 def prorated(unit_amount: int, quantity: int, remaining: int, period: int) -> int:
     """Stripe's proration of one side of a change: per second, rounded to the minor unit."""
     return round(unit_amount * quantity * remaining / period)
+
+
+def subscribed(world: World, slug: str, price: str) -> Admin:
+    admin = world.signup(slug, trial_days=0)
+    assert pay_on_hosted_page(admin.checkout(price)).status_code == 303
+    world.settle()
+    assert admin.subscription()["price"] == price
+    return admin
+
+
+def stripe_subscription(admin: Admin) -> Any:
+    return stripe_sdk().v1.subscriptions.retrieve(
+        admin.account.stripe_subscription_id or "", {"expand": ["schedule"]}
+    )
+
+
+def period_of(admin: Admin) -> tuple[int, int]:
+    item = stripe_subscription(admin)["items"].data[0]
+    return int(item.current_period_start), int(item.current_period_end)
+
+
+def stripe_invoices(admin: Admin) -> list[Any]:
+    """Newest first, as Stripe lists them."""
+    params: Any = {"customer": admin.customer_id, "limit": 100}
+    return list(stripe_sdk().v1.invoices.list(params).data)

@@ -3,22 +3,19 @@
 The browser is the system's Chromium (Debian's `chromium` package), never one downloaded by
 `playwright install`: that needs the internet and a second copy of a browser. When it is
 missing and we run as root with apt-get (the CI machine), the `chromium` fixture installs it
-once; otherwise browser tests are skipped with the command that fixes it.
+once; otherwise browser tests are skipped with the command that fixes it. The fixtures
+(`chromium`, `browser_page`) and the screenshot hook are in tests/fixtures/browser.py.
 
-Tests that need the real server take `start_server` (tests/conftest.py) and open
+Tests that need the real server take `start_server` (tests/fixtures/core.py) and open
 `http://<slug>.localhost:<port>/...`: Chromium resolves every `*.localhost` to loopback.
 A failing test leaves a screenshot of its page in `.artifacts/screenshots/<test name>.png`.
 """
 
 import os
-import re
 import shutil
 import subprocess
-from collections.abc import Generator, Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -29,10 +26,10 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.conftest import REPO
+from tests.support.processes import REPO
 
 SCREENSHOTS = REPO / ".artifacts" / "screenshots"
-BROWSER_TESTS = Path(__file__).resolve().parent
+BROWSER_TESTS = REPO / "tests" / "browser"
 NOT_INSTALLED = "Chromium is not installed: apt-get install chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -53,7 +50,7 @@ expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
 INSTALL_TIMEOUT_S = 600
 
 
-def _apt_install_chromium() -> str:
+def apt_install_chromium() -> str:
     """Installs Debian's chromium when we may (root with apt-get); '' on success, else why
     not. Bounded in time: a hung mirror must not hang the test run."""
     if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("apt-get") is None:
@@ -87,8 +84,8 @@ class Chromium:
     calls, so Django would take every ORM call made meanwhile for one made inside async code
     (SynchronousOnlyOperation). That is a false alarm here, so the check is switched off
     while the browser runs, and the browser runs only while tests/browser does: it starts on
-    first use and stops when the run leaves this directory (pytest_runtest_teardown below),
-    so the tests elsewhere keep Django's check.
+    first use and stops when the run leaves that directory (pytest_runtest_teardown in
+    tests/fixtures/browser.py), so the tests elsewhere keep Django's check.
     """
 
     def __init__(self, executable: str) -> None:
@@ -128,72 +125,6 @@ class Chromium:
                 os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
             else:
                 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = self._async_unsafe_before
-
-
-_started: list[Chromium] = []
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Chromium]:
-    """The system Chromium (installed once if missing and we may), or a clear skip."""
-    executable = chromium_executable()
-    if executable is None:
-        reason = _apt_install_chromium()
-        executable = chromium_executable()
-        if executable is None:
-            pytest.skip(NOT_INSTALLED + (f" ({reason})" if reason else ""))
-    browser = Chromium(executable)
-    _started.append(browser)
-    yield browser
-    browser.stop()
-
-
-@pytest.fixture
-def browser_page(chromium: Chromium) -> Iterator[Page]:
-    """A fresh page in a fresh context (no cookies or storage from other tests)."""
-    context = chromium.new_context()
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """A failed browser test leaves a screenshot of its page (the page is still open here:
-    fixtures are torn down after the report)."""
-    report = yield
-    page = getattr(item, "funcargs", {}).get("browser_page")
-    if report.when == "call" and report.failed and page is not None:
-        _screenshot(item, page, report)
-    return report
-
-
-def _screenshot(item: pytest.Item, page: Page, report: pytest.TestReport) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / (re.sub(r"[^\w.-]+", "_", item.name) + ".png")
-    try:
-        page.screenshot(path=str(path), full_page=True)
-        report.sections.append(("screenshot", f"{path.relative_to(REPO)} (url {page.url})"))
-    except Exception as exc:  # a crashed page must not hide the test's own failure
-        report.sections.append(("screenshot", f"none: {exc}"))
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(
-    item: pytest.Item, nextitem: pytest.Item | None
-) -> Generator[None, None, None]:
-    """After the last browser test in a row (its fixtures torn down), stop the browser: see
-    Chromium. pytest-django runs the tests that commit after the others, so browser tests
-    need not be neighbours; the next one starts the browser again."""
-    try:
-        return (yield)
-    finally:
-        if nextitem is None or BROWSER_TESTS not in nextitem.path.parents:
-            for browser in _started:
-                browser.stop()
 
 
 def page_problems(page: Page) -> list[str]:

@@ -1,16 +1,26 @@
-"""Real outside parts for tests: an SMTP sink and a Celery worker in a child process."""
+"""Real outside parts for tests: the app under gunicorn, Celery workers and beat in child
+processes sharing this run's database and Redis, an SMTP sink, free loopback ports."""
 
 import email
 import email.policy
+import os
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
+import requests
 from aiosmtpd.controller import Controller
+from django.db import connection
+
+from tests.support.http import BearerAuth
+
+REPO = Path(__file__).resolve().parent.parent.parent
 
 # Mail to this domain is refused by the sink with a permanent error (SmtpSink.handle_RCPT).
 REFUSED_DOMAIN = "refused.test"
@@ -132,3 +142,112 @@ def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -
             return
         time.sleep(0.05)
     raise AssertionError(f"{what}: not within {timeout}s")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def database_url_of_this_run() -> str:
+    db = connection.settings_dict
+    host = str(db["HOST"]).replace("/", "%2F")
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{db['USER']}@{host}{port}/{db['NAME']}"
+
+
+def subprocess_env(**overrides: str) -> dict[str, str]:
+    """The environment a child process needs to share this test run's database and Redis."""
+    return {**os.environ, "DATABASE_URL": database_url_of_this_run(), **overrides}
+
+
+class RunningServer:
+    def __init__(self, process: subprocess.Popen, port: int):
+        self.process, self.port = process, port
+        self.url = f"http://127.0.0.1:{port}"
+
+    def get(self, path: str, host: str, **kwargs: object) -> requests.Response:
+        return requests.get(self.url + path, headers={"Host": host}, timeout=10, **kwargs)  # type: ignore[arg-type]
+
+    def login(self, host: str, email: str, password: str) -> BearerAuth:
+        response = self.post(
+            "/api/v1/auth/login/", host, json={"email": email, "password": password}
+        )
+        assert response.status_code == 200, response.text
+        return BearerAuth(response.json()["access"])
+
+    def post(self, path: str, host: str, **kwargs: object) -> requests.Response:
+        return requests.post(self.url + path, headers={"Host": host}, timeout=10, **kwargs)  # type: ignore[arg-type]
+
+
+def start_gunicorn(*, output: Any = None, log_level: str = "warning", **env: str) -> RunningServer:
+    """The real WSGI app under gunicorn in a child process, on a free loopback port, with the
+    production gunicorn settings (saas.observability.gunicorn_conf), once it answers.
+    `output` takes its stdout and stderr (a file), `log_level` is gunicorn's."""
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "python:saas.observability.gunicorn_conf",
+            "config.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "1",
+            "--log-level",
+            log_level,
+        ],
+        cwd=REPO,
+        env=subprocess_env(**env),
+        stdout=output,
+        stderr=output,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+            return RunningServer(process, port)
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow to boot
+            time.sleep(0.1)
+    process.terminate()
+    process.wait(timeout=10)
+    raise RuntimeError("server did not start")
+
+
+LOAD = "import django; from django.conf import settings; settings.INSTALLED_APPS; print('ok')"
+
+
+GOOD_KEYS = {
+    "SECRET_KEY": "production-secret-key-0123456789abcdef",
+    "JWT_SIGNING_KEY": "production-jwt-signing-key-0123456789abcdef",
+}
+
+
+def load_settings(**env: str) -> subprocess.CompletedProcess:
+    base = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    return subprocess.run(
+        [sys.executable, "-c", LOAD],
+        cwd=REPO,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def saas_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    child_env = subprocess_env(**env)
+    child_env.pop("DJANGO_ENV")  # as from a shell: `saas manage` runs in dev
+    return subprocess.run(
+        [sys.executable, "-m", "saas_devtools.cli", *args],
+        cwd=REPO,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

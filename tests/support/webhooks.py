@@ -1,20 +1,14 @@
-"""Webhook test tools: Stripe events as the emulator made them or built from Stripe's own
+"""Stripe webhooks in tests: Stripe events as the emulator made them or built from Stripe's own
 fixtures3.json shapes (the copy vendored in
 packages/stripe-emulator/stripe_emulator/shapes.json), signed with Stripe's scheme, posted to
 the real endpoint."""
 
-import json
 import time
-from collections.abc import Callable
 from typing import Any
 
-import pytest
 import requests
 from django.conf import settings
-from rest_framework.test import APIClient
 
-from billing.models import WebhookEvent
-from billing.webhooks.services import webhook_event_process
 from stripe_emulator.fixtures import shape
 from stripe_emulator.webhooks import sign
 
@@ -67,43 +61,3 @@ def emulator_event(type_: str) -> dict[str, Any]:
 
 def signed(body: str, *, secret: str = SECRET, timestamp: int | None = None) -> str:
     return sign(body, secret, timestamp)
-
-
-@pytest.fixture
-def webhook_secrets(settings: Any) -> list[str]:
-    settings.STRIPE_WEBHOOK_SECRETS = [SECRET, OLD_SECRET]
-    settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
-    return list(settings.STRIPE_WEBHOOK_SECRETS)
-
-
-@pytest.fixture
-def post_event(
-    webhook_secrets: list[str], client_for: Callable[..., APIClient]
-) -> Callable[..., Any]:
-    """POST a body to the webhook on the public host, signed unless a signature is given."""
-    client = client_for(None)
-
-    def post(event: dict | str | bytes, signature: str | None = None) -> Any:
-        body = event if isinstance(event, str | bytes) else json.dumps(event, indent=2)
-        text = body.decode() if isinstance(body, bytes) else body
-        header = signature if signature is not None else signed(text)
-        return client.post(
-            URL, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header
-        )
-
-    return post
-
-
-@pytest.fixture
-def deliver(post_event: Callable[..., Any]) -> Callable[..., WebhookEvent]:
-    """Post `event` and process it here, as the worker would; returns the stored row."""
-
-    def run(event: dict) -> WebhookEvent:
-        response = post_event(event)
-        assert response.status_code == 200, response.content
-        row = WebhookEvent.objects.get(stripe_event_id=event["id"])
-        webhook_event_process(event_pk=row.pk)
-        row.refresh_from_db()
-        return row
-
-    return run

@@ -17,9 +17,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pgserver
+import requests
 from pgserver import _commands
 
-from tests.conftest import free_port
+from tests.support.processes import free_port
 
 logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every pg_ctl at INFO
 
@@ -178,3 +179,27 @@ def wait_until(predicate: Callable[[], object], what: str, timeout: float = 20.0
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.1)
+
+
+def production_gunicorn(tmp_path: Path, **env: str) -> dict[str, str]:
+    """start_server's environment for gunicorn with the deployment's config file (its worker
+    timeout included) and an error log the test can read."""
+    (tmp_path / "metrics").mkdir(exist_ok=True)
+    return {
+        "GUNICORN_CMD_ARGS": (
+            "-c python:saas.observability.gunicorn_conf "
+            f"--error-logfile {tmp_path / 'gunicorn.log'}"
+        ),
+        # The config file empties this directory on start: give it one of the test's own.
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        **env,
+    }
+
+
+def assert_unavailable(response: requests.Response, code: str) -> None:
+    """503 in the one error format, with a Retry-After a client can act on."""
+    assert response.status_code == 503, response.text
+    assert int(response.headers["Retry-After"]) > 0
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["request_id"] == response.headers["X-Request-ID"]

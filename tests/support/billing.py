@@ -1,18 +1,24 @@
 """Paid subscriptions made the real way for tests: the catalog pushed to the emulator, the
 tenant's customer made by the service, a card attached as the default payment method, the
 subscription created on the emulator (optionally on a test clock) and mirrored with
-subscription_apply. Other billing tests may reuse these."""
+subscription_apply; a Checkout completed on the emulator as the customer would."""
 
 import time
 from typing import Any
 
+import requests
 import stripe
 from django.conf import settings
 
 from billing import gateway
 from billing.models import BillingAccount, Price
 from billing.services.catalog import catalog_sync_to_stripe
-from billing.services.subscriptions import billing_customer_ready, subscription_apply
+from billing.services.subscriptions import (
+    billing_customer_ready,
+    checkout_complete,
+    checkout_start,
+    subscription_apply,
+)
 from tenants.models import Tenant
 
 
@@ -91,3 +97,28 @@ def subscription_updates(account: BillingAccount) -> int:
         for event in events.auto_paging_iter()
         if event.data.object["id"] == account.stripe_subscription_id
     )
+
+
+def complete_checkout(session_url: str, payment_method: str = "pm_card_visa") -> dict:
+    """What the customer does on the emulator's Checkout page, through its test hook."""
+    session_id = session_url.rstrip("/").rsplit("/", 1)[1]
+    response = requests.post(
+        f"{settings.STRIPE_API_BASE}/_emulator/checkout/{session_id}/complete",
+        json={"payment_method": payment_method},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def subscribe_through_checkout(
+    tenant: Tenant, price: str = "starter-monthly", card: str = "pm_card_visa"
+) -> BillingAccount:
+    """`tenant` subscribed as its admin does it: a Checkout session, paid on the emulator's
+    page, then what Stripe's checkout.session.completed webhook runs."""
+    billing_customer_ready(tenant_id=tenant.pk)
+    session = checkout_start(tenant=tenant, price_lookup_key=price, host="acme.localhost")
+    completed = complete_checkout(session.url, card)
+    account = checkout_complete(session_id=completed["id"], customer_id=completed["customer"])
+    assert account is not None
+    return account

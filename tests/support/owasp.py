@@ -1,4 +1,5 @@
-"""Shared fixtures of the OWASP API Top 10 modules (tests/security/test_api*.py).
+"""The OWASP API Top 10 modules' tools (tests/security/test_api*.py); their fixtures (`world`,
+`production`, `recorder`) are in tests/fixtures/security.py.
 
 - The route map: every URL pattern of both URL confs, with its view class and the methods it
   serves, read from Django's resolver, so the tables below follow the code (a new route is
@@ -17,20 +18,14 @@
 
 import contextlib
 import functools
-import json
-import os
 import re
-import secrets
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from django.conf import settings
 from django.db import connection, transaction
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -42,9 +37,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerOauthRedirectView,
     SpectacularSwaggerView,
 )
-from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import Invitation, Membership, OAuthApplication, Role, User
@@ -58,16 +51,11 @@ from billing.services.catalog import catalog_seed_defaults
 from saas.audit.models import AuditEntry
 from saas.workspace.models import Project, Task
 from tenants.models import Tenant
-from tenants.organizations import organization_open
 from tenants.resolution import tenant_cache_invalidate
-from tests.accounts.oauth.conftest import App, client_credentials_token
-from tests.billing.conftest import catalog
-from tests.billing.webhooks.conftest import post_event, webhook_secrets
-from tests.conftest import REPO, drop_tenant_schemas, host_of, subprocess_env
-from tests.factories import PASSWORD, make_user
-from tests.observability.conftest import production_env
-
-__all__ = ["catalog", "post_event", "production_env", "webhook_secrets"]
+from tests.factories import PASSWORD, make_invitation, make_member, make_organization, make_user
+from tests.support.db import drop_tenant_schemas
+from tests.support.http import host_of
+from tests.support.oauth import App, client_credentials_token
 
 ROLES = (Role.OWNER, Role.ADMIN, Role.BILLING, Role.MEMBER, Role.VIEWER)
 NEW_PASSWORD = "a-fresh-long-passphrase-77"
@@ -284,29 +272,16 @@ def open_plan_limits() -> None:
     )
 
 
-def invite(tenant: Tenant, by: User, email: str, role: str = Role.MEMBER) -> str:
-    """An invitation through the service; returns the token its emailed link carries."""
-    import accounts.services as services
-
-    sent: dict[str, Any] = {}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(services, "email_send_later", lambda **kwargs: sent.update(kwargs))
-        services.invitation_create(
-            tenant=tenant, by=by, by_role=Role.OWNER, email=email, role=role, host=host_of(tenant)
-        )
-    return str(sent["context"]["url"]).rsplit("/", 1)[1]
-
-
 def _side(slug: str) -> Side:
-    tenant = organization_open(name=slug.title(), slug=slug)
+    tenant = make_organization(slug)
     users: dict[str, User] = {}
     for role in ROLES:
         user = make_user(email=f"{role}@{slug}.test", full_name=f"{slug} {role}")
-        Membership.objects.create(user=user, tenant=tenant, role=role)
+        make_member(tenant, role, user=user)
         users[role] = user
     extra = make_user(email=f"extra@{slug}.test", full_name=f"{slug} extra")
-    Membership.objects.create(user=extra, tenant=tenant, role=Role.MEMBER)
-    token = invite(tenant, users[Role.OWNER], f"invitee@{slug}.test")
+    make_member(tenant, Role.MEMBER, user=extra)
+    token = make_invitation(tenant, users[Role.OWNER], f"invitee@{slug}.test")
     registered = oauth_application_create(
         tenant=tenant,
         user_id=users[Role.OWNER].pk,
@@ -367,7 +342,7 @@ def app_token(application: OAuthApplication, secret: str, scopes: str) -> str:
     return str(answer["access_token"])
 
 
-def register_app(
+def side_app_register(
     side: "Side", creator: User, scopes: list[str], *, by_role: str | None = None
 ) -> tuple[OAuthApplication, str]:
     """A client-credentials application of `side` registered by `creator`."""
@@ -383,7 +358,7 @@ def register_app(
     return registered.application, registered.client_secret
 
 
-def _build_world() -> World:
+def world_build() -> World:
     """Both organizations, committed (so each test's transaction starts clean and rolls
     back to them), with no after-commit work (no Stripe customer, email or seat sync)."""
     if not Plan.objects.exists():
@@ -402,12 +377,12 @@ def _build_world() -> World:
             for name in (APP_READ, APP_ALL):
                 side.tokens[name] = app_token(side.app, side.app_secret, name.split(":", 1)[1])
     except BaseException:
-        _demolish(world)
+        world_demolish(world)
         raise
     return world
 
 
-def _demolish(world: World) -> None:
+def world_demolish(world: World) -> None:
     sides = (world.acme, world.beta)
     tenants = [side.tenant.pk for side in sides]
     users = [user.pk for side in sides for user in (*side.users.values(), side.extra)]
@@ -420,25 +395,6 @@ def _demolish(world: World) -> None:
         connection.run_on_commit.clear()
     drop_tenant_schemas()
     tenant_cache_invalidate()
-
-
-@pytest.fixture(scope="module")
-def _world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
-    with django_db_blocker.unblock():
-        built = _build_world()
-        try:
-            yield built
-        finally:
-            _demolish(built)
-
-
-@pytest.fixture
-def world(_world: World, db: None) -> World:
-    """acme and beta, built once per module; whatever a test writes is rolled back. The
-    objects are shared: read their ids, never change them in memory (no refresh_from_db:
-    load a fresh copy instead)."""
-    open_plan_limits()
-    return _world
 
 
 # ---- callers ----------------------------------------------------------------------------------
@@ -634,46 +590,6 @@ print(json.dumps({"answers": answers, "settings": values}))
 """
 
 
-@pytest.fixture(scope="session")
-def production(django_db_setup: None) -> dict[str, Any]:
-    """What a child process with production settings (DJANGO_ENV=production, random keys,
-    this run's database, a cache prefix of its own) answers and is configured with."""
-    env = {k: v for k, v in subprocess_env().items() if not k.startswith(("SECURE_", "LOG_"))}
-    env.update(
-        DJANGO_ENV="production",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        JWT_SIGNING_KEY=secrets.token_urlsafe(50),
-        SENTRY_DSN="",
-        CACHE_KEY_PREFIX=f"owasp-production-{os.getpid()}",
-    )
-    done = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", PRODUCTION_PROBE],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
-# ---- throttles -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def loose_rates(settings: Any) -> Iterator[dict[str, Any]]:
-    """Every throttle scope at a rate no probe reaches, for tests that send one operation
-    many times for another purpose (test_api4 and test_api6 test the throttles)."""
-    rates: dict[str, Any] = {scope: "100000/min" for scope in api_settings.DEFAULT_THROTTLE_RATES}
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    original = SimpleRateThrottle.THROTTLE_RATES
-    SimpleRateThrottle.THROTTLE_RATES = rates
-    yield rates
-    SimpleRateThrottle.THROTTLE_RATES = original
-
-
 # ---- a listener that records connections (SSRF) -------------------------------------------
 
 
@@ -708,10 +624,3 @@ class ConnectionRecorder:
         self._closed.set()
         self._thread.join(timeout=2)
         self._listener.close()
-
-
-@pytest.fixture
-def recorder() -> Iterator[ConnectionRecorder]:
-    listener = ConnectionRecorder()
-    yield listener
-    listener.close()

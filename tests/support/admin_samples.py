@@ -19,14 +19,13 @@ from billing.models import BillingAccount, Plan, WebhookEvent, WebhookNotificati
 from saas.emails.models import EmailFailure
 from saas.emails.services import email_failure_record
 from tenants.models import Domain, Tenant
-from tenants.organizations import organization_open
-from tests.factories import make_user
+from tests.factories import make_organization, make_user
 
 
 def admin_samples() -> dict[type[Model], Model]:
     """One object of every model the admin shows, made the way the product makes it where
     a service exists."""
-    tenant = organization_open(name="Acme", slug="acme")
+    tenant = make_organization("acme")
     owner = make_user(email="owner@acme.test")
     membership = membership_create(user=owner, tenant_id=tenant.pk, role=Role.OWNER)
     refresh = tenant_tokens_issue(user=owner, tenant=tenant, role=Role.OWNER)

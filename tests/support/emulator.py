@@ -1,21 +1,18 @@
-"""Fixtures for the Stripe emulator tests: the emulator, an SDK pointed at it, a webhook sink."""
+"""The Stripe emulator's own tests: a webhook receiver, the events sent, refused calls."""
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+import requests
 import stripe
 
-from stripe_emulator import pytest_plugin
-
-# The plugin's fixtures, made visible here (pytest_plugins is only allowed in the root conftest).
-stripe_emulator = pytest_plugin.stripe_emulator
-stripe_client = pytest_plugin.stripe_client
+from stripe_emulator import fixtures
 
 DAY = 86400
 
@@ -59,49 +56,48 @@ class Receiver:
             assert self.cond.wait_for(lambda: predicate(self), timeout), self.statuses
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-    yield rec
-    rec.httpd.shutdown()
-    rec.httpd.server_close()
-
-
-@pytest.fixture
-def make_receiver() -> Iterator[Callable[..., Receiver]]:
-    made: list[Receiver] = []
-
-    def make(**kwargs: Any) -> Receiver:
-        made.append(Receiver(**kwargs))
-        return made[-1]
-
-    yield make
-    for rec in made:
-        rec.httpd.shutdown()
-        rec.httpd.server_close()
-
-
-@pytest.fixture
-def plans() -> dict[str, Any]:
-    """A product with monthly Basic ($10) / Pro ($30) and yearly Pro ($300) prices."""
-    product = stripe.Product.create(name="SaaS plan")
-
-    def price(amount: int, key: str, interval: str = "month") -> stripe.Price:
-        return stripe.Price.create(
-            product=product.id,
-            currency="usd",
-            unit_amount=amount,
-            recurring={"interval": interval},
-            lookup_key=key,
-        )
-
-    return {
-        "product": product,
-        "basic": price(1000, "basic_monthly"),
-        "pro": price(3000, "pro_monthly"),
-        "pro_yearly": price(30000, "pro_yearly", "year"),
-    }
-
-
 def event_types(since: int = 0) -> list[str]:
     return [e.type for e in stripe.Event.list(limit=100, created={"gte": since}).auto_paging_iter()]
+
+
+def refused(call: Any) -> stripe.InvalidRequestError:
+    """`call()` must be refused as a bad request (400); returns Stripe's error."""
+    with pytest.raises(stripe.InvalidRequestError) as err:
+        call()
+    assert err.value.http_status == 400
+    return err.value
+
+
+FIXTURES = fixtures.locate_fixtures() or fixtures.VENDORED
+
+
+REFERENCE: dict[str, Any] = json.loads(FIXTURES.read_text())["resources"]
+
+
+def missing_keys(expected: Any, actual: Any, path: str = "") -> list[str]:
+    """Fixture keys absent from `actual`, descending into sub-objects both sides have."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        out = [f"{path}.{k}" for k in expected if k not in actual]
+        for key, value in expected.items():
+            if key in actual and key not in ("metadata", "data"):
+                out += missing_keys(value, actual[key], f"{path}.{key}")
+        if (
+            "data" in expected
+            and isinstance(actual.get("data"), list)
+            and actual["data"]
+            and isinstance(expected["data"], list)
+            and expected["data"]
+        ):
+            out += missing_keys(expected["data"][0], actual["data"][0], f"{path}.data[0]")
+        elif isinstance(expected.get("data"), dict) and isinstance(actual.get("data"), dict):
+            # An event: data.object is of any type (checked as its own kind), so keys only.
+            out += [f"{path}.data.{k}" for k in expected["data"] if k not in actual["data"]]
+        return out
+    return []
+
+
+def raw(url: str, path: str) -> dict[str, Any]:
+    """The JSON exactly as served (the SDK's objects would hide nulls and key order)."""
+    reply = requests.get(url + path, auth=("sk_test_shapes", ""), timeout=5)
+    assert reply.status_code == 200, reply.text
+    return dict(reply.json())
