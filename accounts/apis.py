@@ -1,5 +1,9 @@
-"""Authentication endpoints of a tenant host: dj-rest-auth's views, bound to the tenant."""
+"""Authentication endpoints of a tenant host: dj-rest-auth's and simplejwt's views (their
+routes, bodies and answers), bound to the tenant. The rules are accounts.services': each
+view, through its serializer (accounts.serializers), calls one service."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
 from dj_rest_auth import views as rest_auth
@@ -16,13 +20,14 @@ from api.docs import E400, E401, E403, E404, E429
 from api.no_store import NoStoreMixin
 from api.serializers import StrictSerializer
 from api.throttling import throttles
+from saas.errors import NotAuthenticated
 
-from .access import member_access_from_db
 from .grants import TenantGrant
 from .models import User
 from .permissions import HasTenantGrant, IsTenantSession
-from .serializers import DetailOutput, UserDetailsSerializer
-from .tokens import RefreshedTokensOutput, refresh_token_revoke, tenant_tokens_issue
+from .serializers import DetailOutput, RefreshedTokensOutput, UserDetailsSerializer
+from .services import login_tokens_issue
+from .tokens import refresh_token_revoke
 
 TokenPairOutput = inline_serializer(
     name="TokenPair",
@@ -41,6 +46,16 @@ def _on_tenant_host(request: Request) -> Any:
     if tenant is None:
         raise NotFound("Log in on your organization's host.")
     return tenant
+
+
+@contextmanager
+def _challenged() -> Iterator[None]:
+    """A service's 401 (saas.errors.NotAuthenticated) raised as DRF's own, with the same code
+    and message: DRF then sends the WWW-Authenticate challenge a 401 carries (RFC 9110)."""
+    try:
+        yield
+    except NotAuthenticated as exc:
+        raise AuthenticationFailed(exc.message, code=exc.code) from exc
 
 
 class LoginApi(NoStoreMixin, rest_auth.LoginView):
@@ -67,13 +82,11 @@ class LoginApi(NoStoreMixin, rest_auth.LoginView):
 
     def login(self) -> None:
         tenant = _on_tenant_host(self.request)
-        self.user = self.serializer.validated_data["user"]
-        access = member_access_from_db(user_id=self.user.pk, tenant_id=tenant.pk)
-        if access is None:  # same answer as a wrong password: membership is not disclosed
-            raise AuthenticationFailed(
-                "Unable to log in with these credentials.", code="invalid_credentials"
+        data = self.serializer.validated_data
+        with _challenged():
+            self.user, refresh = login_tokens_issue(
+                tenant=tenant, email=data["email"], password=data["password"]
             )
-        refresh = tenant_tokens_issue(user=self.user, tenant=tenant, role=access.role)
         self.refresh_token, self.access_token = refresh, refresh.access_token
 
 
@@ -89,7 +102,8 @@ class TokenRefreshApi(NoStoreMixin, TokenRefreshView):
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         _on_tenant_host(request)
-        return super().post(request, *args, **kwargs)
+        with _challenged():
+            return super().post(request, *args, **kwargs)
 
 
 class LogoutApi(BaseApi):

@@ -1,13 +1,12 @@
-"""dj-rest-auth serializers, made tenant-aware: login to one tenant, reset mails only for its
-members, and users loaded from the database where a write needs the full row."""
+"""The bodies of the authentication endpoints (dj-rest-auth's and simplejwt's views, through
+REST_AUTH and SIMPLE_JWT): each checks the shape of its input and hands it to one service of
+accounts.services, which holds the rules."""
 
 from typing import Any
 
-from allauth.account.utils import url_str_to_user_pk, user_pk_to_url_str
-from dj_rest_auth import serializers as rest_auth
-from dj_rest_auth.forms import AllAuthPasswordResetForm
 from django.conf import settings
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from api.serializers import StrictSerializer
 from saas.mail import email_send_later
@@ -15,26 +14,33 @@ from saas.mail import email_send_later
 from .grants import TenantGrant
 from .models import Membership, User
 from .selectors import membership_list_of_user
-from .services import user_tokens_revoke_all
-from .tokens import TenantPasswordResetTokenGenerator
+from .services import (
+    password_change,
+    password_reset_confirm,
+    password_reset_request,
+    token_pair_refresh,
+)
 
 
-class LoginSerializer(rest_auth.LoginSerializer):
-    """Email + password (allauth's email backend). Every failure is the same 401, so the
-    answer does not tell which part was wrong or whether the account exists."""
+class LoginSerializer(serializers.Serializer):
+    """Email + password; accounts.apis.LoginApi hands them to login_tokens_issue."""
 
-    username = None
     email = serializers.EmailField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        user = self.get_auth_user(None, attrs["email"].lower(), attrs["password"])
-        if not user or not user.is_active:
-            raise exceptions.AuthenticationFailed(
-                "Unable to log in with these credentials.", code="invalid_credentials"
-            )
-        attrs["user"] = user
-        return attrs
+
+class TenantTokenRefreshSerializer(TokenRefreshSerializer):
+    """simplejwt's refresh body (`refresh` in, `access` out); the rotation and its checks are
+    token_pair_refresh's. Its view answers with what validate returns."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        tenant = self.context["request"].tenant  # TokenRefreshApi checked there is one
+        return token_pair_refresh(tenant=tenant, raw=attrs["refresh"])
+
+
+class RefreshedTokensOutput(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
 
 
 class MembershipOutput(serializers.Serializer):
@@ -68,77 +74,39 @@ class UserDetailsSerializer(StrictSerializer, serializers.ModelSerializer):
         return MembershipOutput(memberships, many=True).data  # type: ignore[return-value]
 
 
-class PasswordChangeSerializer(rest_auth.PasswordChangeSerializer):
-    """Requires the old password; afterwards every refresh token of the user is revoked."""
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(max_length=128)
+    new_password1 = serializers.CharField(max_length=128)
+    new_password2 = serializers.CharField(max_length=128)
 
-    user: Any
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.user is not None and self.user.is_authenticated:
-            # request.user was built from cached claims: load the row with its password hash.
-            self.user = User.objects.get(pk=self.user.pk)
-
-    def save(self) -> None:
-        self.set_password_form.save()
-        user_tokens_revoke_all(user_id=self.user.pk)
+    def save(self, **kwargs: Any) -> None:
+        password_change(user_id=self.context["request"].user.pk, **self.validated_data)
 
 
-class TenantPasswordResetForm(AllAuthPasswordResetForm):
-    """Mails a reset link only to members of the tenant asked on, through Celery."""
+class PasswordResetSerializer(serializers.Serializer):
+    email = serializers.EmailField()
 
-    def save(self, request: Any, **kwargs: Any) -> str:
-        email = self.cleaned_data["email"]
-        tenant = request.tenant
-        for user in self.users:
-            if not Membership.objects.filter(user=user, tenant=tenant).exists():
-                continue
-            token = TenantPasswordResetTokenGenerator(tenant_id=tenant.pk).make_token(user)
-            uid = user_pk_to_url_str(user)
-            url = settings.FRONTEND_URL.format(host=request.get_host())
-            email_send_later(
-                template="password_reset",
-                to=user.email,
-                context={
-                    "email": user.email,
-                    "organization": tenant.name,
-                    "url": f"{url}/reset-password/{uid}/{token}",
-                    "expires_minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
-                },
-            )
-        return email
+    def save(self, **kwargs: Any) -> None:
+        request = self.context["request"]
+        password_reset_request(
+            tenant=request.tenant,  # PasswordResetApi checked there is one
+            email=self.validated_data["email"],
+            host=request.get_host(),
+            # This module's name for it, looked up at each call: where the security tests
+            # (tests/security/test_api6_business_flows.py) capture the reset mails.
+            send=email_send_later,
+        )
 
 
-class PasswordResetSerializer(rest_auth.PasswordResetSerializer):
-    @property
-    def password_reset_form_class(self) -> type:
-        return TenantPasswordResetForm
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    new_password1 = serializers.CharField(max_length=128)
+    new_password2 = serializers.CharField(max_length=128)
+    uid = serializers.CharField()
+    token = serializers.CharField()
 
-
-class PasswordResetConfirmSerializer(rest_auth.PasswordResetConfirmSerializer):
-    """Django's reset tokens are single-use: they hash the password, which this changes. They
-    are checked as tokens of this host's organization (TenantPasswordResetTokenGenerator): a
-    link from another organization's host is an invalid token here."""
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        # dj-rest-auth's validate, with the tenant's token generator instead of the global one.
-        tenant = getattr(self.context["request"], "tenant", None)
-        try:
-            self.user = User.objects.get(pk=url_str_to_user_pk(attrs["uid"]))
-        except (TypeError, ValueError, OverflowError, User.DoesNotExist):
-            raise serializers.ValidationError({"uid": ["Invalid value"]}) from None
-        generator = TenantPasswordResetTokenGenerator(tenant_id=tenant.pk) if tenant else None
-        if generator is None or not generator.check_token(self.user, attrs["token"]):
-            raise serializers.ValidationError({"token": ["Invalid value"]})
-        self.set_password_form = self.set_password_form_class(user=self.user, data=attrs)
-        if not self.set_password_form.is_valid():
-            raise serializers.ValidationError(self.set_password_form.errors)
-        return attrs
-
-    def save(self) -> Any:
-        user = super().save()
-        user_tokens_revoke_all(user_id=user.pk)
-        return user
+    def save(self, **kwargs: Any) -> None:
+        tenant = self.context["request"].tenant  # PasswordResetConfirmApi checked there is one
+        password_reset_confirm(tenant=tenant, **self.validated_data)
 
 
 class DetailOutput(serializers.Serializer):

@@ -1,17 +1,25 @@
-"""Writes for users, memberships and invitations. Each runs in one transaction, and writes its
-audit entry (into the organization's log) and, when the member count changed, marks the
-billing seat count for a sync, in that transaction."""
+"""Writes for users, memberships and invitations, and the rules of logging in: tokens for a
+member of one organization, their rotation, password change and reset. Each write runs in one
+transaction, and writes its audit entry (into the organization's log) and, when the member
+count changed, marks the billing seat count for a sync, in that transaction."""
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, cast
 
+from allauth.account.utils import filter_users_by_email, url_str_to_user_pk, user_pk_to_url_str
 from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from billing.services.entitlements import entitlement_require
 from billing.services.seats import seat_sync_mark_dirty
@@ -28,8 +36,15 @@ from saas.errors import (
 from saas.mail import email_send_later
 from tenants.models import Tenant
 
+from .access import member_access_from_db
 from .models import Invitation, Membership, Role, User
 from .roles import ASSIGNABLE_ROLES
+from .tokens import (
+    TENANT_CLAIM,
+    TenantPasswordResetTokenGenerator,
+    TenantRefreshToken,
+    tenant_tokens_issue,
+)
 
 
 def password_check_strength(*, password: str, user: User) -> None:
@@ -73,6 +88,151 @@ def user_tokens_revoke_all(*, user_id: int) -> int:
     revoked = [BlacklistedToken(token=token) for token in outstanding]
     BlacklistedToken.objects.bulk_create(revoked, ignore_conflicts=True)
     return len(revoked)
+
+
+def login_tokens_issue(*, tenant: Tenant, email: str, password: str) -> tuple[User, RefreshToken]:
+    """A JWT pair bound to `tenant` (accounts.tokens) for an active member of it, who proves
+    who they are with their email (any case) and password (allauth's backend, through Django's
+    authenticate). Every failure (wrong password, unknown address, inactive account, not a
+    member of this organization) is the same 401: the answer does not tell which part was
+    wrong, whether the account exists, or where it is a member.
+    last_login stays as it is, as it always has here (SIMPLE_JWT's UPDATE_LAST_LOGIN is for
+    simplejwt's own login view, which is not routed). Reset tokens hash it: updating it would
+    spend every reset link sent before the login."""
+    user = cast(User | None, authenticate(None, email=email.lower(), password=password))
+    if user is None or not user.is_active:
+        raise _invalid_credentials()
+    access = member_access_from_db(user_id=user.pk, tenant_id=tenant.pk)
+    if access is None:
+        raise _invalid_credentials()
+    return user, tenant_tokens_issue(user=user, tenant=tenant, role=access.role)
+
+
+def _invalid_credentials() -> NotAuthenticated:
+    return NotAuthenticated("Unable to log in with these credentials.", code="invalid_credentials")
+
+
+def token_pair_refresh(*, tenant: Tenant, raw: str) -> dict[str, str]:
+    """A new pair for the refresh token `raw`, which is spent (rotation): using it again is
+    refused. Refused too when it is malformed or expired, was issued for another organization,
+    or its user is no longer an active member (read from the database, not the access cache),
+    each a 401 `token_not_valid` naming the reason."""
+    try:
+        # simplejwt's hint says Token, but it takes (and here gets) the encoded token.
+        refresh = TenantRefreshToken(raw)  # type: ignore[arg-type]
+    except TokenError as exc:  # bad signature, expired, wrong type, blacklisted
+        raise _token_not_valid(str(exc)) from exc
+    if refresh.get(TENANT_CLAIM) != tenant.pk:
+        raise _token_not_valid("Token is not valid for this organization.")
+    user_id = int(refresh["sub"])
+    if member_access_from_db(user_id=user_id, tenant_id=tenant.pk) is None:
+        raise _token_not_valid("This account no longer has access to this organization.")
+    with transaction.atomic():
+        _refresh_token_claim(refresh)
+        if not User.objects.filter(pk=user_id, is_active=True).exists():
+            raise NotAuthenticated(
+                "No active account found for the given token.", code="no_active_account"
+            )
+        access = str(refresh.access_token)
+        refresh.blacklist()
+        # The successor: the same claims (user, tenant, role) with a new id and lifetime.
+        refresh.set_jti()
+        refresh.set_exp()
+        refresh.set_iat()
+        refresh.outstand()
+        return {"access": access, "refresh": str(refresh)}
+
+
+def _refresh_token_claim(refresh: RefreshToken) -> None:
+    """Lock the token's row so two concurrent refreshes with one token cannot both rotate it:
+    the second waits, then finds it blacklisted. A token without a row was never issued here
+    (or its row was purged) and is refused the same way."""
+    outstanding = OutstandingToken.objects.select_for_update().filter(jti=refresh["jti"]).first()
+    if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
+        raise _token_not_valid("Token is blacklisted.")
+
+
+def _token_not_valid(message: str) -> NotAuthenticated:
+    return NotAuthenticated(message, code="token_not_valid")
+
+
+@transaction.atomic
+def password_change(
+    *, user_id: int, old_password: str, new_password1: str, new_password2: str
+) -> User:
+    """Needs the old password; the new one, given twice, must pass the password validators.
+    Every refresh token of the user is revoked after: a stolen session ends with the change."""
+    user = User.objects.get(pk=user_id)  # the row, with its password hash
+    if not user.check_password(old_password):
+        raise _invalid_fields(
+            {"old_password": ["Your old password was entered incorrectly. Please enter it again."]}
+        )
+    _password_set(user=user, new_password1=new_password1, new_password2=new_password2)
+    user_tokens_revoke_all(user_id=user.pk)
+    return user
+
+
+@transaction.atomic
+def password_reset_request(
+    *, tenant: Tenant, email: str, host: str, send: Callable[..., None] | None = None
+) -> None:
+    """Mail a reset link to the active accounts with this address that are members of
+    `tenant`; nothing for anyone else. The caller answers the same either way: the answer does
+    not tell whether the address has an account, or is a member here. The link (on `host`,
+    through FRONTEND_URL) carries a token of this organization only, and works once.
+    `send` queues the mail; email_send_later unless the caller names its own."""
+    send = send or email_send_later
+    generator = TenantPasswordResetTokenGenerator(tenant_id=tenant.pk)
+    for user in filter_users_by_email(email, is_active=True):
+        if not Membership.objects.filter(user=user, tenant=tenant).exists():
+            continue
+        uid, token = user_pk_to_url_str(user), generator.make_token(user)
+        url = settings.FRONTEND_URL.format(host=host)
+        send(
+            template="password_reset",
+            to=user.email,
+            context={
+                "email": user.email,
+                "organization": tenant.name,
+                "url": f"{url}/reset-password/{uid}/{token}",
+                "expires_minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
+            },
+        )
+
+
+@transaction.atomic
+def password_reset_confirm(
+    *, tenant: Tenant, uid: str, token: str, new_password1: str, new_password2: str
+) -> User:
+    """Set a new password with the `uid` and `token` of a reset link. The token is checked as
+    one of `tenant` (TenantPasswordResetTokenGenerator): a link another organization's host
+    sent is just an invalid token here. It works once (it hashes the password this changes)
+    and expires (PASSWORD_RESET_TIMEOUT). Every refresh token of the user is revoked after."""
+    try:
+        user = User.objects.get(pk=url_str_to_user_pk(uid))
+    except (TypeError, ValueError, OverflowError, User.DoesNotExist):
+        raise _invalid_fields({"uid": ["Invalid value"]}) from None
+    if not TenantPasswordResetTokenGenerator(tenant_id=tenant.pk).check_token(user, token):
+        raise _invalid_fields({"token": ["Invalid value"]})
+    _password_set(user=user, new_password1=new_password1, new_password2=new_password2)
+    user_tokens_revoke_all(user_id=user.pk)
+    return user
+
+
+def _password_set(*, user: User, new_password1: str, new_password2: str) -> None:
+    """Django's rules for a new password (SetPasswordForm): both entries equal, then the
+    password validators (AUTH_PASSWORD_VALIDATORS); their errors are on new_password2."""
+    form = SetPasswordForm(
+        user, data={"new_password1": new_password1, "new_password2": new_password2}
+    )
+    if not form.is_valid():
+        raise _invalid_fields({field: list(errors) for field, errors in form.errors.items()})
+    form.save()
+
+
+def _invalid_fields(fields: dict[str, Any]) -> InvalidInput:
+    """A 400 naming fields, worded as the one for a malformed body."""
+    return InvalidInput("Invalid input.", extra={"fields": fields})
 
 
 @transaction.atomic

@@ -4,10 +4,7 @@ informational: access is re-checked per request in accounts.access)."""
 from typing import Any
 
 from allauth.account.forms import EmailAwarePasswordResetTokenGenerator
-from django.db import transaction
-from rest_framework import serializers
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 from rest_framework_simplejwt.utils import datetime_from_epoch
@@ -15,7 +12,6 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 from saas.errors import NotAuthenticated
 from tenants.models import Tenant
 
-from .access import member_access_from_db
 from .models import User
 
 TENANT_CLAIM = "tid"
@@ -66,37 +62,6 @@ def tenant_tokens_issue(*, user: User, tenant: Tenant, role: str) -> RefreshToke
     return refresh
 
 
-class TenantTokenRefreshSerializer(TokenRefreshSerializer):
-    """Refresh with rotation, refused at once when the token was already used, belongs to
-    another tenant, or its user is no longer an active member (checked in the database)."""
-
-    token_class = TenantRefreshToken
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        tenant = getattr(self.context["request"], "tenant", None)
-        try:
-            refresh = TenantRefreshToken(attrs["refresh"])
-        except TokenError as exc:
-            raise InvalidToken(str(exc)) from exc
-        if tenant is None or refresh.get(TENANT_CLAIM) != tenant.pk:
-            raise InvalidToken("Token is not valid for this organization.")
-        access = member_access_from_db(user_id=int(refresh["sub"]), tenant_id=tenant.pk)
-        if access is None:
-            raise InvalidToken("This account no longer has access to this organization.")
-        with transaction.atomic():
-            _claim_for_rotation(refresh)
-            data = super().validate(attrs)
-        return data
-
-
-def _claim_for_rotation(refresh: RefreshToken) -> None:
-    """Lock the token's row so two concurrent refreshes with one token cannot both rotate it:
-    the second waits, then finds it blacklisted."""
-    outstanding = OutstandingToken.objects.select_for_update().filter(jti=refresh["jti"]).first()
-    if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
-        raise InvalidToken("Token is blacklisted.")
-
-
 def refresh_token_revoke(*, raw: str, tenant_id: int, user_id: int) -> None:
     """Logout: blacklist `raw` if it is a refresh token of `user_id` issued for `tenant_id`.
     Anything else (malformed, expired, already revoked, another person's, another
@@ -133,8 +98,3 @@ class TenantPasswordResetTokenGenerator(EmailAwarePasswordResetTokenGenerator):
 
     def _make_hash_value(self, user: Any, timestamp: int) -> str:
         return f"{super()._make_hash_value(user, timestamp)}|tenant:{self.tenant_id}"
-
-
-class RefreshedTokensOutput(serializers.Serializer):
-    access = serializers.CharField()
-    refresh = serializers.CharField()

@@ -25,7 +25,7 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_CLAIM": "sub",
     "USER_ID_FIELD": "id",
-    "TOKEN_REFRESH_SERIALIZER": "accounts.tokens.TenantTokenRefreshSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "accounts.serializers.TenantTokenRefreshSerializer",
     "LEEWAY": 0,
 }
 
