@@ -9,7 +9,6 @@ from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from api.serializers import StrictSerializer
-from saas.mail import email_send_later
 
 from .grants import TenantGrant
 from .models import Membership, User
@@ -92,9 +91,6 @@ class PasswordResetSerializer(serializers.Serializer):
             tenant=request.tenant,  # PasswordResetApi checked there is one
             email=self.validated_data["email"],
             host=request.get_host(),
-            # This module's name for it, looked up at each call: where the security tests
-            # (tests/security/test_api6_business_flows.py) capture the reset mails.
-            send=email_send_later,
         )
 
 

@@ -5,7 +5,6 @@ count changed, marks the billing seat count for a sync, in that transaction."""
 
 import hashlib
 import secrets
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -96,9 +95,8 @@ def login_tokens_issue(*, tenant: Tenant, email: str, password: str) -> tuple[Us
     authenticate). Every failure (wrong password, unknown address, inactive account, not a
     member of this organization) is the same 401: the answer does not tell which part was
     wrong, whether the account exists, or where it is a member.
-    last_login stays as it is, as it always has here (SIMPLE_JWT's UPDATE_LAST_LOGIN is for
-    simplejwt's own login view, which is not routed). Reset tokens hash it: updating it would
-    spend every reset link sent before the login."""
+    last_login is not updated: reset tokens hash it, so updating it would spend every reset
+    link sent before the login."""
     user = cast(User | None, authenticate(None, email=email.lower(), password=password))
     if user is None or not user.is_active:
         raise _invalid_credentials()
@@ -173,22 +171,18 @@ def password_change(
 
 
 @transaction.atomic
-def password_reset_request(
-    *, tenant: Tenant, email: str, host: str, send: Callable[..., None] | None = None
-) -> None:
+def password_reset_request(*, tenant: Tenant, email: str, host: str) -> None:
     """Mail a reset link to the active accounts with this address that are members of
     `tenant`; nothing for anyone else. The caller answers the same either way: the answer does
     not tell whether the address has an account, or is a member here. The link (on `host`,
-    through FRONTEND_URL) carries a token of this organization only, and works once.
-    `send` queues the mail; email_send_later unless the caller names its own."""
-    send = send or email_send_later
+    through FRONTEND_URL) carries a token of this organization only, and works once."""
     generator = TenantPasswordResetTokenGenerator(tenant_id=tenant.pk)
     for user in filter_users_by_email(email, is_active=True):
         if not Membership.objects.filter(user=user, tenant=tenant).exists():
             continue
         uid, token = user_pk_to_url_str(user), generator.make_token(user)
         url = settings.FRONTEND_URL.format(host=host)
-        send(
+        email_send_later(
             template="password_reset",
             to=user.email,
             context={

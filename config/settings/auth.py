@@ -21,7 +21,6 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=14)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
-    "UPDATE_LAST_LOGIN": True,
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_CLAIM": "sub",
     "USER_ID_FIELD": "id",
@@ -34,7 +33,6 @@ REST_AUTH = {
     "JWT_AUTH_HTTPONLY": False,  # refresh token in the body: the API serves non-browser clients
     "JWT_AUTH_RETURN_EXPIRATION": True,
     "SESSION_LOGIN": False,
-    "OLD_PASSWORD_FIELD_ENABLED": True,
     "LOGIN_SERIALIZER": "accounts.serializers.LoginSerializer",
     "USER_DETAILS_SERIALIZER": "accounts.serializers.UserDetailsSerializer",
     "PASSWORD_RESET_SERIALIZER": "accounts.serializers.PasswordResetSerializer",

@@ -24,7 +24,7 @@ from accounts.services import (
 )
 from saas.errors import InvalidInput, NotAuthenticated
 from tests.factories import PASSWORD, make_user
-from tests.services import body_text
+from tests.support.processes import body_text
 
 NEW = "another-long-passphrase-42"
 PROJECTS = "/api/v1/projects/"

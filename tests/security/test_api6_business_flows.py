@@ -227,10 +227,9 @@ def test_invitations_cannot_grow_an_organization_past_its_seats(world: World) ->
 
 @pytest.fixture
 def reset_outbox(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    import accounts.serializers as account_serializers
-
+    """The reset mails password_reset_request queues (captured, not sent)."""
     sent: list[dict[str, Any]] = []
-    monkeypatch.setattr(account_serializers, "email_send_later", lambda **kw: sent.append(kw))
+    monkeypatch.setattr(account_services, "email_send_later", lambda **kw: sent.append(kw))
     return sent
 
 
