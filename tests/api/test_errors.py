@@ -3,16 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-
-def assert_error(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    error = response.json()["error"]
-    assert set(error) >= {"code", "message", "request_id"}
-    assert error["request_id"] == response["X-Request-ID"]
-    if code:
-        assert error["code"] == code
-    return error
+from tests.support.http import assert_error
 
 
 def test_unknown_route_is_json_404_on_both_hosts(db, client_for, make_tenant) -> None:

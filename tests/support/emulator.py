@@ -1,4 +1,5 @@
-"""The Stripe emulator's own tests: a webhook receiver, the events sent, refused calls."""
+"""The Stripe emulator's own tests: a webhook receiver, the events sent, refused calls, and
+the objects served compared with Stripe's own examples."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ import stripe
 from stripe_emulator import fixtures
 
 DAY = 86400
+# Stripe's own example objects: the shared copy when present, else the vendored one.
+FIXTURES = fixtures.locate_fixtures() or fixtures.VENDORED
+REFERENCE: dict[str, Any] = json.loads(FIXTURES.read_text())["resources"]
 
 
 class Receiver:
@@ -66,12 +70,6 @@ def refused(call: Any) -> stripe.InvalidRequestError:
         call()
     assert err.value.http_status == 400
     return err.value
-
-
-FIXTURES = fixtures.locate_fixtures() or fixtures.VENDORED
-
-
-REFERENCE: dict[str, Any] = json.loads(FIXTURES.read_text())["resources"]
 
 
 def missing_keys(expected: Any, actual: Any, path: str = "") -> list[str]:
