@@ -42,12 +42,12 @@ DEFAULT_PLANS: list[dict] = [
     {
         "code": "pro",
         "name": "Pro",
-        "description": "Growing teams with SSO and audit log.",
+        "description": "Growing teams with SSO, SCIM, custom domains and audit log.",
         "trial_days": 14,
         "seats_limit": 50,
         "projects_limit": None,
         "api_requests_per_minute": 1200,
-        "features": ["api", "sso", "audit_log"],
+        "features": ["api", "sso", "scim", "custom_domains", "audit_log"],
         "prices": [
             {"lookup_key": "pro-monthly", "amount": 1900, "interval": "month", "per_seat": True},
             {"lookup_key": "pro-yearly", "amount": 19000, "interval": "year", "per_seat": True},
@@ -61,7 +61,7 @@ DEFAULT_PLANS: list[dict] = [
         "seats_limit": None,
         "projects_limit": None,
         "api_requests_per_minute": 6000,
-        "features": ["api", "sso", "audit_log"],
+        "features": ["api", "sso", "scim", "custom_domains", "audit_log"],
         "prices": [
             {
                 "lookup_key": "scale-usage",

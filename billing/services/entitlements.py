@@ -23,7 +23,7 @@ SEATS = "seats"
 PROJECTS = "projects"
 API_REQUESTS_PER_MINUTE = "api_requests_per_minute"
 # Shown on/off for every plan, with any other flag a plan names.
-KNOWN_FEATURES = ("api", "sso", "audit_log")
+KNOWN_FEATURES = ("api", "sso", "scim", "custom_domains", "audit_log")
 
 
 @dataclass(frozen=True)

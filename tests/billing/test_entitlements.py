@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Invitation, Membership, Role
 from billing.models import BillingAccount, Plan
+from billing.services.entitlements import KNOWN_FEATURES
 from saas.workspace.models import Project
 from tests.factories import PASSWORD
 from tests.support.http import access_token
@@ -149,7 +150,7 @@ def test_entitlements_show_limits_and_usage(acme, client_for, make_member) -> No
     rate = body["api_requests_per_minute"]
     assert rate["limit"] == 60
     assert rate["used"] >= 1  # this request, at least
-    assert body["features"] == {"api": False, "sso": False, "audit_log": False}
+    assert body["features"] == dict.fromkeys(KNOWN_FEATURES, False)
 
 
 def test_entitlements_are_per_tenant(acme, client_for, make_tenant, make_member) -> None:
@@ -165,7 +166,7 @@ def test_entitlements_are_per_tenant(acme, client_for, make_tenant, make_member)
     assert body["plan"]["code"] == "pro"
     assert body["seats"] == {"limit": 50, "used": 1, "reserved": 0, "remaining": 49}
     assert body["projects"] == {"limit": None, "used": 0, "remaining": None}
-    assert body["features"] == {"api": True, "sso": True, "audit_log": True}
+    assert body["features"] == dict.fromkeys(KNOWN_FEATURES, True)
     # acme's token does not open globex's entitlements
     wrong = client_for(other)
     wrong.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(tenant, owner)}")
