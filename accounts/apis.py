@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 from dj_rest_auth import views as rest_auth
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -23,22 +23,17 @@ from api.throttling import throttles
 from saas.errors import NotAuthenticated
 
 from .grants import TenantGrant
+from .mfa.serializers import MfaChallengeOutput
+from .mfa.services import LoginStart, login_start
 from .models import User
-from .permissions import HasTenantGrant, IsTenantSession
-from .serializers import DetailOutput, RefreshedTokensOutput, UserDetailsSerializer
-from .services import login_tokens_issue
-from .tokens import refresh_token_revoke
-
-TokenPairOutput = inline_serializer(
-    name="TokenPair",
-    fields={
-        "access": serializers.CharField(),
-        "refresh": serializers.CharField(),
-        "access_expiration": serializers.DateTimeField(),
-        "refresh_expiration": serializers.DateTimeField(),
-        "user": UserDetailsSerializer(),
-    },
+from .permissions import HasTenantGrant, IsTenantSession, MfaPolicyMet
+from .serializers import (
+    DetailOutput,
+    RefreshedTokensOutput,
+    TokenPairOutput,
+    UserDetailsSerializer,
 )
+from .tokens import refresh_token_revoke
 
 
 def _on_tenant_host(request: Request) -> Any:
@@ -59,16 +54,21 @@ def _challenged() -> Iterator[None]:
 
 
 class LoginApi(NoStoreMixin, rest_auth.LoginView):
-    """Tokens only for members of the tenant whose host is called, carrying that tenant."""
+    """Tokens only for members of the tenant whose host is called, carrying that tenant; for
+    an account with a second factor, a challenge first (accounts.mfa)."""
 
     throttle_classes = throttles("login")
+    started: LoginStart | None = None
 
     @extend_schema(
         tags=["auth"],
         summary="Log in",
         description="Email and password of a member of this organization. Returns a JWT "
-        "pair bound to this organization: other hosts refuse it.",
-        responses={200: TokenPairOutput, **E400, **E401, **E404, **E429},
+        "pair bound to this organization: other hosts refuse it. An account with two-factor "
+        "authentication gets no tokens here: the answer is 202 with a short-lived, "
+        "single-use `mfa_token` for this host, which `POST auth/login/mfa/` exchanges, with "
+        "a code, for the pair.",
+        responses={200: TokenPairOutput, 202: MfaChallengeOutput, **E400, **E401, **E404, **E429},
         examples=[
             OpenApiExample(
                 "Log in",
@@ -84,10 +84,24 @@ class LoginApi(NoStoreMixin, rest_auth.LoginView):
         tenant = _on_tenant_host(self.request)
         data = self.serializer.validated_data
         with _challenged():
-            self.user, refresh = login_tokens_issue(
+            self.started = login_start(
                 tenant=tenant, email=data["email"], password=data["password"]
             )
-        self.refresh_token, self.access_token = refresh, refresh.access_token
+        self.user = self.started.user
+        if self.started.refresh is not None:
+            refresh = self.started.refresh
+            self.refresh_token, self.access_token = refresh, refresh.access_token
+
+    def get_response(self) -> Response:
+        if self.started is not None and self.started.challenge:
+            body = {
+                "mfa_required": True,
+                "mfa_token": self.started.challenge,
+                "expires_in": self.started.expires_in,
+                "methods": ["totp", "recovery_code"],
+            }
+            return Response(MfaChallengeOutput(body).data, status=202)
+        return super().get_response()
 
 
 class TokenRefreshApi(NoStoreMixin, TokenRefreshView):
@@ -141,7 +155,7 @@ class UserApi(rest_auth.UserDetailsView):
         # Reading oneself is fine for any credential of this tenant; changing the account
         # needs the person's own login.
         if self.request.method == "PATCH":
-            return [IsAuthenticated(), IsTenantSession()]
+            return [IsAuthenticated(), IsTenantSession(), MfaPolicyMet()]
         return [IsAuthenticated(), HasTenantGrant()]
 
     def get_object(self) -> User:
@@ -170,7 +184,7 @@ class UserApi(rest_auth.UserDetailsView):
 
 
 class PasswordChangeApi(rest_auth.PasswordChangeView):
-    permission_classes = [IsAuthenticated, IsTenantSession]
+    permission_classes = [IsAuthenticated, IsTenantSession, MfaPolicyMet]
 
     @extend_schema(
         tags=["auth"],

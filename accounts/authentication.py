@@ -9,8 +9,9 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from .access import member_access_get
 from .grants import TenantGrant
+from .mfa.selectors import mfa_enrollment_pending
 from .models import User
-from .tokens import TENANT_CLAIM
+from .tokens import AMR_CLAIM, PASSWORD_ONLY, TENANT_CLAIM
 
 _JWT_SHAPE = re.compile(rb"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
@@ -49,11 +50,15 @@ class TenantJWTAuthentication(JWTAuthentication):
             raise AuthenticationFailed(
                 "This account no longer has access to this organization.", code="access_revoked"
             )
+        amr = tuple(token.get(AMR_CLAIM) or PASSWORD_ONLY)
         grant = TenantGrant(
             tenant_id=tenant.pk,
             user_id=user_id,
             role=access.role,
             kind="jwt",
             token_id=token.get("jti"),
+            amr=amr,
+            # Read (the policy, cached) only for an owner or admin without a second factor.
+            mfa_pending=mfa_enrollment_pending(tenant_id=tenant.pk, role=access.role, amr=amr),
         )
         return access.as_user(), grant

@@ -16,6 +16,11 @@ class TenantGrant:
     scope_capabilities: frozenset[Capability] | None = None
     token_id: str | None = None
     client_id: str = ""  # the OAuth2 application's client id ("oauth2" grants only)
+    # How the person logged in (the JWT's amr claim; accounts.mfa), and whether the
+    # organization's policy asks a second factor this login did not give: then only MFA
+    # enrollment, who-am-I and logout are open (TenantApi and the account views check it).
+    amr: tuple[str, ...] = ("pwd",)
+    mfa_pending: bool = False
 
     @property
     def capabilities(self) -> frozenset[Capability]:

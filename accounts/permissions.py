@@ -51,3 +51,18 @@ class HasTenantCapability(BasePermission):
         if needed is None and request.method in ("HEAD", "OPTIONS"):
             needed = view.capabilities.get("GET")
         return needed is not None and grant.allows(needed)
+
+
+class MfaPolicyMet(BasePermission):
+    """Not a session the organization's MFA policy holds back (TenantGrant.mfa_pending): an
+    owner or admin who logged in without the second factor the policy asks of them."""
+
+    message = (
+        "This organization requires two-factor authentication for your role: set it up at "
+        "auth/mfa/totp/, then log in again."
+    )
+    code = "mfa_enrollment_required"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        grant = grant_of(request)
+        return grant is None or not grant.mfa_pending

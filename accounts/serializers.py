@@ -5,6 +5,7 @@ accounts.services, which holds the rules."""
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
@@ -107,3 +108,17 @@ class PasswordResetConfirmSerializer(serializers.Serializer):
 
 class DetailOutput(serializers.Serializer):
     detail = serializers.CharField()
+
+
+# The login's answer (dj-rest-auth's JWT body): accounts.apis.LoginApi and, after the second
+# factor, accounts.mfa.apis.LoginMfaApi.
+TokenPairOutput = inline_serializer(
+    name="TokenPair",
+    fields={
+        "access": serializers.CharField(),
+        "refresh": serializers.CharField(),
+        "access_expiration": serializers.DateTimeField(),
+        "refresh_expiration": serializers.DateTimeField(),
+        "user": UserDetailsSerializer(),
+    },
+)

@@ -97,13 +97,21 @@ def login_tokens_issue(*, tenant: Tenant, email: str, password: str) -> tuple[Us
     wrong, whether the account exists, or where it is a member.
     last_login is not updated: reset tokens hash it, so updating it would spend every reset
     link sent before the login."""
+    user, role = login_credentials_check(tenant=tenant, email=email, password=password)
+    return user, tenant_tokens_issue(user=user, tenant=tenant, role=role)
+
+
+def login_credentials_check(*, tenant: Tenant, email: str, password: str) -> tuple[User, str]:
+    """The first factor of a login (login_tokens_issue's rules, and accounts.mfa's login
+    before its second step): the active member of `tenant` with this email and password, and
+    their role there; the one 401 otherwise."""
     user = cast(User | None, authenticate(None, email=email.lower(), password=password))
     if user is None or not user.is_active:
         raise _invalid_credentials()
     access = member_access_from_db(user_id=user.pk, tenant_id=tenant.pk)
     if access is None:
         raise _invalid_credentials()
-    return user, tenant_tokens_issue(user=user, tenant=tenant, role=access.role)
+    return user, access.role
 
 
 def _invalid_credentials() -> NotAuthenticated:

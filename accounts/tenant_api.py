@@ -14,7 +14,7 @@ from billing.throttling import PlanRateThrottle, rate_limit_headers
 from tenants.models import Tenant
 
 from .grants import TenantGrant
-from .permissions import HasTenantCapability
+from .permissions import HasTenantCapability, MfaPolicyMet
 from .roles import Capability
 
 
@@ -27,6 +27,8 @@ class TenantApi(BaseApi):
 
     permission_classes = [IsAuthenticated, HasTenantCapability]
     capabilities: dict[str, Capability] = {}
+    # MFA enrollment stays open to a session the organization's MFA policy holds back.
+    mfa_enrollment_endpoint = False
 
     @property
     def grant(self) -> TenantGrant:
@@ -43,6 +45,10 @@ class TenantApi(BaseApi):
         if not hasattr(self, str(request.method).lower()):
             self.http_method_not_allowed(request)
         super().check_permissions(request)
+        # Here rather than in permission_classes, which subclasses replace (accounts.mfa).
+        policy = MfaPolicyMet()
+        if not self.mfa_enrollment_endpoint and not policy.has_permission(request, self):
+            self.permission_denied(request, message=policy.message, code=policy.code)
 
     def check_throttles(self, request: Request) -> None:
         # The plan's API rate applies to every tenant endpoint, whatever throttles a view sets.

@@ -1,5 +1,7 @@
 """JWTs bound to one tenant. Claims: sub (user id), tid (tenant id), role (the role at issue,
-informational: access is re-checked per request in accounts.access)."""
+informational: access is re-checked per request in accounts.access), amr (how the person
+logged in, RFC 8176 style: ["pwd"], or with a second factor ["pwd", "otp", "mfa"]; a refresh
+copies it, so a refreshed pair is never more than the login was)."""
 
 from typing import Any
 
@@ -16,6 +18,9 @@ from .models import User
 
 TENANT_CLAIM = "tid"
 ROLE_CLAIM = "role"
+AMR_CLAIM = "amr"
+# A token issued before the claim existed was a password login.
+PASSWORD_ONLY = ("pwd",)
 
 
 class TenantRefreshToken(RefreshToken):
@@ -54,11 +59,15 @@ class TenantRefreshToken(RefreshToken):
         return token
 
 
-def tenant_tokens_issue(*, user: User, tenant: Tenant, role: str) -> RefreshToken:
-    """A refresh token (and through it an access token) for `user` on `tenant` only."""
+def tenant_tokens_issue(
+    *, user: User, tenant: Tenant, role: str, amr: tuple[str, ...] = PASSWORD_ONLY
+) -> RefreshToken:
+    """A refresh token (and through it an access token) for `user` on `tenant` only; `amr`:
+    how the person proved who they are (accounts.mfa)."""
     refresh = TenantRefreshToken.for_user(user)
     refresh[TENANT_CLAIM] = tenant.pk
     refresh[ROLE_CLAIM] = role
+    refresh[AMR_CLAIM] = list(amr)
     return refresh
 
 

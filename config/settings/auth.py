@@ -117,3 +117,24 @@ THROTTLE_SIGNUP_DOMAIN_EXEMPT = frozenset(
 # is 403 challenge_failed; it may raise a saas.errors error of its own). Empty: no challenge.
 # Contract and an example: tenants/challenge.py and README, "Security".
 SIGNUP_CHALLENGE_VERIFIER = env.str("SIGNUP_CHALLENGE_VERIFIER", default="")
+
+# ---- MFA on the API login (accounts.mfa, on allauth.mfa) ------------------------------------
+MFA_ADAPTER = "accounts.mfa.adapter.MfaAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="SaaS")
+# One period either side for clock drift: a replay is refused anyway (accounts.mfa.services
+# keeps the last accepted time step of each authenticator).
+MFA_TOTP_TOLERANCE = 1
+# Fernet keys (comma-separated, the first encrypts; older ones still decrypt) for the TOTP
+# seeds and recovery-code seeds at rest. Unset: one derived from SECRET_KEY, so set it
+# before rotating SECRET_KEY.
+MFA_ENCRYPTION_KEYS = env.list("MFA_ENCRYPTION_KEYS", default=[])
+# The login's second step: how long its challenge lives, how many wrong codes it takes, and
+# how many wrong codes an account gets per window across all of its challenges.
+MFA_CHALLENGE_SECONDS = env.int("MFA_CHALLENGE_SECONDS", default=300)
+MFA_CHALLENGE_MAX_FAILURES = env.int("MFA_CHALLENGE_MAX_FAILURES", default=5)
+MFA_ACCOUNT_MAX_FAILURES = env.int("MFA_ACCOUNT_MAX_FAILURES", default=10)
+MFA_ACCOUNT_FAILURE_WINDOW_SECONDS = env.int("MFA_ACCOUNT_FAILURE_WINDOW_SECONDS", default=900)
+# A pending TOTP enrollment (begin, then confirm with a code) waits this long.
+MFA_TOTP_SETUP_SECONDS = 600
+THROTTLE_RATES["login_mfa_ip"] = env.str("THROTTLE_LOGIN_MFA_IP", default="30/min")

@@ -43,6 +43,10 @@ SHARED_APPS = [
     "oauth2_provider",
     "allauth",
     "allauth.account",
+    # TOTP and recovery codes (its Authenticator model and code logic); accounts.mfa puts
+    # them on the API login.
+    "allauth.mfa",
+    "accounts.mfa",
     # Not used, but dj-rest-auth's OpenAPI extensions import its models.
     "allauth.socialaccount",
     "dj_rest_auth",

@@ -40,6 +40,10 @@ AUDITED_ACTIONS: dict[str, str] = {
     "task.created": "A task was created.",
     "task.updated": "A task was edited.",
     "task.deleted": "A task was deleted.",
+    "mfa.totp_enabled": "A member set up an authenticator app (and got recovery codes).",
+    "mfa.totp_removed": "A member removed their authenticator app.",
+    "mfa.recovery_codes_regenerated": "A member replaced their recovery codes.",
+    "mfa.policy_changed": "Requiring a second factor of owners and admins was turned on or off.",
 }
 
 # Bookkeeping that changes on every save and says nothing about what was done.

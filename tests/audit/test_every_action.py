@@ -19,8 +19,10 @@ from saas.audit.models import AuditEntry
 from saas.audit.services import AUDITED_ACTIONS
 from tenants.models import Tenant
 from tenants.operations import tenant_reactivate, tenant_suspend
+from tests.factories import PASSWORD as PASSWORD_OF_FACTORIES
 from tests.factories import Org, client_for, make_member
 from tests.support.billing import complete_checkout, subscribe_through_checkout
+from tests.support.mfa import MFA, enroll, logged_in_with_mfa, totp_clock_stop, totp_code
 
 PASSWORD = "a-long-enough-password-2026"
 
@@ -119,6 +121,28 @@ def _suspended_and_back(org: Org) -> None:
     tenant_reactivate(tenant=org.tenant)
 
 
+def _mfa_enrolled(org: Org, monkeypatch: pytest.MonkeyPatch) -> str:
+    totp_clock_stop(monkeypatch)
+    return enroll(org.client).secret
+
+
+def _mfa_policy_on(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    Plan.objects.filter(code=settings.BILLING_SIGNUP_PLAN).update(
+        features=["api", "audit_log", "sso"]
+    )
+    client = logged_in_with_mfa(org, totp_code(_mfa_enrolled(org, monkeypatch)))
+    answer = client.put(f"{MFA}policy/", {"require_for_admins": True}, format="json")
+    assert answer.status_code == 200, answer.content
+
+
+def _mfa_after_enrolling(path: str) -> Callable[..., object]:
+    def scenario(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+        _mfa_enrolled(org, monkeypatch)
+        org.ok("post", f"auth/mfa/{path}", {"password": PASSWORD_OF_FACTORIES})
+
+    return scenario
+
+
 SCENARIOS: dict[str, Callable[..., object]] = {
     "member.added": lambda org, mp: make_member(org.tenant, Role.MEMBER),
     "member.role_changed": lambda org, mp: _role_changed(org),
@@ -144,6 +168,10 @@ SCENARIOS: dict[str, Callable[..., object]] = {
     "task.created": lambda org, mp: _task(org),
     "task.updated": lambda org, mp: _task_updated(org),
     "task.deleted": lambda org, mp: _task_deleted(org),
+    "mfa.totp_enabled": _mfa_enrolled,
+    "mfa.totp_removed": _mfa_after_enrolling("totp/remove/"),
+    "mfa.recovery_codes_regenerated": _mfa_after_enrolling("recovery-codes/regenerate/"),
+    "mfa.policy_changed": _mfa_policy_on,
 }
 
 

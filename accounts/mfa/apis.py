@@ -1,0 +1,232 @@
+"""The MFA endpoints of a tenant host: the login's second step, the caller's own factors
+(status, TOTP setup and removal, recovery codes) and the organization's policy. Enrollment is
+the person's own login only (a JWT, never an OAuth application's token), and stays open to a
+session the policy holds back, so it can comply."""
+
+from typing import Any
+
+from dj_rest_auth import views as rest_auth
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework.exceptions import AuthenticationFailed, NotFound
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.permissions import HasTenantCapability, IsTenantSession
+from accounts.roles import Capability
+from accounts.serializers import TokenPairOutput
+from accounts.tenant_api import TenantApi
+from api.docs import E400, E401, E402, E404, E409, E429, ERRORS_READ, ERRORS_WRITE
+from api.no_store import NoStoreMixin
+from api.throttling import throttles
+from saas.errors import NotAuthenticated
+
+from .selectors import mfa_policy_get, mfa_required_of, mfa_status
+from .serializers import (
+    CodeOrPasswordInput,
+    LoginMfaInput,
+    MfaPolicyInput,
+    MfaPolicyOutput,
+    MfaStatusOutput,
+    RecoveryCodesOutput,
+    TotpConfirmInput,
+    TotpSetupOutput,
+)
+from .services import (
+    login_mfa_complete,
+    mfa_policy_set,
+    recovery_codes_regenerate,
+    totp_remove,
+    totp_setup_begin,
+    totp_setup_confirm,
+)
+
+_OWN_LOGIN = "Your own login only (an OAuth application's token is refused, 403)."
+
+
+class LoginMfaApi(NoStoreMixin, rest_auth.LoginView):
+    """The login's second step; answers as the login does (dj-rest-auth's JWT body)."""
+
+    serializer_class = LoginMfaInput
+    throttle_classes = [throttles("login_mfa")[0]]  # per IP; per account in the service
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Log in: the second factor",
+        description="The `mfa_token` of a `POST auth/login/` answered 202, on the same host, "
+        "and the authenticator app's current code or an unused recovery code. Returns the "
+        "JWT pair, whose `amr` claim says how the login was made. Each TOTP time step's "
+        "code works once (`mfa_code_reused`), each recovery code once. A wrong code is 401 "
+        "`mfa_code_invalid`; after 5 the token is dead (`mfa_challenge_invalid`, as is an "
+        "unknown, used, expired or another organization's token: log in again), and after "
+        "10 in 15 minutes the account is refused for a while (429 `mfa_locked`).",
+        auth=[{}],  # type: ignore[list-item]
+        request=LoginMfaInput,
+        responses={200: TokenPairOutput, **E400, **E401, **E404, **E429},
+        examples=[
+            OpenApiExample(
+                "TOTP code",
+                value={"mfa_token": "Hf3k...", "code": "123456"},
+                request_only=True,
+            ),
+        ],
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
+
+    def login(self) -> None:
+        tenant = getattr(self.request, "tenant", None)
+        if tenant is None:
+            raise NotFound("Log in on your organization's host.")
+        data = self.serializer.validated_data
+        try:
+            self.user, refresh = login_mfa_complete(
+                tenant=tenant, challenge=data["mfa_token"], code=data["code"]
+            )
+        except NotAuthenticated as exc:  # DRF's own 401, with its WWW-Authenticate
+            raise AuthenticationFailed(exc.message, code=exc.code) from exc
+        self.refresh_token, self.access_token = refresh, refresh.access_token
+
+
+class _OwnMfaApi(TenantApi):
+    permission_classes = [IsAuthenticated, IsTenantSession, HasTenantCapability]
+    mfa_enrollment_endpoint = True
+
+
+class MfaStatusApi(_OwnMfaApi):
+    capabilities = {"GET": Capability.MEMBERSHIP_SELF}
+
+    @extend_schema(
+        tags=["auth"],
+        summary="My two-factor authentication",
+        description="Which factors the caller has set up (never their secrets or codes), "
+        "how many recovery codes are unused, whether this organization requires a second "
+        f"factor of the caller's role and whether this session used one. {_OWN_LOGIN}",
+        responses={200: MfaStatusOutput, **ERRORS_READ},
+    )
+    def get(self, request: Request) -> Response:
+        status = mfa_status(user_id=self.grant.user_id)
+        body = {
+            "enrolled": status.enrolled,
+            "totp": status.totp,
+            "recovery_codes": (
+                {"total": status.recovery_codes_total, "unused": status.recovery_codes_unused}
+                if status.recovery_codes_total
+                else None
+            ),
+            "required_by_policy": mfa_required_of(tenant_id=self.tenant.pk, role=self.grant.role),
+            "logged_in_with_mfa": "mfa" in self.grant.amr,
+        }
+        return Response(MfaStatusOutput(body).data)
+
+
+class TotpApi(NoStoreMixin, _OwnMfaApi):
+    capabilities = {"POST": Capability.MEMBERSHIP_SELF}
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Set up an authenticator app: begin",
+        description="A new TOTP secret and its `otpauth://` URI (for a QR code), shown this "
+        "once; nothing is active until `auth/mfa/totp/confirm/` gets a code for it within "
+        "`expires_in` seconds. Beginning again replaces a pending secret; 409 "
+        f"`mfa_already_enrolled` if an app is set up. {_OWN_LOGIN}",
+        request=None,
+        responses={201: TotpSetupOutput, **ERRORS_WRITE, **E409},
+    )
+    def post(self, request: Request) -> Response:
+        setup = totp_setup_begin(user=request.user)  # type: ignore[arg-type]
+        return Response(TotpSetupOutput(setup).data, status=201)
+
+
+class TotpConfirmApi(NoStoreMixin, _OwnMfaApi):
+    capabilities = {"POST": Capability.MEMBERSHIP_SELF}
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Set up an authenticator app: confirm",
+        description="A current code of the new secret activates it (a wrong one is 400 "
+        "`mfa_code_invalid`, and nothing changes). The first factor also makes the "
+        "recovery codes, returned this once and never again (empty if the account had "
+        "them). From the next login on, `auth/login/` asks for a code. Audited "
+        f"(`mfa.totp_enabled`). {_OWN_LOGIN}",
+        request=TotpConfirmInput,
+        responses={200: RecoveryCodesOutput, **ERRORS_WRITE, **E409},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validate(TotpConfirmInput, request)
+        codes = totp_setup_confirm(tenant=self.tenant, user=request.user, code=data["code"])  # type: ignore[arg-type]
+        return Response(RecoveryCodesOutput({"recovery_codes": codes}).data)
+
+
+class TotpRemoveApi(_OwnMfaApi):
+    capabilities = {"POST": Capability.MEMBERSHIP_SELF}
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Remove the authenticator app",
+        description="With a current code (or an unused recovery code) or the password; "
+        "the recovery codes go with it. 409 `mfa_required_by_policy` while this "
+        "organization requires a second factor of the caller's role. Audited "
+        f"(`mfa.totp_removed`). {_OWN_LOGIN}",
+        request=CodeOrPasswordInput,
+        responses={204: None, **ERRORS_WRITE, **E409},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validate(CodeOrPasswordInput, request)
+        totp_remove(tenant=self.tenant, user=request.user, role=self.grant.role, **data)  # type: ignore[arg-type]
+        return Response(status=204)
+
+
+class RecoveryCodesRegenerateApi(NoStoreMixin, _OwnMfaApi):
+    capabilities = {"POST": Capability.MEMBERSHIP_SELF}
+
+    @extend_schema(
+        tags=["auth"],
+        summary="New recovery codes",
+        description="Replaces the recovery codes (the old ones stop working) and returns "
+        "the new ones this once. Needs an authenticator app set up (409 `mfa_not_enrolled`) "
+        "and a current code or the password. Audited (`mfa.recovery_codes_regenerated`). "
+        f"{_OWN_LOGIN}",
+        request=CodeOrPasswordInput,
+        responses={200: RecoveryCodesOutput, **ERRORS_WRITE, **E409},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validate(CodeOrPasswordInput, request)
+        codes = recovery_codes_regenerate(tenant=self.tenant, user=request.user, **data)  # type: ignore[arg-type]
+        return Response(RecoveryCodesOutput({"recovery_codes": codes}).data)
+
+
+class MfaPolicyApi(TenantApi):
+    capabilities = {"GET": Capability.MEMBERS_MANAGE, "PUT": Capability.MEMBERS_MANAGE}
+
+    @extend_schema(
+        tags=["auth"],
+        summary="The organization's MFA policy",
+        description="Whether owners and admins must log in with a second factor. Owners "
+        "and admins.",
+        responses={200: MfaPolicyOutput, **ERRORS_READ},
+    )
+    def get(self, request: Request) -> Response:
+        required = mfa_policy_get(tenant_id=self.tenant.pk)
+        return Response(MfaPolicyOutput({"require_for_admins": required}).data)
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Set the organization's MFA policy",
+        description="Owners and admins. Requiring a second factor of owners and admins "
+        "needs the plan's `sso` feature (402 `entitlement_exceeded`) and a caller logged in "
+        "with one (409 `mfa_enrollment_required`); turning it off is always allowed. While "
+        "it is on, an owner's or admin's session without a second factor reaches only MFA "
+        "setup, who-am-I and logout (403 `mfa_enrollment_required` elsewhere) and cannot "
+        "remove its factor. Applies from the next request. Audited (`mfa.policy_changed`).",
+        request=MfaPolicyInput,
+        responses={200: MfaPolicyOutput, **ERRORS_WRITE, **E402, **E409},
+    )
+    def put(self, request: Request) -> Response:
+        data = self.validate(MfaPolicyInput, request)
+        policy = mfa_policy_set(
+            tenant=self.tenant,
+            require_for_admins=data["require_for_admins"],
+            caller_amr=self.grant.amr,
+        )
+        return Response(MfaPolicyOutput(policy).data)

@@ -1,0 +1,73 @@
+"""Reads: which factors a person has, and what an organization's policy asks. The policy is
+read on authenticated requests of owners and admins who logged in without a second factor,
+so it is cached (Redis) and dropped after a change commits (services.mfa_policy_set)."""
+
+from dataclasses import dataclass
+
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from django.core.cache import cache
+
+from accounts.roles import Role
+
+from .models import MfaPolicy
+
+# The roles a policy can require a second factor of.
+POLICY_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+# The factors a login's second step accepts (WebAuthn is not offered on the API yet).
+SECOND_FACTORS = (Authenticator.Type.TOTP,)
+POLICY_CACHE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class MfaStatus:
+    totp: Authenticator | None
+    recovery_codes_total: int
+    recovery_codes_unused: int
+
+    @property
+    def enrolled(self) -> bool:
+        return self.totp is not None
+
+
+def mfa_status(*, user_id: int) -> MfaStatus:
+    by_type = {a.type: a for a in Authenticator.objects.filter(user_id=user_id)}
+    codes = by_type.get(Authenticator.Type.RECOVERY_CODES)
+    total = unused = 0
+    if codes is not None:
+        wrapped = RecoveryCodes(codes)  # not wrap(): it imports WebAuthn (fido2)
+        total, unused = len(wrapped.generate_codes()), len(wrapped.get_unused_codes())
+    return MfaStatus(by_type.get(Authenticator.Type.TOTP), total, unused)
+
+
+def mfa_enrolled(*, user_id: int) -> bool:
+    """Whether the person has a second factor (recovery codes alone are not one)."""
+    return Authenticator.objects.filter(user_id=user_id, type__in=SECOND_FACTORS).exists()
+
+
+def _policy_key(tenant_id: int) -> str:
+    return f"mfa:policy:{tenant_id}"
+
+
+def mfa_policy_get(*, tenant_id: int) -> bool:
+    """Whether `tenant` requires a second factor of its owners and admins."""
+    cached = cache.get(_policy_key(tenant_id))
+    if isinstance(cached, bool):
+        return cached
+    required = MfaPolicy.objects.filter(tenant_id=tenant_id, require_for_admins=True).exists()
+    cache.set(_policy_key(tenant_id), required, timeout=POLICY_CACHE_SECONDS)
+    return required
+
+
+def mfa_policy_forget(*, tenant_id: int) -> None:
+    cache.delete(_policy_key(tenant_id))
+
+
+def mfa_required_of(*, tenant_id: int, role: str) -> bool:
+    return role in POLICY_ROLES and mfa_policy_get(tenant_id=tenant_id)
+
+
+def mfa_enrollment_pending(*, tenant_id: int, role: str, amr: tuple[str, ...]) -> bool:
+    """The policy asks a second factor of this role and this login had none: the session
+    reaches only enrollment, who-am-I and logout (accounts.tenant_api)."""
+    return "mfa" not in amr and mfa_required_of(tenant_id=tenant_id, role=role)

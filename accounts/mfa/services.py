@@ -1,0 +1,435 @@
+"""Writes of MFA: enrolling and removing TOTP, recovery codes, the login's second step and an
+organization's policy. The factors are allauth.mfa's (Authenticator rows of type "totp" and
+"recovery_codes", their secrets encrypted by accounts.mfa.adapter); what allauth leaves to its
+HTML views (a pending secret in the session, a replayed code) is done here for the API.
+Each configuration change writes its entry into the audit log of the organization whose host
+it was made on, in its transaction."""
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from allauth.core.internal.cryptokit import compare_user_code
+from allauth.mfa import app_settings as mfa_settings
+from allauth.mfa.adapter import get_adapter
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import (
+    TOTP,
+    format_hotp_value,
+    generate_totp_secret,
+    hotp_value,
+    yield_hotp_counters_from_time,
+)
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.access import member_access_from_db
+from accounts.models import User
+from accounts.services import login_credentials_check
+from accounts.tokens import PASSWORD_ONLY, tenant_tokens_issue
+from billing.services.entitlements import entitlement_require
+from saas.audit.services import audit_entry_record
+from saas.errors import (
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    TooManyRequests,
+)
+from tenants.models import Tenant
+
+from .models import MfaChallenge, MfaPolicy
+from .selectors import mfa_enrolled, mfa_policy_forget, mfa_required_of
+
+logger = logging.getLogger("accounts.mfa")
+
+# How a login proved the second factor, as the tokens' `amr` claim says it (RFC 8176 names
+# "otp"; "rc", a recovery code, is ours). "mfa" marks any second factor.
+AMR_TOTP = ("pwd", "otp", "mfa")
+AMR_RECOVERY_CODE = ("pwd", "rc", "mfa")
+
+
+def _normalized(code: str) -> str:
+    """As people type codes read off a screen or a printout: spaces and dashes dropped."""
+    return code.replace(" ", "").replace("-", "").strip()
+
+
+# ---- verifying a code ---------------------------------------------------------------------
+
+
+def _totp_counter(secret: str, code: str) -> int | None:
+    """The time step whose code `code` is (within the tolerance), or None."""
+    for counter in yield_hotp_counters_from_time():
+        if compare_user_code(actual=code, expected=format_hotp_value(hotp_value(secret, counter))):
+            return counter
+    return None
+
+
+def _totp_use(*, user_id: int, code: str) -> str:
+    """ "ok" (and the step is spent), "reused" or "wrong". The authenticator's row is locked
+    and keeps the last step accepted, so a code (and any earlier one) works once, also for
+    two requests at the same instant: allauth's own guard is a cache entry, which Redis being
+    away or flushed would lift."""
+    totp = (
+        Authenticator.objects.select_for_update()
+        .filter(user_id=user_id, type=Authenticator.Type.TOTP)
+        .first()
+    )
+    if totp is None:
+        return "wrong"
+    counter = _totp_counter(get_adapter().decrypt(totp.data["secret"]), code)
+    if counter is None:
+        return "wrong"
+    if counter <= int(totp.data.get("last_counter", -1)):
+        return "reused"
+    totp.data["last_counter"] = counter
+    totp.last_used_at = timezone.now()
+    totp.save(update_fields=["data", "last_used_at"])
+    return "ok"
+
+
+def _recovery_code_use(*, user_id: int, code: str) -> bool:
+    """allauth's check, which locks the row and marks the code used: it works once."""
+    codes = Authenticator.objects.filter(
+        user_id=user_id, type=Authenticator.Type.RECOVERY_CODES
+    ).first()
+    if codes is None:
+        return False
+    wrapped = RecoveryCodes(codes)  # not wrap(): it imports WebAuthn (fido2)
+    if not wrapped.validate_code(code):
+        return False
+    wrapped.instance.record_usage()
+    return True
+
+
+def _second_factor_use(*, user_id: int, code: str) -> tuple[str, tuple[str, ...] | None]:
+    """("ok", the login's amr), ("reused", None) or ("wrong", None). Inside a transaction."""
+    code = _normalized(code)
+    if len(code) == mfa_settings.TOTP_DIGITS:
+        outcome = _totp_use(user_id=user_id, code=code)
+        return outcome, AMR_TOTP if outcome == "ok" else None
+    if _recovery_code_use(user_id=user_id, code=code):
+        return "ok", AMR_RECOVERY_CODE
+    return "wrong", None
+
+
+def _wrong_code() -> InvalidInput:
+    return InvalidInput(
+        "This code is not valid.",
+        code="mfa_code_invalid",
+        extra={"fields": {"code": ["Not a current code of your authenticator app."]}},
+    )
+
+
+def _reused_code() -> InvalidInput:
+    return InvalidInput(
+        "This code was already used; wait for the next one.",
+        code="mfa_code_reused",
+        extra={"fields": {"code": ["Already used."]}},
+    )
+
+
+# ---- wrong codes per account ----------------------------------------------------------------
+
+
+def _failures_key(user_id: int) -> str:
+    return f"mfa:failures:{user_id}"
+
+
+def _account_wait(user_id: int) -> int | None:
+    """Seconds until this account may try codes again, or None. Counted in Redis across all
+    of the account's challenges and hosts (a challenge has its own limit besides); Redis
+    unreachable: not counted, like every throttle."""
+    try:
+        failures = cache.get(_failures_key(user_id)) or 0
+        if failures < settings.MFA_ACCOUNT_MAX_FAILURES:
+            return None
+        ttl = getattr(cache, "ttl", lambda key: None)(_failures_key(user_id))
+    except Exception:  # noqa: BLE001 - Redis down: the per-challenge limit still holds
+        logger.warning("mfa failures not read: Redis unavailable")
+        return None
+    return int(ttl) if ttl and ttl > 0 else settings.MFA_ACCOUNT_FAILURE_WINDOW_SECONDS
+
+
+def _account_failure(user_id: int) -> None:
+    try:
+        cache.add(_failures_key(user_id), 0, timeout=settings.MFA_ACCOUNT_FAILURE_WINDOW_SECONDS)
+        cache.incr(_failures_key(user_id))
+    except Exception:  # noqa: BLE001
+        logger.warning("mfa failure not counted: Redis unavailable")
+
+
+def _too_many(wait: int) -> TooManyRequests:
+    error = TooManyRequests(
+        "Too many wrong codes for this account; try again later.", code="mfa_locked"
+    )
+    error.retry_after = wait
+    return error
+
+
+def _code_check(*, user: User, code: str, password: str) -> None:
+    """A configuration change's proof that the caller holds the account: its password, or a
+    current code (TOTP or a recovery code, spent). Wrong ones count as failed logins do."""
+    wait = _account_wait(user.pk)
+    if wait is not None:
+        raise _too_many(wait)
+    if password:
+        if User.objects.get(pk=user.pk).check_password(password):
+            return
+        _account_failure(user.pk)
+        raise InvalidInput(
+            "Wrong password.",
+            code="invalid_credentials",
+            extra={"fields": {"password": ["Wrong password."]}},
+        )
+    outcome, _ = _second_factor_use(user_id=user.pk, code=code)
+    if outcome == "reused":
+        raise _reused_code()
+    if outcome != "ok":
+        _account_failure(user.pk)
+        raise _wrong_code()
+
+
+# ---- enrollment -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TotpSetup:
+    secret: str
+    otpauth_uri: str
+    expires_in: int
+
+
+def _setup_key(user_id: int) -> str:
+    return f"mfa:totp:setup:{user_id}"
+
+
+def totp_setup_begin(*, user: User) -> TotpSetup:
+    """A new TOTP secret for the person's authenticator app, returned this once; it waits
+    (encrypted, in Redis) for totp_setup_confirm. Beginning again replaces it."""
+    if Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists():
+        raise Conflict(
+            "An authenticator app is already set up; remove it first.", code="mfa_already_enrolled"
+        )
+    secret = generate_totp_secret()
+    adapter = get_adapter()
+    cache.set(_setup_key(user.pk), adapter.encrypt(secret), timeout=settings.MFA_TOTP_SETUP_SECONDS)
+    uri = adapter.build_totp_url(user, secret)
+    return TotpSetup(secret=secret, otpauth_uri=uri, expires_in=settings.MFA_TOTP_SETUP_SECONDS)
+
+
+@transaction.atomic
+def totp_setup_confirm(*, tenant: Tenant, user: User, code: str) -> list[str]:
+    """Activate the pending secret with a current code from the app. The first factor also
+    makes the recovery codes, returned this once (an empty list when the account already had
+    them). The code that confirmed is spent: it cannot also log in."""
+    User.objects.select_for_update().get(pk=user.pk)  # one confirmation at a time per person
+    if Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists():
+        raise Conflict("An authenticator app is already set up.", code="mfa_already_enrolled")
+    pending = cache.get(_setup_key(user.pk))
+    if not pending:
+        raise Conflict(
+            "No authenticator app setup is pending (or it expired): begin again.",
+            code="mfa_setup_not_started",
+        )
+    secret = get_adapter().decrypt(pending)
+    counter = _totp_counter(secret, _normalized(code))
+    if counter is None:
+        raise _wrong_code()
+    totp = TOTP.activate(user, secret).instance
+    totp.data["last_counter"] = counter
+    totp.save(update_fields=["data"])
+    codes: list[str] = []
+    if not Authenticator.objects.filter(
+        user_id=user.pk, type=Authenticator.Type.RECOVERY_CODES
+    ).exists():
+        codes = RecoveryCodes.activate(user).generate_codes()
+    audit_entry_record(
+        action="mfa.totp_enabled",
+        target_type="user",
+        target_id=user.pk,
+        changes={
+            "totp": {"before": False, "after": True},
+            **({"recovery_codes": {"before": 0, "after": len(codes)}} if codes else {}),
+        },
+        tenant=tenant,
+    )
+    transaction.on_commit(lambda: cache.delete(_setup_key(user.pk)))
+    return codes
+
+
+@transaction.atomic
+def totp_remove(*, tenant: Tenant, user: User, role: str, code: str, password: str) -> None:
+    """Remove the authenticator app, with a current code or the password. Its recovery codes
+    go with it (they are a fallback for a factor no longer there). Refused while this
+    organization's policy requires a second factor of the caller's role."""
+    User.objects.select_for_update().get(pk=user.pk)
+    if not Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists():
+        raise Conflict("No authenticator app is set up.", code="mfa_not_enrolled")
+    if mfa_required_of(tenant_id=tenant.pk, role=role):
+        raise Conflict(
+            "This organization requires a second factor of your role.",
+            code="mfa_required_by_policy",
+        )
+    _code_check(user=user, code=code, password=password)
+    removed, _ = Authenticator.objects.filter(
+        user_id=user.pk,
+        type__in=[Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES],
+    ).delete()
+    audit_entry_record(
+        action="mfa.totp_removed",
+        target_type="user",
+        target_id=user.pk,
+        changes={"totp": {"before": True, "after": False}},
+        tenant=tenant,
+    )
+
+
+@transaction.atomic
+def recovery_codes_regenerate(*, tenant: Tenant, user: User, code: str, password: str) -> list[str]:
+    """New recovery codes, returned this once; the old ones stop working. Needs a second
+    factor set up, and a current code or the password."""
+    User.objects.select_for_update().get(pk=user.pk)
+    if not mfa_enrolled(user_id=user.pk):
+        raise Conflict("Set up an authenticator app first.", code="mfa_not_enrolled")
+    _code_check(user=user, code=code, password=password)
+    Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.RECOVERY_CODES).delete()
+    codes: list[str] = RecoveryCodes.activate(user).generate_codes()
+    audit_entry_record(
+        action="mfa.recovery_codes_regenerated",
+        target_type="user",
+        target_id=user.pk,
+        changes={"recovery_codes": {"before": "replaced", "after": len(codes)}},
+        tenant=tenant,
+    )
+    return codes
+
+
+# ---- the login ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginStart:
+    """Either the JWT pair (no second factor set up) or a challenge for the second step."""
+
+    user: User
+    refresh: RefreshToken | None = None
+    challenge: str = ""
+    expires_in: int = 0
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def login_start(*, tenant: Tenant, email: str, password: str) -> LoginStart:
+    """The password step (accounts.services.login_credentials_check). An account with a
+    second factor gets a challenge (its token returned once, only its hash kept), never
+    tokens: the pair comes from login_mfa_complete."""
+    user, role = login_credentials_check(tenant=tenant, email=email, password=password)
+    if not mfa_enrolled(user_id=user.pk):
+        return LoginStart(
+            user=user,
+            refresh=tenant_tokens_issue(user=user, tenant=tenant, role=role, amr=PASSWORD_ONLY),
+        )
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    MfaChallenge.objects.create(
+        token_hash=_token_hash(token),
+        user=user,
+        tenant=tenant,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.MFA_CHALLENGE_SECONDS),
+    )
+    # Spent and expired challenges of this person go as new ones come (no sweeper needed).
+    MfaChallenge.objects.filter(user=user, expires_at__lt=now).delete()
+    return LoginStart(user=user, challenge=token, expires_in=settings.MFA_CHALLENGE_SECONDS)
+
+
+def _challenge_invalid() -> NotAuthenticated:
+    return NotAuthenticated(
+        "This login challenge is not valid (unknown, used, expired, from another "
+        "organization, or too many wrong codes): log in again.",
+        code="mfa_challenge_invalid",
+    )
+
+
+def login_mfa_complete(*, tenant: Tenant, challenge: str, code: str) -> tuple[User, RefreshToken]:
+    """The second step: the challenge of a login on this tenant's host, and a current TOTP
+    code (each time step once) or an unused recovery code (once). The pair carries how
+    (`amr`). A wrong code counts against the challenge (MFA_CHALLENGE_MAX_FAILURES, then it
+    is dead) and the account (MFA_ACCOUNT_MAX_FAILURES per window, then 429)."""
+    with transaction.atomic():
+        row = (
+            MfaChallenge.objects.select_for_update()
+            .select_related("user")
+            .filter(token_hash=_token_hash(challenge))
+            .first()
+        )
+        if (
+            row is None
+            or row.tenant_id != tenant.pk  # bound to the host it was issued on
+            or row.used_at is not None
+            or row.expires_at <= timezone.now()
+            or row.failed_attempts >= settings.MFA_CHALLENGE_MAX_FAILURES
+        ):
+            raise _challenge_invalid()
+        wait = _account_wait(row.user_id)
+        if wait is not None:
+            raise _too_many(wait)
+        access = member_access_from_db(user_id=row.user_id, tenant_id=tenant.pk)
+        if access is None or not row.user.is_active:
+            raise _challenge_invalid()
+        outcome, amr = _second_factor_use(user_id=row.user_id, code=code)
+        if outcome == "ok" and amr is not None:
+            row.used_at = timezone.now()
+            row.save(update_fields=["used_at"])
+            refresh = tenant_tokens_issue(user=row.user, tenant=tenant, role=access.role, amr=amr)
+            return row.user, refresh
+        # Counted in a transaction that commits: the refusal is raised after it.
+        row.failed_attempts += 1
+        row.save(update_fields=["failed_attempts"])
+    _account_failure(row.user_id)
+    refused = _reused_code() if outcome == "reused" else _wrong_code()
+    raise NotAuthenticated(refused.message, code=refused.code)
+
+
+# ---- the organization's policy --------------------------------------------------------------
+
+
+@transaction.atomic
+def mfa_policy_set(
+    *, tenant: Tenant, require_for_admins: bool, caller_amr: tuple[str, ...]
+) -> MfaPolicy:
+    """Require (or stop requiring) a second factor of owners and admins. Requiring it is the
+    plan's "sso" feature (402 otherwise); turning it off is always allowed, so a downgraded
+    organization is never stuck with it. Only a caller who logged in with a second factor
+    may turn it on: otherwise the change would lock its own author out at once."""
+    policy, _ = MfaPolicy.objects.select_for_update().get_or_create(tenant=tenant)
+    before = policy.require_for_admins
+    if require_for_admins and not before:
+        entitlement_require(tenant=tenant, feature="sso")
+        if "mfa" not in caller_amr:
+            raise Conflict(
+                "Log in with a second factor before requiring one of others.",
+                code="mfa_enrollment_required",
+            )
+    if require_for_admins != before:
+        policy.require_for_admins = require_for_admins
+        policy.save(update_fields=["require_for_admins", "updated_at"])
+        audit_entry_record(
+            action="mfa.policy_changed",
+            target_type="organization",
+            target_id=tenant.pk,
+            changes={"require_for_admins": {"before": before, "after": require_for_admins}},
+            tenant=tenant,
+        )
+        # Now (this process's next read) and after commit (a reader racing the change).
+        mfa_policy_forget(tenant_id=tenant.pk)
+        transaction.on_commit(lambda: mfa_policy_forget(tenant_id=tenant.pk))
+    return policy

@@ -1,0 +1,146 @@
+"""An organization requiring a second factor of its owners and admins: the plan's "sso"
+feature, set by a caller logged in with one, audited; while on, an owner's or admin's session
+without a second factor reaches only MFA setup, who-am-I and logout."""
+
+import pytest
+
+from accounts.models import Role
+from saas.audit.models import AuditEntry
+from tests.factories import Org, client_for, make_member
+from tests.support.http import assert_error
+from tests.support.mfa import MFA, enroll, logged_in_with_mfa, login, totp_code
+
+pytestmark = pytest.mark.usefixtures("totp_clock", "loose_rates")
+POLICY = f"{MFA}policy/"
+ON = {"require_for_admins": True}
+OFF = {"require_for_admins": False}
+
+
+def _policy_on(org: Org) -> Org:
+    """`org` on Pro, its owner enrolled and logged in with the code; the policy turned on."""
+    org.on_plan("pro")
+    enrolled = enroll(org.client)
+    client = logged_in_with_mfa(org, totp_code(enrolled.secret))
+    answer = client.put(POLICY, ON, format="json")
+    assert answer.status_code == 200, answer.content
+    return Org(org.tenant, org.user, client)
+
+
+def test_off_by_default(acme):
+    assert acme.client.get(POLICY).json() == OFF
+
+
+def test_requiring_it_is_the_sso_feature(acme):
+    enrolled = enroll(acme.client)
+    client = logged_in_with_mfa(acme, totp_code(enrolled.secret))
+    refused = client.put(POLICY, ON, format="json")
+    error = assert_error(refused, 402, "entitlement_exceeded")
+    assert "sso" in error["message"]
+    assert client.get(POLICY).json() == OFF
+
+
+def test_only_a_caller_logged_in_with_a_factor_may_require_it(acme):
+    acme.on_plan("pro")
+    assert_error(acme.client.put(POLICY, ON, format="json"), 409, "mfa_enrollment_required")
+    assert acme.client.get(POLICY).json() == OFF
+
+
+def test_owners_and_admins_only(acme):
+    acme.on_plan("pro")
+    member = acme.join(Role.MEMBER)
+    assert_error(member.client.get(POLICY), 403)
+    assert_error(member.client.put(POLICY, OFF, format="json"), 403)
+
+
+@pytest.mark.parametrize("body", [{}, {"require_for_admins": "yes please"}, {**OFF, "x": 1}])
+def test_bad_bodies_are_400(acme, body):
+    assert_error(acme.client.put(POLICY, body, format="json"), 400)
+
+
+def test_turning_it_on_and_off_is_audited_and_off_needs_no_feature(acme):
+    org = _policy_on(acme)
+    assert org.client.get(POLICY).json() == ON
+    org.on_plan("free")  # a downgrade: turning it off stays possible
+    assert org.client.put(POLICY, OFF, format="json").json() == OFF
+    with org.tenant:
+        changes = [
+            e.changes["require_for_admins"]
+            for e in AuditEntry.objects.filter(action="mfa.policy_changed").order_by("id")
+        ]
+    assert changes == [{"before": False, "after": True}, {"before": True, "after": False}]
+
+
+def test_an_admin_without_a_factor_reaches_only_setup_who_am_i_and_logout(acme, beta):
+    org = _policy_on(acme)
+    admin = org.join(Role.ADMIN)
+    pair = login(client_for(org.tenant), admin.user.email).json()
+    admin.client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
+
+    for method, path in [
+        ("get", "/api/v1/projects/"),
+        ("get", "/api/v1/members/"),
+        ("get", "/api/v1/organization/"),
+        ("get", POLICY),
+        ("patch", "/api/v1/auth/user/"),
+        ("post", "/api/v1/auth/password/change/"),
+    ]:
+        assert_error(
+            getattr(admin.client, method)(path, {}, format="json"), 403, "mfa_enrollment_required"
+        )
+    assert admin.client.get("/api/v1/auth/user/").status_code == 200
+    status = admin.client.get(MFA).json()
+    assert status["required_by_policy"] is True
+    assert status["logged_in_with_mfa"] is False
+
+    # It complies: sets up a factor, logs in again with it, and is let through.
+    enrolled = enroll(admin.client)
+    assert_error(admin.client.get("/api/v1/projects/"), 403, "mfa_enrollment_required")
+    with_mfa = logged_in_with_mfa(admin, totp_code(enrolled.secret))
+    assert with_mfa.get("/api/v1/projects/").status_code == 200
+    # And cannot remove the factor while the policy holds.
+    refused = with_mfa.post(
+        f"{MFA}totp/remove/", {"password": "correct-horse-battery"}, format="json"
+    )
+    assert_error(refused, 409, "mfa_required_by_policy")
+
+    logout = admin.client.post("/api/v1/auth/logout/", {"refresh": pair["refresh"]}, format="json")
+    assert logout.status_code == 200
+
+
+def test_members_and_other_organizations_are_not_held_back(acme, beta):
+    org = _policy_on(acme)
+    member = org.join(Role.MEMBER)
+    pair = login(client_for(org.tenant), member.user.email).json()
+    member.client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
+    assert member.client.get("/api/v1/projects/").status_code == 200
+
+    # beta's owner, an admin of acme too: only acme's sessions are held back.
+    admin = Org(org.tenant, beta.user, client_for(org.tenant))
+    make_member(org.tenant, Role.ADMIN, user=beta.user)
+    on_acme = login(client_for(org.tenant), beta.user.email).json()
+    admin.client.credentials(HTTP_AUTHORIZATION=f"Bearer {on_acme['access']}")
+    assert_error(admin.client.get("/api/v1/projects/"), 403, "mfa_enrollment_required")
+    on_beta = login(client_for(beta.tenant), beta.user.email).json()
+    beta_client = client_for(beta.tenant)
+    beta_client.credentials(HTTP_AUTHORIZATION=f"Bearer {on_beta['access']}")
+    assert beta_client.get("/api/v1/projects/").status_code == 200
+
+
+def test_a_refreshed_password_only_pair_is_still_held_back(acme):
+    org = _policy_on(acme)
+    admin = org.join(Role.ADMIN)
+    pair = login(client_for(org.tenant), admin.user.email).json()
+    refreshed = client_for(org.tenant).post(
+        "/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json"
+    )
+    client = client_for(org.tenant)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {refreshed.json()['access']}")
+    assert_error(client.get("/api/v1/projects/"), 403, "mfa_enrollment_required")
+
+
+def test_turning_it_off_lets_them_through_at_the_next_request(acme):
+    org = _policy_on(acme)
+    admin = org.join(Role.ADMIN)
+    assert_error(admin.client.get("/api/v1/projects/"), 403, "mfa_enrollment_required")
+    assert org.client.put(POLICY, OFF, format="json").status_code == 200
+    assert admin.client.get("/api/v1/projects/").status_code == 200
