@@ -34,6 +34,7 @@ from api.throttling import throttles
 from saas.errors import NotFound
 from saas.validators import single_line
 
+from .mfa.selectors import mfa_enrolled
 from .models import Invitation, Role
 from .permissions import HasTenantCapability, IsTenantSession
 from .roles import ASSIGNABLE_ROLE_CHOICES, Capability
@@ -299,7 +300,9 @@ class InvitationAcceptApi(NoStoreMixin, BaseApi):
         tags=["invitations"],
         summary="Accept an invitation",
         description="Creates the account if the address has none (or links the existing "
-        "one, which must give its password), adds the membership and logs in.",
+        "one, which must give its password), adds the membership and logs in (an account "
+        "with two-factor authentication gets no tokens here: it logs in at `auth/login/`, "
+        "which asks for the second factor).",
         request=InvitationAcceptInput,
         responses={
             201: MemberOutput,
@@ -319,7 +322,9 @@ class InvitationAcceptApi(NoStoreMixin, BaseApi):
             raise NotFound("No such invitation.", code="invitation_not_found")
         data = self.validate(self.InvitationAcceptInput, request)
         membership = invitation_accept(tenant=tenant, token=token, **data)
-        refresh = tenant_tokens_issue(user=membership.user, tenant=tenant, role=membership.role)
         body: dict[str, Any] = dict(MemberOutput(membership).data)
-        body.update(access=str(refresh.access_token), refresh=str(refresh))
+        # The password alone is no login for an account with a second factor (accounts.mfa).
+        if not mfa_enrolled(user_id=membership.user_id):
+            refresh = tenant_tokens_issue(user=membership.user, tenant=tenant, role=membership.role)
+            body.update(access=str(refresh.access_token), refresh=str(refresh))
         return Response(body, status=201)

@@ -29,6 +29,7 @@ from tests.support.owasp import (
     APP_ALL,
     APP_READ,
     ROLES,
+    SESSION_OPERATIONS,
     Route,
     World,
     api_client,
@@ -62,6 +63,8 @@ NOWHERE: dict[str, Any] = {
 
 
 def _may_use(method: str, route: Route, caller: str) -> bool:
+    if (method, route.name) in SESSION_OPERATIONS and caller not in ROLES:
+        return False  # a person's own login only, never an application's token
     needed = route.capability(method)
     return needed is None or needed in caller_capabilities(caller)
 

@@ -101,6 +101,8 @@ EXPECTED_CAPABILITY: dict[tuple[str, str], Capability] = {
     ("PATCH", "oauth-application-detail"): C.OAUTH_APPS_MANAGE,
     ("DELETE", "oauth-application-detail"): C.OAUTH_APPS_MANAGE,
     ("GET", "audit-log"): C.AUDIT_READ,
+    ("GET", "auth-mfa-policy"): C.MEMBERS_MANAGE,
+    ("PUT", "auth-mfa-policy"): C.MEMBERS_MANAGE,
 }
 
 # Allowed callers succeed (2xx) except where the world makes the business rule refuse
@@ -111,6 +113,10 @@ BUSINESS_REFUSALS: dict[tuple[str, str], str] = {
     ("POST", "billing-change"): "no_subscription",
     ("POST", "billing-cancel"): "no_subscription",
     ("POST", "billing-resume"): "no_subscription",
+    # No factor set up in this world, and no setup begun (tests/accounts/mfa does those).
+    ("POST", "auth-mfa-totp-confirm"): "mfa_setup_not_started",
+    ("POST", "auth-mfa-totp-remove"): "mfa_not_enrolled",
+    ("POST", "auth-mfa-recovery-codes-regenerate"): "mfa_not_enrolled",
 }
 
 # Cases with a defect of their own, each proven by a strict xfail below (none left).

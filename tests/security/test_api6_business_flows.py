@@ -57,6 +57,9 @@ SENSITIVE_FLOWS: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("POST", "auth-password-reset"): ("password_reset_ip", "password_reset_account"),
     ("POST", "auth-password-reset-confirm"): ("password_reset_ip",),
     ("POST", "invitation-accept"): ("invitations_ip",),
+    # The login's second step: per IP here; wrong codes per challenge and per account in
+    # accounts.mfa.services (tests/accounts/mfa/test_login.py).
+    ("POST", "auth-login-mfa"): ("login_mfa_ip",),
     ("POST", "auth-token-refresh"): "a single-use refresh token (rotated, blacklisted)",
     # Signup is throttled per IP and per email domain: tests/tenants/test_signup_throttle.py.
     ("POST", "signup"): "throttled per IP and email domain",

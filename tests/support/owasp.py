@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings
 from django.db import connection, transaction
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -40,6 +42,7 @@ from drf_spectacular.views import (
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
+from accounts.mfa.services import login_start
 from accounts.models import Invitation, Membership, OAuthApplication, Role, User
 from accounts.oauth.services import oauth_application_create
 from accounts.roles import Capability, capabilities_of
@@ -196,6 +199,7 @@ CREDENTIAL_OPERATIONS = {
     ("POST", "auth-password-reset"),
     ("POST", "auth-password-reset-confirm"),
     ("POST", "invitation-accept"),
+    ("POST", "auth-login-mfa"),  # the login's challenge token (accounts.mfa)
 }
 # Authenticated, but no capability names them: any valid credential of this tenant
 # (HasTenantGrant) or a person's own login (IsTenantSession: never an application's token).
@@ -205,6 +209,12 @@ SESSION_OPERATIONS = {
     ("PATCH", "auth-user"),
     ("POST", "auth-password-change"),
     ("DELETE", "member-leave"),
+    # A person's own second factors (accounts.mfa): membership:self, and their own login.
+    ("GET", "auth-mfa"),
+    ("POST", "auth-mfa-totp"),
+    ("POST", "auth-mfa-totp-confirm"),
+    ("POST", "auth-mfa-totp-remove"),
+    ("POST", "auth-mfa-recovery-codes-regenerate"),
 }
 ANY_GRANT_OPERATIONS = {("GET", "auth-user")}
 
@@ -507,9 +517,24 @@ def valid_body(
             "scopes": ["read"],
         },
         ("PATCH", "oauth-application-detail"): lambda: {"name": "Renamed app"},
+        ("POST", "auth-login-mfa"): lambda: mfa_login_body(side),
+        ("POST", "auth-mfa-totp-confirm"): lambda: {"code": "123456"},
+        ("POST", "auth-mfa-totp-remove"): lambda: {"password": PASSWORD},
+        ("POST", "auth-mfa-recovery-codes-regenerate"): lambda: {"password": PASSWORD},
+        ("PUT", "auth-mfa-policy"): lambda: {"require_for_admins": False},
     }
     make = bodies.get((method, name))
     return make() if make else None
+
+
+def mfa_login_body(side: Side) -> dict[str, str]:
+    """The second step of a login on `side`'s host: a new member with a second factor (made
+    in the test's transaction, so rolled back), their login's challenge and a recovery code."""
+    user = make_member(side.tenant)
+    TOTP.activate(user, generate_totp_secret())
+    code = RecoveryCodes.activate(user).generate_codes()[0]
+    started = login_start(tenant=side.tenant, email=user.email, password=PASSWORD)
+    return {"mfa_token": started.challenge, "code": code}
 
 
 def reset_confirm_body(user: User, tenant: Tenant) -> dict[str, str]:

@@ -9,8 +9,9 @@ from allauth.mfa.models import Authenticator
 from django.db import connection
 
 from accounts.mfa.adapter import MfaAdapter
+from saas.audit.models import AuditEntry
 from tests.factories import client_for
-from tests.support.http import assert_error, assert_no_store
+from tests.support.http import access_token, assert_error, assert_no_store
 from tests.support.mfa import MFA, challenge, enroll, login, login_mfa, totp_code
 from tests.support.oauth import client_credentials_token
 
@@ -176,7 +177,7 @@ def test_two_concurrent_confirmations_activate_one_factor(committed, make_org, t
     org = make_org("acme")
     secret = org.client.post(f"{MFA}totp/", format="json").json()["secret"]
     code = totp_code(secret)
-    token = org.client._credentials["HTTP_AUTHORIZATION"]
+    token = f"Bearer {access_token(org.tenant, org.user)}"
     results: list[int] = []
 
     def confirm() -> None:
@@ -195,3 +196,28 @@ def test_two_concurrent_confirmations_activate_one_factor(committed, make_org, t
     assert sorted(results) == [200, 409]
     assert Authenticator.objects.filter(user=org.user, type="totp").count() == 1
     assert Authenticator.objects.filter(user=org.user, type="recovery_codes").count() == 1
+
+
+def test_two_concurrent_removals_remove_once(committed, make_org, totp_clock):
+    org = make_org("acme")
+    enroll(org.client)
+    token = f"Bearer {access_token(org.tenant, org.user)}"
+    results: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def remove() -> None:
+        client = client_for(org.tenant)
+        client.credentials(HTTP_AUTHORIZATION=token)
+        barrier.wait()
+        body = {"password": "correct-horse-battery"}
+        results.append(client.post(f"{MFA}totp/remove/", body, format="json").status_code)
+        connection.close()
+
+    threads = [threading.Thread(target=remove) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [204, 409]
+    with org.tenant:
+        assert AuditEntry.objects.filter(action="mfa.totp_removed").count() == 1

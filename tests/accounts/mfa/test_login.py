@@ -15,7 +15,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.mfa.models import MfaChallenge
 from accounts.services import password_reset_confirm
 from accounts.tokens import TenantPasswordResetTokenGenerator
-from tests.factories import Org, client_for, make_member
+from tests.factories import PASSWORD, Org, client_for, make_invitation, make_member
 from tests.support.http import assert_error, assert_no_store
 from tests.support.mfa import challenge, enroll, login, login_mfa, totp_code
 
@@ -245,3 +245,15 @@ def test_one_challenge_sent_twice_at_once_logs_in_once(committed, make_org, totp
     for thread in threads:
         thread.join()
     assert sorted(results) == [200, 401]
+
+
+def test_accepting_an_invitation_logs_in_only_without_a_factor(acme, beta):
+    enroll(beta.client)  # beta's owner has a factor, and is invited to acme
+    token = make_invitation(acme.tenant, acme.user, beta.user.email)
+    accepted = client_for(acme.tenant).post(
+        f"/api/v1/invitations/{token}/accept/", {"password": PASSWORD}, format="json"
+    )
+    assert accepted.status_code == 201
+    assert "access" not in accepted.json()
+    assert "refresh" not in accepted.json()
+    assert login(client_for(acme.tenant), beta.user.email).status_code == 202

@@ -2,13 +2,24 @@
 feature, set by a caller logged in with one, audited; while on, an owner's or admin's session
 without a second factor reaches only MFA setup, who-am-I and logout."""
 
+import threading
+
 import pytest
+from django.db import connection
 
 from accounts.models import Role
 from saas.audit.models import AuditEntry
 from tests.factories import Org, client_for, make_member
 from tests.support.http import assert_error
-from tests.support.mfa import MFA, enroll, logged_in_with_mfa, login, totp_code
+from tests.support.mfa import (
+    MFA,
+    challenge,
+    enroll,
+    logged_in_with_mfa,
+    login,
+    login_mfa,
+    totp_code,
+)
 
 pytestmark = pytest.mark.usefixtures("totp_clock", "loose_rates")
 POLICY = f"{MFA}policy/"
@@ -144,3 +155,28 @@ def test_turning_it_off_lets_them_through_at_the_next_request(acme):
     assert_error(admin.client.get("/api/v1/projects/"), 403, "mfa_enrollment_required")
     assert org.client.put(POLICY, OFF, format="json").status_code == 200
     assert admin.client.get("/api/v1/projects/").status_code == 200
+
+
+def test_two_concurrent_requests_turn_it_on_once(committed, make_org, totp_clock, loose_rates):
+    org = make_org("acme").on_plan("pro")
+    enrolled = enroll(org.client)
+    pair = login_mfa(client_for(org.tenant), challenge(org), totp_code(enrolled.secret)).json()
+    token = f"Bearer {pair['access']}"
+    results: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def put() -> None:
+        other = client_for(org.tenant)
+        other.credentials(HTTP_AUTHORIZATION=token)
+        barrier.wait()
+        results.append(other.put(POLICY, ON, format="json").status_code)
+        connection.close()
+
+    threads = [threading.Thread(target=put) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [200, 200]
+    with org.tenant:
+        assert AuditEntry.objects.filter(action="mfa.policy_changed").count() == 1
