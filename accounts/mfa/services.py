@@ -399,6 +399,21 @@ def login_mfa_complete(*, tenant: Tenant, challenge: str, code: str) -> tuple[Us
     raise NotAuthenticated(refused.message, code=refused.code)
 
 
+def second_factor_verify(*, user_id: int, code: str) -> tuple[str, ...] | None:
+    """A second factor for a sign-in other than the API's (the OAuth2 sign-in page, where a
+    session, not a challenge, carries the first step): the login's amr when `code` is a
+    current TOTP code or an unused recovery code (spent), else None. Wrong codes count
+    against the account as on the API."""
+    if _account_wait(user_id) is not None:
+        return None
+    with transaction.atomic():
+        outcome, amr = _second_factor_use(user_id=user_id, code=code)
+    if outcome != "ok":
+        _account_failure(user_id)
+        return None
+    return amr
+
+
 # ---- the organization's policy --------------------------------------------------------------
 
 

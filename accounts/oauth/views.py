@@ -25,15 +25,31 @@ from rest_framework.throttling import SimpleRateThrottle
 from api.throttling import throttles
 from saas.security import allow_form_action
 
+from ..mfa.selectors import mfa_enrolled
+from ..mfa.services import second_factor_verify
 from ..models import OAuthApplication
 from .validators import scopes_allowed_for
 
 
 class EmailAuthenticationForm(AuthenticationForm):
     username = forms.EmailField(label="Email", max_length=254, widget=forms.EmailInput())
+    # An account with a second factor (accounts.mfa) signs in with it here too: the password
+    # alone must not let an application act for it.
+    code = forms.CharField(label="Two-factor code", max_length=32, required=False)
 
     def clean_username(self) -> str:
         return str(self.cleaned_data["username"]).strip().lower()  # emails are stored lower-case
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if mfa_enrolled(user_id=user.pk):
+            code = str(self.cleaned_data.get("code") or "")
+            if not code or second_factor_verify(user_id=user.pk, code=code) is None:
+                raise forms.ValidationError(
+                    "Enter the current code of your authenticator app (or an unused "
+                    "recovery code).",
+                    code="mfa_code_required",
+                )
 
 
 class _LoginEmailThrottle(SimpleRateThrottle):
