@@ -1,5 +1,6 @@
 """Bodies of the MFA endpoints and of the login's second step."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import serializers
@@ -88,6 +89,25 @@ class MfaPolicyInput(StrictSerializer):
     require_for_admins = serializers.BooleanField(
         help_text="Owners and admins must log in with a second factor."
     )
+
+    def to_internal_value(self, data: Any) -> Any:
+        # JSON true or false only: DRF also takes 0, 1, "yes", "off"..., which the schema
+        # (a boolean) says are refused, and a security setting should not be guessed at.
+        bad = (
+            isinstance(data, Mapping)
+            and "require_for_admins" in data
+            and not isinstance(data["require_for_admins"], bool)
+        )
+        refusal = {"require_for_admins": ["Must be true or false."]}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if bad and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **refusal}) from exc
+            raise
+        if bad:
+            raise serializers.ValidationError(refusal)
+        return value
 
 
 class MfaPolicyOutput(serializers.Serializer):

@@ -39,6 +39,7 @@ SERVER_ENV = {
         for name in (
             "THROTTLE_LOGIN_IP",
             "THROTTLE_LOGIN_ACCOUNT",
+            "THROTTLE_LOGIN_MFA_IP",
             "THROTTLE_PASSWORD_RESET_IP",
             "THROTTLE_PASSWORD_RESET_ACCOUNT",
             "THROTTLE_INVITATIONS_IP",

@@ -63,9 +63,21 @@ def test_owners_and_admins_only(acme):
     assert_error(member.client.put(POLICY, OFF, format="json"), 403)
 
 
-@pytest.mark.parametrize("body", [{}, {"require_for_admins": "yes please"}, {**OFF, "x": 1}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"require_for_admins": "yes please"},
+        {"require_for_admins": 0},
+        {"require_for_admins": "true"},
+        {**OFF, "x": 1},
+    ],
+)
 def test_bad_bodies_are_400(acme, body):
-    assert_error(acme.client.put(POLICY, body, format="json"), 400)
+    error = assert_error(acme.client.put(POLICY, body, format="json"), 400)
+    assert set(error["fields"]) == set(body) - {"require_for_admins"} | (
+        {"require_for_admins"} if body.get("require_for_admins") is not False else set()
+    )
 
 
 def test_turning_it_on_and_off_is_audited_and_off_needs_no_feature(acme):
