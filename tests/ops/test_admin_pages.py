@@ -38,6 +38,8 @@ REFUSED = {
     "oauth2_provider.RefreshToken": {"add", "delete"},
     "oauth2_provider.Grant": {"add"},
     "oauth2_provider.IDToken": {"add"},
+    # A second factor is set up and removed by its person over the API (audited there).
+    "mfa.Authenticator": {"add", "delete"},
 }
 
 

@@ -4,6 +4,8 @@ import uuid
 from datetime import timedelta
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib.auth.models import Group
 from django.contrib.sites.models import Site
@@ -78,6 +80,7 @@ def admin_samples() -> dict[type[Model], Model]:
         IDToken: IDToken.objects.create(
             user=owner, application=application, jti=uuid.uuid4(), expires=expires
         ),
+        Authenticator: TOTP.activate(owner, generate_totp_secret()).instance,
         EmailAddress: EmailAddress.objects.create(
             user=owner, email=owner.email, verified=True, primary=True
         ),
