@@ -59,7 +59,8 @@ def _configured_secrets() -> list[str]:
         value = getattr(settings, name, "")
         if isinstance(value, str) and len(value) >= 8:
             values.append(value)
-    for value in getattr(settings, "STRIPE_WEBHOOK_SECRETS", ()) or ():
+    secret_lists = ("STRIPE_WEBHOOK_SECRETS", "MFA_ENCRYPTION_KEYS")
+    for value in (v for name in secret_lists for v in getattr(settings, name, ()) or ()):
         if isinstance(value, str) and len(value) >= 8:
             values.append(value)
     return sorted(values, key=len, reverse=True)

@@ -6,10 +6,12 @@ import threading
 
 import pytest
 from allauth.mfa.models import Authenticator
+from cryptography.fernet import Fernet
 from django.db import connection
 
 from accounts.mfa.adapter import MfaAdapter
 from saas.audit.models import AuditEntry
+from saas.observability.logging import redact
 from tests.factories import client_for
 from tests.support.http import access_token, assert_error, assert_no_store
 from tests.support.mfa import MFA, challenge, enroll, login, login_mfa, totp_code
@@ -221,3 +223,14 @@ def test_two_concurrent_removals_remove_once(committed, make_org, totp_clock):
     assert sorted(results) == [204, 409]
     with org.tenant:
         assert AuditEntry.objects.filter(action="mfa.totp_removed").count() == 1
+
+
+def test_the_encryption_keys_rotate_and_never_reach_a_log(acme, settings):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.MFA_ENCRYPTION_KEYS = [old]
+    sealed = MfaAdapter().encrypt("JBSWY3DPEHPK3PXP")
+    settings.MFA_ENCRYPTION_KEYS = [new, old]  # the new key encrypts, the old still decrypts
+    assert MfaAdapter().decrypt(sealed) == "JBSWY3DPEHPK3PXP"
+    assert MfaAdapter().decrypt(MfaAdapter().encrypt("x")) == "x"
+    assert new not in redact(f"keys: {new} {old}")
+    assert old not in redact(f"keys: {new} {old}")
