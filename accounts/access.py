@@ -13,6 +13,7 @@ from typing import Any
 from django.core.cache import cache
 
 from .models import Membership, User
+from .roles import MFA_POLICY_ROLES
 
 ACCESS_CACHE_SECONDS = 60
 NOT_A_MEMBER = "none"
@@ -24,6 +25,9 @@ class MemberAccess:
     email: str
     full_name: str
     role: str
+    # The organization's MFA policy asks a second factor of this member's role (accounts.mfa):
+    # kept in this entry so the request's one Redis round trip answers it too.
+    mfa_required: bool = False
 
     def as_user(self) -> User:
         """A User carrying the cached fields, usable as request.user and as a foreign key
@@ -49,14 +53,21 @@ def access_cache_is_member(value: Any) -> bool:
 
 
 def member_access_from_db(*, user_id: int, tenant_id: int) -> MemberAccess | None:
+    # The organization's MFA policy through its reverse relation (accounts.mfa's MfaPolicy,
+    # one row or none per tenant): the same query, and no import of the package that
+    # itself reads access.
     row = (
         Membership.objects.filter(user_id=user_id, tenant_id=tenant_id, user__is_active=True)
-        .values("user__email", "user__full_name", "role")
+        .values("user__email", "user__full_name", "role", "tenant__mfa_policy__require_for_admins")
         .first()
     )
     if row is None:
         return None
-    return MemberAccess(user_id, row["user__email"], row["user__full_name"], row["role"])
+    policy_on = bool(row["tenant__mfa_policy__require_for_admins"])
+    mfa_required = policy_on and row["role"] in MFA_POLICY_ROLES
+    return MemberAccess(
+        user_id, row["user__email"], row["user__full_name"], row["role"], mfa_required
+    )
 
 
 _UNREAD: Any = object()
@@ -81,3 +92,10 @@ def member_access_get(
 
 def member_access_forget(*, user_id: int, tenant_ids: list[int]) -> None:
     cache.delete_many([_key(tenant_id, user_id) for tenant_id in tenant_ids])
+
+
+def member_access_forget_all(*, tenant_id: int) -> None:
+    """Every member's entry of one organization: after a change that applies to all of them
+    (its MFA policy)."""
+    user_ids = Membership.objects.filter(tenant_id=tenant_id).values_list("user_id", flat=True)
+    cache.delete_many([_key(tenant_id, user_id) for user_id in user_ids])

@@ -9,7 +9,6 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from .access import member_access_get
 from .grants import TenantGrant
-from .mfa.selectors import mfa_enrollment_pending
 from .models import User
 from .tokens import AMR_CLAIM, PASSWORD_ONLY, TENANT_CLAIM
 
@@ -58,7 +57,7 @@ class TenantJWTAuthentication(JWTAuthentication):
             kind="jwt",
             token_id=token.get("jti"),
             amr=amr,
-            # Read (the policy, cached) only for an owner or admin without a second factor.
-            mfa_pending=mfa_enrollment_pending(tenant_id=tenant.pk, role=access.role, amr=amr),
+            # The policy's answer came with the member's access (no further read).
+            mfa_pending=access.mfa_required and "mfa" not in amr,
         )
         return access.as_user(), grant

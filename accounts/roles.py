@@ -60,3 +60,6 @@ def capabilities_of(role: str) -> frozenset[Capability]:
 
 # Roles an invitation or role change may name (the owner only changes by transfer).
 ASSIGNABLE_ROLE_CHOICES = [(role, label) for role, label in Role.choices if role != Role.OWNER]
+
+# The roles an organization's MFA policy can require a second factor of (accounts.mfa).
+MFA_POLICY_ROLES = frozenset({Role.OWNER, Role.ADMIN})

@@ -8,12 +8,12 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from django.core.cache import cache
 
-from accounts.roles import Role
+from accounts.roles import MFA_POLICY_ROLES
 
 from .models import MfaPolicy
 
 # The roles a policy can require a second factor of.
-POLICY_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+POLICY_ROLES = MFA_POLICY_ROLES
 # The factors a login's second step accepts (WebAuthn is not offered on the API yet).
 SECOND_FACTORS = (Authenticator.Type.TOTP,)
 POLICY_CACHE_SECONDS = 300
@@ -65,9 +65,3 @@ def mfa_policy_forget(*, tenant_id: int) -> None:
 
 def mfa_required_of(*, tenant_id: int, role: str) -> bool:
     return role in POLICY_ROLES and mfa_policy_get(tenant_id=tenant_id)
-
-
-def mfa_enrollment_pending(*, tenant_id: int, role: str, amr: tuple[str, ...]) -> bool:
-    """The policy asks a second factor of this role and this login had none: the session
-    reaches only enrollment, who-am-I and logout (accounts.tenant_api)."""
-    return "mfa" not in amr and mfa_required_of(tenant_id=tenant_id, role=role)

@@ -5,6 +5,7 @@ HTML views (a pending secret in the session, a replayed code) is done here for t
 Each configuration change writes its entry into the audit log of the organization whose host
 it was made on, in its transaction."""
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -29,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.access import member_access_from_db
+from accounts.access import member_access_forget_all, member_access_from_db
 from accounts.models import User
 from accounts.services import login_credentials_check
 from accounts.tokens import PASSWORD_ONLY, tenant_tokens_issue
@@ -444,7 +445,9 @@ def mfa_policy_set(
             changes={"require_for_admins": {"before": before, "after": require_for_admins}},
             tenant=tenant,
         )
-        # Now (this process's next read) and after commit (a reader racing the change).
-        mfa_policy_forget(tenant_id=tenant.pk)
-        transaction.on_commit(lambda: mfa_policy_forget(tenant_id=tenant.pk))
+        # Now (this process's next read) and after commit (a reader racing the change); the
+        # members' access entries carry the policy's answer for each of them.
+        for forget in (mfa_policy_forget, member_access_forget_all):
+            forget(tenant_id=tenant.pk)
+            transaction.on_commit(functools.partial(forget, tenant_id=tenant.pk))
     return policy
