@@ -26,7 +26,7 @@ MANAGE = {method: Capability.MEMBERS_MANAGE for method in ("GET", "POST", "DELET
 
 class CustomDomainDnsRecordOutput(serializers.Serializer):
     type = serializers.CharField(help_text="Always TXT.")
-    name = serializers.CharField(help_text="The record's name: _saas-challenge.<hostname>.")
+    name = serializers.CharField(help_text="The record's name: `_saas-challenge.<hostname>`.")
     value = serializers.CharField(help_text="The record's value: the token.")
 
 
@@ -175,8 +175,8 @@ class CustomDomainVerifyApi(TenantApi):
         tags=TAGS,
         summary="Verify a custom domain",
         operation_id="domains_verify",
-        description="Checks now: the TXT record at _saas-challenge.<hostname>, then "
-        "http://<hostname>/.well-known/saas-domain-verification (no redirects followed). "
+        description="Checks now: the TXT record at `_saas-challenge.<hostname>`, then "
+        "`http://<hostname>/.well-known/saas-domain-verification` (no redirects followed). "
         "On success the domain is verified and routes to this organization from the next "
         "request; a verified domain answers as it is. 409 domain_not_verified says what "
         "each check found (`checks`), and nothing changes.",

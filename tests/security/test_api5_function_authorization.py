@@ -101,6 +101,11 @@ EXPECTED_CAPABILITY: dict[tuple[str, str], Capability] = {
     ("PATCH", "oauth-application-detail"): C.OAUTH_APPS_MANAGE,
     ("DELETE", "oauth-application-detail"): C.OAUTH_APPS_MANAGE,
     ("GET", "audit-log"): C.AUDIT_READ,
+    ("GET", "domain-list"): C.MEMBERS_MANAGE,
+    ("POST", "domain-list"): C.MEMBERS_MANAGE,
+    ("GET", "domain-detail"): C.MEMBERS_MANAGE,
+    ("DELETE", "domain-detail"): C.MEMBERS_MANAGE,
+    ("POST", "domain-verify"): C.MEMBERS_MANAGE,
 }
 
 # Allowed callers succeed (2xx) except where the world makes the business rule refuse
