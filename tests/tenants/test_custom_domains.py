@@ -372,3 +372,12 @@ def test_ask_refuses_a_suspended_organizations_hosts(
 
 def test_ask_is_not_served_on_tenant_hosts(pro: Org) -> None:
     assert_error(pro.client.get("/api/v1/tls/ask/", {"domain": "acme.localhost"}), 404)
+
+
+def test_ask_answers_over_plain_http_where_everything_else_redirects(
+    pro: Org, settings: Any
+) -> None:
+    """The TLS front asks before it has any certificate: the HTTPS redirect spares the ask."""
+    settings.SECURE_SSL_REDIRECT = True
+    assert _ask("acme.localhost").status_code == 200
+    assert client_for(None).get("/api/v1/plans/").status_code == 301
