@@ -120,8 +120,9 @@ class CustomDomainListAddApi(TenantApi):
         summary="Add a custom domain",
         operation_id="domains_add",
         description="Owners and admins, on plans with the custom_domains feature (402 "
-        "otherwise). The domain is pending: it routes only once verified (POST "
-        ".../verify/) with the TXT record or HTTP token the answer shows. Refused (400): "
+        "otherwise). Answers 201 with Location. The domain is pending: it routes only once "
+        "verified (POST .../verify/) with the TXT record or HTTP token the answer shows. "
+        "Refused (400): "
         "IP addresses, localhost, single labels, this platform's own names; (409) a name "
         "another organization has added (domain_taken) or this one has (domain_exists).",
         request=CustomDomainCreateInput,
@@ -136,7 +137,8 @@ class CustomDomainListAddApi(TenantApi):
     def post(self, request: Request) -> Response:
         data = self.validate(self.CustomDomainCreateInput, request)
         domain = custom_domain_add(tenant=self.tenant, hostname=data["hostname"])
-        return Response(CustomDomainOutput(domain).data, status=201)
+        location = request.build_absolute_uri(f"{request.path}{domain.pk}/")
+        return Response(CustomDomainOutput(domain).data, status=201, headers={"Location": location})
 
 
 class CustomDomainDetailApi(TenantApi):

@@ -70,6 +70,12 @@ def test_add_normalizes_and_shows_how_to_verify(pro: Org) -> None:
     assert _actions(pro)[-1] == "domain.added"
 
 
+def test_add_answers_with_the_location_of_the_domain(pro: Org) -> None:
+    response = pro.client.post("/api/v1/domains/", {"hostname": HOST}, format="json")
+    assert response.status_code == 201
+    assert response["Location"] == f"http://acme.localhost/api/v1/domains/{response.json()['id']}/"
+
+
 def test_internationalized_names_are_stored_in_idna_form(pro: Org) -> None:
     assert _add(pro, "Bücher.Customer.test")["hostname"] == "xn--bcher-kva.customer.test"
 
