@@ -411,3 +411,23 @@ def test_a_custom_host_with_a_port_is_the_host_the_answers_name(
     )
     assert created.status_code == 201, created.content
     assert created["Location"].startswith(f"http://{HOST}:8443/api/v1/domains/")
+
+
+def test_unreachable_servers_are_reported_not_raised(
+    pro: Org, dns_server: DnsServer, settings: Any
+) -> None:
+    """A DNS server that does not answer and an HTTP server that refuses: a 409 naming both."""
+    domain = _add(pro)
+    dns_server.records[(HOST, "A")] = ["127.0.0.1"]
+    closed = TokenServer()
+    settings.CUSTOM_DOMAINS_HTTP_PORT = closed.port
+    closed.stop()  # nothing listens there any more
+    error = assert_error(pro.client.post(f"/api/v1/domains/{domain['id']}/verify/"), 409)
+    assert (
+        error["checks"]["http"]
+        == f"Could not fetch http://{HOST}/.well-known/saas-domain-verification."
+    )
+    settings.CUSTOM_DOMAINS_DNS_PORT = closed.port  # no DNS server there either
+    error = assert_error(pro.client.post(f"/api/v1/domains/{domain['id']}/verify/"), 409)
+    assert error["checks"]["dns"] == f"The DNS lookup of {CHALLENGE} failed or timed out."
+    assert CustomDomain.objects.get(pk=domain["id"]).status == "pending"
