@@ -12,6 +12,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("signup/", SignupApi.as_view(), name="signup"),
     path("billing/stripe/webhook/", include("billing.webhooks.urls")),
     path("plans/", PlanListApi.as_view(), name="plan-list"),
+    path("", include("tenants.domains.public_urls")),
 ]
 
 urlpatterns = [

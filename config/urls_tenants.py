@@ -10,6 +10,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("billing.entitlement_urls")),
     path("", include("saas.audit.urls")),
     path("", include("accounts.mfa.urls")),
+    path("", include("tenants.domains.urls")),
 ]
 
 urlpatterns = [

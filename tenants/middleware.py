@@ -6,6 +6,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
+from django.http.request import split_domain_port
 from django.urls import set_urlconf
 
 from api.errors import error_response
@@ -24,6 +25,23 @@ def _hostname(request: HttpRequest) -> str:
     return host.rsplit(":", 1)[0] if not host.endswith("]") else host
 
 
+def _custom_host(request: HttpRequest) -> str | None:
+    """A host outside ALLOWED_HOSTS that routes all the same: an organization's verified
+    custom domain (tenants.domains), known only to the host map, not to the settings. Such a
+    request is let through as if its host were allowed (the rest of the stack calls
+    get_host() too); any other host stays refused."""
+    raw = request._get_raw_host()  # type: ignore[attr-defined]  # noqa: SLF001 - Django's own
+    domain, port = split_domain_port(raw)
+    if not domain or domain.startswith("["):
+        return None
+    generation = getattr(request, "tenants_generation", GENERATION_UNREAD)
+    if tenant_for_host(domain, generation=generation) is None:
+        return None
+    host = f"{domain}:{port}" if port else domain
+    request.get_host = lambda: host  # type: ignore[method-assign]
+    return domain
+
+
 class TenantResolutionMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -33,9 +51,12 @@ class TenantResolutionMiddleware:
         try:
             host = _hostname(request)
         except DisallowedHost:
-            return error_response(
-                status=400, code="invalid_host", message="Host not allowed.", request=request
-            )
+            custom = _custom_host(request)
+            if custom is None:
+                return error_response(
+                    status=400, code="invalid_host", message="Host not allowed.", request=request
+                )
+            host = custom
         if host in self.public_hosts:
             return self._serve_public(request)
         # The generation accounts.prefetch read in the request's one Redis round trip, if it did.

@@ -13,4 +13,5 @@ pytest_plugins = [
     "tests.fixtures.security",
     "tests.fixtures.emulator",
     "tests.fixtures.mfa",
+    "tests.fixtures.domains",
 ]

@@ -7,6 +7,7 @@ from .api import *  # noqa: F403
 from .auth import *  # noqa: F403
 from .base import *  # noqa: F403
 from .celery import *  # noqa: F403
+from .domains import *  # noqa: F403
 from .oauth import *  # noqa: F403
 from .observability import *  # noqa: F403
 from .security import *  # noqa: F403

@@ -100,6 +100,12 @@ SPECTACULAR_SETTINGS = {
             "name": "audit",
             "description": "The organization's audit log: who changed what, when, from where.",
         },
+        {
+            "name": "custom domains",
+            "description": "The organization's own host names (app.example.com), verified by a "
+            "DNS TXT record or an HTTP token before they route to it; and the question an "
+            "on-demand TLS front asks on the public host before getting a certificate.",
+        },
     ],
     # No SERVERS: api.origins.servers_postprocess (POSTPROCESSING_HOOKS) names the hosts.
     "OAS_VERSION": "3.1.0",
@@ -128,6 +134,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "accounts.models.Role",
         "AssignableRoleEnum": "accounts.roles.ASSIGNABLE_ROLE_CHOICES",
+        # Two choice sets are called status: the task's keeps the name it had alone.
+        "StatusEnum": "saas.workspace.models.TaskStatus",
+        "CustomDomainStatusEnum": "tenants.domains.models.DomainStatus",
     },
 }
 

@@ -59,6 +59,8 @@ SHARED_APPS = [
     "saas.outbox",
     "saas.emails",
     "billing",
+    # Verified custom domains (public: they route like tenants' own domains).
+    "tenants.domains",
 ]
 TENANT_APPS = [
     "saas.workspace",

@@ -8,7 +8,8 @@ from .env import IS_DEV_OR_TEST, env
 # Behind a TLS-terminating proxy (nginx sets X-Forwarded-Proto; see SECURE_PROXY_SSL_HEADER).
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not IS_DEV_OR_TEST)
 # Probes and scrapes come over plain http from inside the network (paths without the "/").
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# So does the TLS front's certificate question (ops/caddy/Caddyfile): no certificate yet.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$", r"^api/v1/tls/ask/$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if IS_DEV_OR_TEST else 31536000)
 # Every subdomain is a tenant host served by us, over https.
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)

@@ -34,6 +34,9 @@ AUDITED_ACTIONS: dict[str, str] = {
         "Suspended, reactivated or archived by an operator; read-only or writable again "
         "as payments fail or succeed."
     ),
+    "domain.added": "A custom domain was added (pending verification).",
+    "domain.verified": "A custom domain was verified: it routes to the organization.",
+    "domain.removed": "A custom domain was removed: it no longer routes.",
     "project.created": "A project was created.",
     "project.updated": "A project was edited.",
     "project.deleted": "A project was deleted (its tasks with it).",

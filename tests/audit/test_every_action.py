@@ -22,6 +22,7 @@ from tenants.operations import tenant_reactivate, tenant_suspend
 from tests.factories import PASSWORD as PASSWORD_OF_FACTORIES
 from tests.factories import Org, client_for, make_member
 from tests.support.billing import complete_checkout, subscribe_through_checkout
+from tests.support.domains import DnsServer
 from tests.support.mfa import MFA, enroll, logged_in_with_mfa, totp_clock_stop, totp_code
 
 PASSWORD = "a-long-enough-password-2026"
@@ -102,6 +103,25 @@ def _oauth_app_deleted(org: Org) -> None:
     org.ok("delete", f"oauth/applications/{_oauth_app(org)}/")
 
 
+def _domain(org: Org) -> dict[str, Any]:
+    return org.ok("post", "domains/", {"hostname": "app.customer.test"})
+
+
+def _domain_verified(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verified by its TXT record, served by a DNS server on loopback."""
+    domain = _domain(org)
+    server = DnsServer()
+    try:
+        server.records[(domain["verification"]["dns"]["name"], "TXT")] = [
+            domain["verification"]["dns"]["value"]
+        ]
+        monkeypatch.setattr(settings, "CUSTOM_DOMAINS_DNS_NAMESERVERS", ["127.0.0.1"])
+        monkeypatch.setattr(settings, "CUSTOM_DOMAINS_DNS_PORT", server.port)
+        org.ok("post", f"domains/{domain['id']}/verify/")
+    finally:
+        server.stop()
+
+
 def _role_changed(org: Org) -> None:
     member = make_member(org.tenant, Role.MEMBER)
     org.ok("patch", f"members/{member.pk}/", {"role": "billing"})
@@ -160,6 +180,9 @@ SCENARIOS: dict[str, Callable[..., object]] = {
     "billing.duplicate_subscription_canceled": lambda org, mp: _second_checkout_paid(org),
     "organization.updated": lambda org, mp: org.ok("patch", "organization/", {"name": "Acme 2"}),
     "organization.status_changed": lambda org, mp: _suspended_and_back(org),
+    "domain.added": lambda org, mp: _domain(org),
+    "domain.verified": lambda org, mp: _domain_verified(org, mp),
+    "domain.removed": lambda org, mp: org.ok("delete", f"domains/{_domain(org)['id']}/"),
     "project.created": lambda org, mp: _project(org),
     "project.updated": lambda org, mp: org.ok(
         "patch", f"projects/{_project(org)['id']}/", {"name": "Moon"}
@@ -184,9 +207,11 @@ def _count(tenant: Tenant, action: str | None = None) -> int:
 @pytest.fixture
 def org(acme: Org, stripe_emulator: Any) -> Org:
     """acme and its owner, on a plan with every feature the scenarios use (the OAuth2 API,
-    the audit log), with the catalog in Stripe."""
+    the audit log, custom domains), with the catalog in Stripe."""
     catalog_sync_to_stripe()
-    Plan.objects.filter(code=settings.BILLING_SIGNUP_PLAN).update(features=["api", "audit_log"])
+    Plan.objects.filter(code=settings.BILLING_SIGNUP_PLAN).update(
+        features=["api", "audit_log", "custom_domains"]
+    )
     return acme
 
 

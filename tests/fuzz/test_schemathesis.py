@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,12 +20,13 @@ import requests
 from django.core.management import call_command
 
 from billing.models import Plan
+from tests.support.domains import DnsServer
 from tests.support.processes import RunningServer
 
 pytestmark = pytest.mark.slow
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
-PUBLIC_PATHS = r"^/api/v1/(signup|plans|billing/stripe/webhook)/$"
+PUBLIC_PATHS = r"^/api/v1/(signup|plans|billing/stripe/webhook|tls/ask)/$"
 # `make fuzz` runs longer with another seed each time (FUZZ_MAX_EXAMPLES, FUZZ_SEED); the run
 # inside `make test` is fixed, so a red CI run reproduces.
 SEED = os.environ.get("FUZZ_SEED", "20261124")
@@ -83,15 +85,29 @@ def schemathesis(schema: Path, server: RunningServer, *options: str) -> None:
 
 
 @pytest.fixture
-def fuzz_server(committed, start_server) -> RunningServer:
+def fuzz_dns() -> Iterator[DnsServer]:
+    """The DNS server the server's custom-domain checks ask: it knows no name, so verifying
+    a domain the fuzzer added answers 409 at once, never waiting on a real resolver."""
+    server = DnsServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fuzz_server(committed, start_server, fuzz_dns: DnsServer) -> RunningServer:
     Plan.objects.update(api_requests_per_minute=1_000_000)
     # Prices in the (emulated) Stripe, so checkout and plan changes can succeed.
     call_command("billing_sync_catalog", verbosity=0)
+    env = {
+        **SERVER_ENV,
+        "CUSTOM_DOMAINS_DNS_NAMESERVERS": "127.0.0.1",
+        "CUSTOM_DOMAINS_DNS_PORT": str(fuzz_dns.port),
+    }
     try:
-        return start_server(**SERVER_ENV)
+        return start_server(**env)
     except requests.ReadTimeout:
         # start_server's first health probe can time out while the worker still boots.
-        return start_server(**SERVER_ENV)
+        return start_server(**env)
 
 
 @pytest.fixture
@@ -114,7 +130,7 @@ def test_tenant_host_survives_the_fuzzer(fuzz_server, schema_file) -> None:
         "/api/v1/signup/", "localhost", json={"name": "Fuzz", "slug": "fuzz", **OWNER}
     )
     assert signup.status_code == 201, signup.text
-    Plan.objects.update(api_requests_per_minute=1_000_000, features=["api"])
+    Plan.objects.update(api_requests_per_minute=1_000_000, features=["api", "custom_domains"])
     token = fuzz_server.login("fuzz.localhost", OWNER["email"], OWNER["password"]).token
     schemathesis(
         schema_file,

@@ -21,7 +21,7 @@ def test_compose_has_the_stack_monitoring_and_scale_profile() -> None:
     for name in ("postgres", "redis", "migrate", "web", "worker", "beat", "prometheus", "grafana"):
         assert "profiles" not in services[name], name
     scaled = {name for name, s in services.items() if "scale" in s.get("profiles", [])}
-    assert scaled == {"web-replica", "worker-replica", "nginx"}
+    assert scaled == {"web-replica", "worker-replica", "nginx", "caddy"}
     assert services["web-replica"]["deploy"]["replicas"] >= 2
     assert services["worker-replica"]["deploy"]["replicas"] >= 2
     # Behind nginx the app trusts exactly one proxy hop; the directly exposed web trusts none.
@@ -41,6 +41,17 @@ def test_compose_mounts_exist() -> None:
             source = volume.split(":")[0]
             if source.startswith("./"):
                 assert (REPO / source).exists(), f"{name}: {source}"
+
+
+def test_caddy_asks_the_app_before_a_certificate_and_proxies_to_the_replicas() -> None:
+    conf = (OPS / "caddy" / "Caddyfile").read_text()
+    assert "ask http://web:8000/api/v1/tls/ask/" in conf
+    assert re.search(r"tls \{\s*on_demand\s*\}", conf)
+    assert "dynamic a web-replica 8000" in conf  # one hop: NUM_PROXIES=1 holds behind it
+    assert conf.count("{") == conf.count("}")
+    caddy = compose()["services"]["caddy"]
+    assert "./ops/caddy/Caddyfile:/etc/caddy/Caddyfile:ro" in caddy["volumes"]
+    assert {"80:80", "443:443"} <= set(caddy["ports"])
 
 
 def test_nginx_passes_host_and_forwarded_headers_to_the_replicas() -> None:

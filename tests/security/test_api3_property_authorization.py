@@ -269,6 +269,10 @@ READS = [
 ]
 
 
+# Reads that need a query parameter to answer 200: the TLS front's question names a host.
+READ_QUERIES = {"tls-ask": {"domain": "acme.localhost"}}
+
+
 @pytest.mark.parametrize("caller", [Role.OWNER, APP_ALL])
 def test_reads_show_no_secrets(world: World, caller: str) -> None:
     secrets = _secrets(world)
@@ -279,7 +283,8 @@ def test_reads_show_no_secrets(world: World, caller: str) -> None:
         )
         if caller not in ROLES and ("GET", route.name) in SESSION_OPERATIONS:
             continue  # a person's own login only (test_api5)
-        response = client.get(fill(route, world.acme.ids()))
+        query = READ_QUERIES.get(str(route.name), {})
+        response = client.get(fill(route, world.acme.ids()), query)
         assert response.status_code == 200, (route.path, response.content)
         if leaks := _leaks(response.json(), secrets):
             found[route.path] = leaks

@@ -103,6 +103,11 @@ EXPECTED_CAPABILITY: dict[tuple[str, str], Capability] = {
     ("GET", "audit-log"): C.AUDIT_READ,
     ("GET", "auth-mfa-policy"): C.MEMBERS_MANAGE,
     ("PUT", "auth-mfa-policy"): C.MEMBERS_MANAGE,
+    ("GET", "domain-list"): C.MEMBERS_MANAGE,
+    ("POST", "domain-list"): C.MEMBERS_MANAGE,
+    ("GET", "domain-detail"): C.MEMBERS_MANAGE,
+    ("DELETE", "domain-detail"): C.MEMBERS_MANAGE,
+    ("POST", "domain-verify"): C.MEMBERS_MANAGE,
 }
 
 # Allowed callers succeed (2xx) except where the world makes the business rule refuse

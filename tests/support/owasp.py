@@ -53,7 +53,8 @@ from billing.models import Plan
 from billing.services.catalog import catalog_seed_defaults
 from saas.audit.models import AuditEntry
 from saas.workspace.models import Project, Task
-from tenants.models import Tenant
+from tenants.domains.models import CustomDomain, DomainStatus, VerificationMethod
+from tenants.models import Domain, Tenant
 from tenants.resolution import tenant_cache_invalidate
 from tests.factories import PASSWORD, make_invitation, make_member, make_organization, make_user
 from tests.support.db import drop_tenant_schemas
@@ -239,6 +240,7 @@ class Side:
     app_secret: str
     invoice: Invoice
     audit_ids: list[int]
+    domain: CustomDomain  # verified: routes to this side (verifying again asks no DNS)
     tokens: dict[str, str] = field(default_factory=dict)  # caller name -> bearer value
 
     @property
@@ -258,6 +260,7 @@ class Side:
             "invitation_id": self.invitation.pk,
             "token": self.invitation_token,
             "application_id": self.app.pk,
+            "domain_id": self.domain.pk,
         }
 
 
@@ -272,10 +275,10 @@ class World:
 
 def open_plan_limits() -> None:
     """The signup plan allows everything these tests touch: OAuth applications (feature
-    api), the audit log, any number of seats and projects, and a request rate no test
-    reaches (test_api4 sets its own to test the rate limit)."""
+    api), the audit log, custom domains, any number of seats and projects, and a request
+    rate no test reaches (test_api4 sets its own to test the rate limit)."""
     Plan.objects.filter(code=settings.BILLING_SIGNUP_PLAN).update(
-        features=["api", "audit_log"],
+        features=["api", "audit_log", "custom_domains"],
         seats_limit=None,
         projects_limit=None,
         api_requests_per_minute=100_000,
@@ -321,6 +324,16 @@ def _side(slug: str) -> Side:
             created=timezone.now() - timedelta(days=1),
         )
         audit_ids = list(AuditEntry.objects.values_list("pk", flat=True))
+    hostname = f"app.{slug}-customer.test"
+    domain = CustomDomain.objects.create(
+        tenant=tenant,
+        hostname=hostname,
+        token=f"{slug}-domain-token",
+        status=DomainStatus.VERIFIED,
+        verified_by=VerificationMethod.DNS,
+        verified_at=timezone.now(),
+    )
+    Domain.objects.create(domain=hostname, tenant=tenant, is_primary=False)
     return Side(
         tenant=tenant,
         users=users,
@@ -333,6 +346,7 @@ def _side(slug: str) -> Side:
         app_secret=registered.client_secret,
         invoice=invoice,
         audit_ids=audit_ids,
+        domain=domain,
     )
 
 
@@ -522,6 +536,7 @@ def valid_body(
         ("POST", "auth-mfa-totp-remove"): lambda: {"password": PASSWORD},
         ("POST", "auth-mfa-recovery-codes-regenerate"): lambda: {"password": PASSWORD},
         ("PUT", "auth-mfa-policy"): lambda: {"require_for_admins": False},
+        ("POST", "domain-list"): lambda: {"hostname": "new.customer.test"},
     }
     make = bodies.get((method, name))
     return make() if make else None

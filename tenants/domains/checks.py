@@ -1,0 +1,157 @@
+"""The two ways to prove a host name: a DNS TXT record or a token served over HTTP. Each
+answers what it found, for the API to show the organization when verification fails.
+
+Both are network calls to places the organization controls, so each is bounded: one time limit
+per check (CUSTOM_DOMAINS_CHECK_TIMEOUT), a small answer, no redirects, and the HTTP check only
+connects to public addresses (outside dev and test) that it resolved itself, so a name cannot
+point the check into our own network, even by answering differently the second time it is
+resolved (DNS rebinding).
+"""
+
+import http.client
+import ipaddress
+import time
+from dataclasses import dataclass
+
+import dns.exception
+import dns.resolver
+from django.conf import settings
+from django.utils.crypto import constant_time_compare
+
+CHALLENGE_LABEL = "_saas-challenge"
+HTTP_PATH = "/.well-known/saas-domain-verification"
+# The token is 32 characters; more than this is not our token, and is not read further.
+_MAX_BODY = 1024
+_MAX_SHOWN = 100  # characters of a found value shown back
+_USER_AGENT = "saas-domain-verification/1"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    found: str  # what the check saw, for the organization to fix its records
+
+
+def txt_record_name(hostname: str) -> str:
+    return f"{CHALLENGE_LABEL}.{hostname}"
+
+
+def http_url(hostname: str) -> str:
+    return f"http://{hostname}{HTTP_PATH}"
+
+
+def _shown(value: str) -> str:
+    return value if len(value) <= _MAX_SHOWN else value[:_MAX_SHOWN] + "..."
+
+
+def _resolver() -> dns.resolver.Resolver:
+    nameservers = list(settings.CUSTOM_DOMAINS_DNS_NAMESERVERS)
+    resolver = dns.resolver.Resolver(configure=not nameservers)
+    if nameservers:
+        resolver.nameservers = nameservers
+        resolver.port = settings.CUSTOM_DOMAINS_DNS_PORT
+    resolver.timeout = resolver.lifetime = settings.CUSTOM_DOMAINS_CHECK_TIMEOUT
+    resolver.cache = None  # a fix to the records shows on the next check
+    return resolver
+
+
+def dns_txt_check(*, hostname: str, token: str) -> CheckResult:
+    name = txt_record_name(hostname)
+    try:
+        answer = _resolver().resolve(name, "TXT", raise_on_no_answer=False)
+    except dns.resolver.NXDOMAIN:
+        return CheckResult(False, f"No DNS record at {name}.")
+    except dns.resolver.NoResolverConfiguration:
+        return CheckResult(False, "No DNS resolver is configured.")
+    except dns.exception.DNSException:
+        return CheckResult(False, f"The DNS lookup of {name} failed or timed out.")
+    values = [
+        b"".join(record.strings).decode("utf-8", "replace")
+        for record in answer.rrset or ()
+        if hasattr(record, "strings")
+    ]
+    if any(constant_time_compare(value.strip(), token) for value in values):
+        return CheckResult(True, f"TXT record at {name} holds the token.")
+    if not values:
+        return CheckResult(False, f"No TXT record at {name}.")
+    shown = ", ".join(repr(_shown(value)) for value in values[:5])
+    return CheckResult(False, f"TXT records at {name} do not hold the token: {shown}.")
+
+
+def _addresses(hostname: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    resolver = _resolver()
+    found: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []
+    for kind in ("A", "AAAA"):
+        try:
+            answer = resolver.resolve(hostname, kind, raise_on_no_answer=False)
+        except dns.exception.DNSException:
+            continue
+        found += [ipaddress.ip_address(record.address) for record in answer.rrset or ()]
+    return found
+
+
+def _allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if settings.CUSTOM_DOMAINS_ALLOW_PRIVATE_ADDRESSES:
+        return True
+    return address.is_global and not address.is_multicast
+
+
+def http_token_check(*, hostname: str, token: str) -> CheckResult:
+    addresses = _addresses(hostname)
+    if not addresses:
+        return CheckResult(False, f"{hostname} has no A or AAAA record.")
+    usable = [address for address in addresses if _allowed(address)]
+    if not usable:
+        return CheckResult(False, f"{hostname} resolves only to non-public addresses.")
+    url = http_url(hostname)
+    last = f"Could not connect to {hostname}."
+    for address in usable:
+        try:
+            status, body = _fetch(address, hostname)
+        except (OSError, http.client.HTTPException):
+            last = f"Could not fetch {url}."
+            continue
+        if status != 200:
+            # Redirects are not followed: the token must be served at this very URL.
+            return CheckResult(False, f"{url} answered HTTP {status}.")
+        if body is None:
+            return CheckResult(False, f"{url} answered more than {_MAX_BODY} bytes.")
+        if constant_time_compare(body.strip(), token):
+            return CheckResult(True, f"{url} serves the token.")
+        return CheckResult(False, f"{url} does not serve the token: {_shown(body.strip())!r}.")
+    return CheckResult(False, last)
+
+
+def _fetch(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address, hostname: str
+) -> tuple[int, str | None]:
+    """GET the token path from `address` with `hostname` as the Host: the status and the
+    body, or None for a body over _MAX_BODY bytes. http.client follows no redirects; the
+    body is read against one deadline, so a server sending a byte at a time cannot hold the
+    request (and the worker serving it) for a time limit per byte."""
+    host = f"[{address}]" if address.version == 6 else str(address)
+    timeout = settings.CUSTOM_DOMAINS_CHECK_TIMEOUT
+    deadline = time.monotonic() + timeout
+    connection = http.client.HTTPConnection(
+        host, settings.CUSTOM_DOMAINS_HTTP_PORT, timeout=timeout
+    )
+    try:
+        connection.request(
+            "GET",
+            HTTP_PATH,
+            headers={"Host": hostname, "User-Agent": _USER_AGENT, "Accept": "text/plain"},
+        )
+        response = connection.getresponse()
+        body = b""
+        while len(body) <= _MAX_BODY:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the answer took too long")
+            chunk = response.read1(_MAX_BODY + 1 - len(body))
+            if not chunk:
+                break
+            body += chunk
+    finally:
+        connection.close()
+    if len(body) > _MAX_BODY:
+        return response.status, None
+    return response.status, body.decode("utf-8", "replace")
