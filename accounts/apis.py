@@ -27,6 +27,7 @@ from .models import User
 from .permissions import HasTenantGrant, IsTenantSession
 from .serializers import DetailOutput, RefreshedTokensOutput, UserDetailsSerializer
 from .services import login_tokens_issue
+from .sso.services import sso_password_login_check
 from .tokens import refresh_token_revoke
 
 TokenPairOutput = inline_serializer(
@@ -67,8 +68,10 @@ class LoginApi(NoStoreMixin, rest_auth.LoginView):
         tags=["auth"],
         summary="Log in",
         description="Email and password of a member of this organization. Returns a JWT "
-        "pair bound to this organization: other hosts refuse it.",
-        responses={200: TokenPairOutput, **E400, **E401, **E404, **E429},
+        "pair bound to this organization: other hosts refuse it. 403 `sso_required` when the "
+        "organization enforces single sign-on for the member's email domain (never for the "
+        "owner).",
+        responses={200: TokenPairOutput, **E400, **E401, **E403, **E404, **E429},
         examples=[
             OpenApiExample(
                 "Log in",
@@ -85,7 +88,10 @@ class LoginApi(NoStoreMixin, rest_auth.LoginView):
         data = self.serializer.validated_data
         with _challenged():
             self.user, refresh = login_tokens_issue(
-                tenant=tenant, email=data["email"], password=data["password"]
+                tenant=tenant,
+                email=data["email"],
+                password=data["password"],
+                policy=sso_password_login_check,
             )
         self.refresh_token, self.access_token = refresh, refresh.access_token
 

@@ -5,6 +5,7 @@ count changed, marks the billing seat count for a sync, in that transaction."""
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -89,12 +90,21 @@ def user_tokens_revoke_all(*, user_id: int) -> int:
     return len(revoked)
 
 
-def login_tokens_issue(*, tenant: Tenant, email: str, password: str) -> tuple[User, RefreshToken]:
+def login_tokens_issue(
+    *,
+    tenant: Tenant,
+    email: str,
+    password: str,
+    policy: Callable[..., None] | None = None,
+) -> tuple[User, RefreshToken]:
     """A JWT pair bound to `tenant` (accounts.tokens) for an active member of it, who proves
     who they are with their email (any case) and password (allauth's backend, through Django's
     authenticate). Every failure (wrong password, unknown address, inactive account, not a
     member of this organization) is the same 401: the answer does not tell which part was
     wrong, whether the account exists, or where it is a member.
+    `policy(tenant=, user=, role=)`, once the member is known, may still refuse password
+    login (accounts.sso's enforced policy: passed in by the caller, since accounts.sso builds
+    on these services).
     last_login is not updated: reset tokens hash it, so updating it would spend every reset
     link sent before the login."""
     user = cast(User | None, authenticate(None, email=email.lower(), password=password))
@@ -103,6 +113,8 @@ def login_tokens_issue(*, tenant: Tenant, email: str, password: str) -> tuple[Us
     access = member_access_from_db(user_id=user.pk, tenant_id=tenant.pk)
     if access is None:
         raise _invalid_credentials()
+    if policy is not None:
+        policy(tenant=tenant, user=user, role=access.role)
     return user, tenant_tokens_issue(user=user, tenant=tenant, role=access.role)
 
 

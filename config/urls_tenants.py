@@ -9,6 +9,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("accounts.oauth.tenant_urls")),
     path("", include("billing.entitlement_urls")),
     path("", include("saas.audit.urls")),
+    path("", include("accounts.sso.urls")),
 ]
 
 urlpatterns = [

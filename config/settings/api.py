@@ -100,6 +100,13 @@ SPECTACULAR_SETTINGS = {
             "name": "audit",
             "description": "The organization's audit log: who changed what, when, from where.",
         },
+        {
+            "name": "sso",
+            "description": "Single sign-on through the organization's OpenID Connect provider: "
+            "its connection (issuer, client, email domains, optional or enforced policy, the "
+            "role of people who join by signing in), and the login, which ends with the same "
+            "JWT pair as a password login.",
+        },
     ],
     # No SERVERS: api.origins.servers_postprocess (POSTPROCESSING_HOOKS) names the hosts.
     "OAS_VERSION": "3.1.0",

@@ -25,6 +25,7 @@ import pytest
 from django.db import transaction
 
 from accounts.models import Invitation, Membership, OAuthApplication, Role, User
+from accounts.sso.models import SsoConnection
 from billing.models import BillingAccount
 from saas.audit.models import AuditEntry
 from saas.workspace.models import Project, Task
@@ -39,11 +40,13 @@ from tests.support.owasp import (
     attempt,
     caller_client,
     fill,
+    is_credential_operation,
     operation_id,
     operations,
     request_properties,
     send,
     valid_body,
+    world_idp,
 )
 
 pytestmark = pytest.mark.django_db
@@ -223,6 +226,7 @@ TOKEN_ANSWERS = {
     ("POST", "auth-login"),
     ("POST", "auth-token-refresh"),
     ("POST", "invitation-accept"),
+    ("POST", "sso-token"),
 }
 SECRET_ANSWERS = {("POST", "oauth-application-list")}  # the client secret, shown once
 
@@ -250,6 +254,9 @@ def _secrets(world: World) -> list[str]:
     invitations = list(Invitation.objects.values_list("token_hash", flat=True))
     plain = [side.app_secret for side in (world.acme, world.beta)]
     plain += [side.invitation_token for side in (world.acme, world.beta)]
+    # SSO client secrets: as stored (encrypted) and as the provider issued them.
+    stored += list(SsoConnection.objects.values_list("client_secret_encrypted", flat=True))
+    plain += list(world_idp().clients.values())
     return [*hashes, *stored, *invitations, *plain]
 
 
@@ -257,7 +264,9 @@ READS = [
     (method, route)
     for host in ("public", "tenant")
     for method, route in operations(host)
-    if method == "GET" and route.pattern.startswith("api/v1/")
+    if method == "GET"
+    and route.pattern.startswith("api/v1/")
+    and not is_credential_operation(method, route)  # the SSO login's redirects
 ]
 
 

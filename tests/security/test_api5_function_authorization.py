@@ -101,6 +101,9 @@ EXPECTED_CAPABILITY: dict[tuple[str, str], Capability] = {
     ("PATCH", "oauth-application-detail"): C.OAUTH_APPS_MANAGE,
     ("DELETE", "oauth-application-detail"): C.OAUTH_APPS_MANAGE,
     ("GET", "audit-log"): C.AUDIT_READ,
+    ("GET", "sso-connection"): C.MEMBERS_MANAGE,
+    ("PUT", "sso-connection"): C.MEMBERS_MANAGE,
+    ("DELETE", "sso-connection"): C.MEMBERS_MANAGE,
 }
 
 # Allowed callers succeed (2xx) except where the world makes the business rule refuse
