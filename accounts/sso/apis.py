@@ -14,7 +14,18 @@ from rest_framework.response import Response
 
 from accounts.tenant_api import TenantApi
 from api.base import PublicApi
-from api.docs import E400, E401, E402, E403, E404, E409, E429, ERRORS_READ, ERRORS_WRITE
+from api.docs import (
+    E400,
+    E401,
+    E402,
+    E403,
+    E404,
+    E409,
+    E429,
+    ERRORS_READ,
+    ERRORS_WRITE,
+    error_doc,
+)
 from api.no_store import NoStoreMixin
 from api.serializers import ChoiceField, QuerySerializer, StrictSerializer
 from api.throttling import throttles
@@ -232,12 +243,13 @@ class SsoLoginApi(NoStoreMixin, PublicApi):
 
 
 class SsoCallbackQuery(QuerySerializer):
-    state = serializers.CharField(max_length=200, help_text="As sent to the provider.")
-    code = serializers.CharField(max_length=4000, required=False)
-    error = serializers.CharField(max_length=200, required=False)
-    error_description = serializers.CharField(max_length=2000, required=False)
-    iss = serializers.CharField(max_length=2000, required=False)
-    session_state = serializers.CharField(max_length=2000, required=False)
+    state = serializers.CharField(max_length=100, help_text="As sent to the provider.")
+    # Some providers' codes run past a thousand characters.
+    code = serializers.CharField(max_length=2048, required=False)
+    error = serializers.CharField(max_length=100, required=False)
+    error_description = serializers.CharField(max_length=500, required=False)
+    iss = serializers.CharField(max_length=500, required=False)
+    session_state = serializers.CharField(max_length=500, required=False)
 
 
 class SsoCallbackApi(NoStoreMixin, PublicApi):
@@ -257,6 +269,10 @@ class SsoCallbackApi(NoStoreMixin, PublicApi):
             200: SsoRedirectOutput,
             302: OpenApiResponse(description="To /sso/complete with a one-time code."),
             **E400,
+            414: error_doc(
+                "The request line is longer than 4094 bytes (uri_too_long): a provider's "
+                "answer that long is refused by the server in front of the app."
+            ),
             **E401,
             **E402,
             **E403,
