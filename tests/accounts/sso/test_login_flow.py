@@ -315,3 +315,24 @@ def test_a_client_asking_for_json_gets_the_addresses_in_bodies(
     assert landed.status_code == 200
     code = urlsplit(landed.json()["location"]).fragment.removeprefix("code=")
     assert _exchange(client, code).status_code == 200
+
+
+def test_a_deactivated_account_is_refused(pro: Org, oidc_idp: OidcProvider) -> None:
+    make_user(email="gone@acme.test", is_active=False)
+    answer = sso_login(client_for(pro.tenant), oidc_idp, "gone@acme.test")
+    assert_error(answer, 403, "account_inactive")
+    assert not Membership.objects.filter(user__email="gone@acme.test").exists()
+
+
+def test_a_removed_member_who_signs_in_again_rejoins_with_the_default_role(
+    pro: Org, oidc_idp: OidcProvider
+) -> None:
+    """The provider decides who may sign in (just-in-time provisioning): removing someone
+    here without removing them at the provider lets them back in, as a new member."""
+    kim = make_member(pro.tenant, "admin", user=make_user(email="kim@acme.test"))
+    assert pro.client.delete(f"/api/v1/members/{kim.pk}/").status_code == 204
+    client = client_for(pro.tenant)
+    assert (
+        _exchange(client, one_time_code(sso_login(client, oidc_idp, kim.email))).status_code == 200
+    )
+    assert Membership.objects.get(user=kim, tenant=pro.tenant).role == "viewer"
