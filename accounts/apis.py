@@ -33,6 +33,7 @@ from .serializers import (
     TokenPairOutput,
     UserDetailsSerializer,
 )
+from .sso.services import sso_password_login_check
 from .tokens import refresh_token_revoke
 
 
@@ -67,8 +68,17 @@ class LoginApi(NoStoreMixin, rest_auth.LoginView):
         "pair bound to this organization: other hosts refuse it. An account with two-factor "
         "authentication gets no tokens here: the answer is 202 with a short-lived, "
         "single-use `mfa_token` for this host, which `POST auth/login/mfa/` exchanges, with "
-        "a code, for the pair.",
-        responses={200: TokenPairOutput, 202: MfaChallengeOutput, **E400, **E401, **E404, **E429},
+        "a code, for the pair. 403 `sso_required` when the organization enforces single "
+        "sign-on for the member's email domain (never for the owner).",
+        responses={
+            200: TokenPairOutput,
+            202: MfaChallengeOutput,
+            **E400,
+            **E401,
+            **E403,
+            **E404,
+            **E429,
+        },
         examples=[
             OpenApiExample(
                 "Log in",
@@ -85,7 +95,10 @@ class LoginApi(NoStoreMixin, rest_auth.LoginView):
         data = self.serializer.validated_data
         with _challenged():
             self.started = login_start(
-                tenant=tenant, email=data["email"], password=data["password"]
+                tenant=tenant,
+                email=data["email"],
+                password=data["password"],
+                policy=sso_password_login_check,
             )
         self.user = self.started.user
         if self.started.refresh is not None:

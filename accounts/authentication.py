@@ -10,7 +10,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from .access import member_access_get
 from .grants import TenantGrant
 from .models import User
-from .tokens import AMR_CLAIM, PASSWORD_ONLY, TENANT_CLAIM
+from .tokens import AMR_CLAIM, MFA_POLICY_SATISFIED_BY, PASSWORD_ONLY, TENANT_CLAIM
 
 _JWT_SHAPE = re.compile(rb"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
@@ -58,6 +58,6 @@ class TenantJWTAuthentication(JWTAuthentication):
             token_id=token.get("jti"),
             amr=amr,
             # The policy's answer came with the member's access (no further read).
-            mfa_pending=access.mfa_required and "mfa" not in amr,
+            mfa_pending=access.mfa_required and not MFA_POLICY_SATISFIED_BY & set(amr),
         )
         return access.as_user(), grant

@@ -5,6 +5,7 @@ count changed, marks the billing seat count for a sync, in that transaction."""
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -89,28 +90,43 @@ def user_tokens_revoke_all(*, user_id: int) -> int:
     return len(revoked)
 
 
-def login_tokens_issue(*, tenant: Tenant, email: str, password: str) -> tuple[User, RefreshToken]:
+def login_tokens_issue(
+    *,
+    tenant: Tenant,
+    email: str,
+    password: str,
+    policy: Callable[..., None] | None = None,
+) -> tuple[User, RefreshToken]:
     """A JWT pair bound to `tenant` (accounts.tokens) for an active member of it, who proves
     who they are with their email (any case) and password (allauth's backend, through Django's
     authenticate). Every failure (wrong password, unknown address, inactive account, not a
     member of this organization) is the same 401: the answer does not tell which part was
     wrong, whether the account exists, or where it is a member.
+    `policy(tenant=, user=, role=)`, once the member is known, may still refuse password
+    login (accounts.sso's enforced policy: passed in by the caller, since accounts.sso builds
+    on these services).
     last_login is not updated: reset tokens hash it, so updating it would spend every reset
     link sent before the login."""
-    user, role = login_credentials_check(tenant=tenant, email=email, password=password)
+    user, role = login_credentials_check(
+        tenant=tenant, email=email, password=password, policy=policy
+    )
     return user, tenant_tokens_issue(user=user, tenant=tenant, role=role)
 
 
-def login_credentials_check(*, tenant: Tenant, email: str, password: str) -> tuple[User, str]:
+def login_credentials_check(
+    *, tenant: Tenant, email: str, password: str, policy: Callable[..., None] | None = None
+) -> tuple[User, str]:
     """The first factor of a login (login_tokens_issue's rules, and accounts.mfa's login
     before its second step): the active member of `tenant` with this email and password, and
-    their role there; the one 401 otherwise."""
+    their role there; the one 401 otherwise. `policy` as in login_tokens_issue."""
     user = cast(User | None, authenticate(None, email=email.lower(), password=password))
     if user is None or not user.is_active:
         raise _invalid_credentials()
     access = member_access_from_db(user_id=user.pk, tenant_id=tenant.pk)
     if access is None:
         raise _invalid_credentials()
+    if policy is not None:
+        policy(tenant=tenant, user=user, role=access.role)
     return user, access.role
 
 

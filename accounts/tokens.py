@@ -21,6 +21,11 @@ ROLE_CLAIM = "role"
 AMR_CLAIM = "amr"
 # A token issued before the claim existed was a password login.
 PASSWORD_ONLY = ("pwd",)
+# Signed in through the organization's own identity provider (accounts.sso).
+SINGLE_SIGN_ON = ("sso",)
+# What satisfies an MFA policy (accounts.mfa): our second factor, or the organization's own
+# identity provider, whose factors are its administrators' business.
+MFA_POLICY_SATISFIED_BY = frozenset({"mfa", "sso"})
 
 
 class TenantRefreshToken(RefreshToken):

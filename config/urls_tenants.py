@@ -11,6 +11,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("saas.audit.urls")),
     path("", include("accounts.mfa.urls")),
     path("", include("tenants.domains.urls")),
+    path("", include("accounts.sso.urls")),
 ]
 
 urlpatterns = [

@@ -14,4 +14,5 @@ pytest_plugins = [
     "tests.fixtures.emulator",
     "tests.fixtures.mfa",
     "tests.fixtures.domains",
+    "tests.fixtures.sso",
 ]

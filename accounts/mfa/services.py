@@ -9,6 +9,7 @@ import functools
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -328,11 +329,16 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def login_start(*, tenant: Tenant, email: str, password: str) -> LoginStart:
-    """The password step (accounts.services.login_credentials_check). An account with a
-    second factor gets a challenge (its token returned once, only its hash kept), never
-    tokens: the pair comes from login_mfa_complete."""
-    user, role = login_credentials_check(tenant=tenant, email=email, password=password)
+def login_start(
+    *, tenant: Tenant, email: str, password: str, policy: Callable[..., None] | None = None
+) -> LoginStart:
+    """The password step (accounts.services.login_credentials_check, with the caller's
+    `policy`: the organization's enforced single sign-on). An account with a second factor
+    gets a challenge (its token returned once, only its hash kept), never tokens: the pair
+    comes from login_mfa_complete."""
+    user, role = login_credentials_check(
+        tenant=tenant, email=email, password=password, policy=policy
+    )
     if not mfa_enrolled(user_id=user.pk):
         return LoginStart(
             user=user,

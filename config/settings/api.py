@@ -106,6 +106,13 @@ SPECTACULAR_SETTINGS = {
             "DNS TXT record or an HTTP token before they route to it; and the question an "
             "on-demand TLS front asks on the public host before getting a certificate.",
         },
+        {
+            "name": "sso",
+            "description": "Single sign-on through the organization's OpenID Connect provider: "
+            "its connection (issuer, client, email domains, optional or enforced policy, the "
+            "role of people who join by signing in), and the login, which ends with the same "
+            "JWT pair as a password login.",
+        },
     ],
     # No SERVERS: api.origins.servers_postprocess (POSTPROCESSING_HOOKS) names the hosts.
     "OAS_VERSION": "3.1.0",

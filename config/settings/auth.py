@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from .api import REST_FRAMEWORK
 from .base import JWT_SIGNING_KEY
-from .env import env
+from .env import IS_DEV_OR_TEST, env
 
 AUTHENTICATION_BACKENDS = [
     # Email + password (allauth), with Django's backend for the admin.
@@ -138,3 +138,19 @@ MFA_ACCOUNT_FAILURE_WINDOW_SECONDS = env.int("MFA_ACCOUNT_FAILURE_WINDOW_SECONDS
 # A pending TOTP enrollment (begin, then confirm with a code) waits this long.
 MFA_TOTP_SETUP_SECONDS = 600
 THROTTLE_RATES["login_mfa_ip"] = env.str("THROTTLE_LOGIN_MFA_IP", default="30/min")
+
+# Single sign-on (accounts.sso). The key that encrypts each connection's client secret at
+# rest; empty derives one from SECRET_KEY (set it to rotate SECRET_KEY without losing them).
+SSO_ENCRYPTION_KEY = env.str("SSO_ENCRYPTION_KEY", default="")
+# Identity providers on private, loopback or link-local addresses, and over plain http: only
+# in dev and test (a provider on loopback), never where an owner could aim us at the network.
+SSO_ALLOW_PRIVATE_NETWORKS = env.bool("SSO_ALLOW_PRIVATE_NETWORKS", default=IS_DEV_OR_TEST)
+# Connect and read timeouts (seconds) of every call to an identity provider.
+SSO_HTTP_TIMEOUT = (
+    env.float("SSO_HTTP_CONNECT_TIMEOUT", default=3.0),
+    env.float("SSO_HTTP_READ_TIMEOUT", default=5.0),
+)
+# How long a login may take at the provider, and how long the one-time code that hands the
+# tokens to the front end lives.
+SSO_LOGIN_TTL_SECONDS = env.int("SSO_LOGIN_TTL_SECONDS", default=600)
+SSO_CODE_TTL_SECONDS = env.int("SSO_CODE_TTL_SECONDS", default=60)

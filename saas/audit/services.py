@@ -25,6 +25,11 @@ AUDITED_ACTIONS: dict[str, str] = {
     "oauth_app.created": "An OAuth2 application was registered.",
     "oauth_app.updated": "An OAuth2 application's name, redirect URIs or scopes changed.",
     "oauth_app.deleted": "An OAuth2 application was deleted (its tokens with it).",
+    "sso.configured": (
+        "The single sign-on connection was created or changed (issuer, client, domains, "
+        "policy, default role; that a new client secret was set, never its value)."
+    ),
+    "sso.deleted": "The single sign-on connection was deleted.",
     "billing.subscription_changed": "The plan, price, status or cancellation changed.",
     "billing.duplicate_subscription_canceled": (
         "A second subscription (two checkouts paid at once) was canceled and refunded."

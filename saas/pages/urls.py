@@ -13,4 +13,5 @@ urlpatterns = [
         name="page-password-reset",
     ),
     path("billing", views.billing_page, name="page-billing"),
+    path("sso/complete", views.sso_complete_page, name="page-sso-complete"),
 ]

@@ -45,3 +45,10 @@ def billing_page(request: HttpRequest) -> HttpResponse:
     """Where Checkout (?checkout=success|canceled) and the billing portal send people back."""
     outcome = request.GET.get("checkout", "")
     return _page(request, "billing", outcome=outcome if outcome in ("success", "canceled") else "")
+
+
+@require_GET
+def sso_complete_page(request: HttpRequest) -> HttpResponse:
+    """Where an SSO login ends (accounts.sso): the one-time code is in the URL fragment, which
+    the page's script exchanges for the JWT pair at POST /api/v1/sso/token/."""
+    return _page(request, "sso_complete")

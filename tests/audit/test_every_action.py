@@ -24,6 +24,8 @@ from tests.factories import Org, client_for, make_member
 from tests.support.billing import complete_checkout, subscribe_through_checkout
 from tests.support.domains import DnsServer
 from tests.support.mfa import MFA, enroll, logged_in_with_mfa, totp_clock_stop, totp_code
+from tests.support.oidc_idp import running_provider
+from tests.support.sso import sso_configure
 
 PASSWORD = "a-long-enough-password-2026"
 
@@ -122,6 +124,14 @@ def _domain_verified(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
         server.stop()
 
 
+def _sso_configured(org: Org, *, then_delete: bool = False) -> None:
+    """Single sign-on through a real provider on loopback (acme on Pro, which sells it)."""
+    with running_provider() as idp:
+        assert sso_configure(org.on_plan("pro"), idp).status_code == 200
+    if then_delete:
+        org.ok("delete", "sso/")
+
+
 def _role_changed(org: Org) -> None:
     member = make_member(org.tenant, Role.MEMBER)
     org.ok("patch", f"members/{member.pk}/", {"role": "billing"})
@@ -176,6 +186,8 @@ SCENARIOS: dict[str, Callable[..., object]] = {
     "oauth_app.created": lambda org, mp: _oauth_app(org),
     "oauth_app.updated": lambda org, mp: _oauth_app_updated(org),
     "oauth_app.deleted": lambda org, mp: _oauth_app_deleted(org),
+    "sso.configured": lambda org, mp: _sso_configured(org),
+    "sso.deleted": lambda org, mp: _sso_configured(org, then_delete=True),
     "billing.subscription_changed": lambda org, mp: subscribe_through_checkout(org.tenant),
     "billing.duplicate_subscription_canceled": lambda org, mp: _second_checkout_paid(org),
     "organization.updated": lambda org, mp: org.ok("patch", "organization/", {"name": "Acme 2"}),

@@ -25,6 +25,7 @@ import pytest
 from django.db import transaction
 
 from accounts.models import Invitation, Membership, OAuthApplication, Role, User
+from accounts.sso.models import SsoConnection
 from billing.models import BillingAccount
 from saas.audit.models import AuditEntry
 from saas.workspace.models import Project, Task
@@ -41,11 +42,13 @@ from tests.support.owasp import (
     attempt,
     caller_client,
     fill,
+    is_credential_operation,
     operation_id,
     operations,
     request_properties,
     send,
     valid_body,
+    world_idp,
 )
 
 pytestmark = pytest.mark.django_db
@@ -226,6 +229,7 @@ TOKEN_ANSWERS = {
     ("POST", "auth-token-refresh"),
     ("POST", "invitation-accept"),
     ("POST", "auth-login-mfa"),
+    ("POST", "sso-token"),
 }
 # Secrets shown once, in the answer that made them: an application's client secret, a TOTP
 # secret (and the otpauth URI carrying it).
@@ -258,6 +262,9 @@ def _secrets(world: World) -> list[str]:
     invitations = list(Invitation.objects.values_list("token_hash", flat=True))
     plain = [side.app_secret for side in (world.acme, world.beta)]
     plain += [side.invitation_token for side in (world.acme, world.beta)]
+    # SSO client secrets: as stored (encrypted) and as the provider issued them.
+    stored += list(SsoConnection.objects.values_list("client_secret_encrypted", flat=True))
+    plain += list(world_idp().clients.values())
     return [*hashes, *stored, *invitations, *plain]
 
 
@@ -265,7 +272,9 @@ READS = [
     (method, route)
     for host in ("public", "tenant")
     for method, route in operations(host)
-    if method == "GET" and route.pattern.startswith("api/v1/")
+    if method == "GET"
+    and route.pattern.startswith("api/v1/")
+    and not is_credential_operation(method, route)  # the SSO login's redirects
 ]
 
 

@@ -108,6 +108,9 @@ EXPECTED_CAPABILITY: dict[tuple[str, str], Capability] = {
     ("GET", "domain-detail"): C.MEMBERS_MANAGE,
     ("DELETE", "domain-detail"): C.MEMBERS_MANAGE,
     ("POST", "domain-verify"): C.MEMBERS_MANAGE,
+    ("GET", "sso-connection"): C.MEMBERS_MANAGE,
+    ("PUT", "sso-connection"): C.MEMBERS_MANAGE,
+    ("DELETE", "sso-connection"): C.MEMBERS_MANAGE,
 }
 
 # Allowed callers succeed (2xx) except where the world makes the business rule refuse

@@ -61,6 +61,10 @@ SENSITIVE_FLOWS: dict[tuple[str, str], tuple[str, ...] | str] = {
     # accounts.mfa.services (tests/accounts/mfa/test_login.py).
     ("POST", "auth-login-mfa"): ("login_mfa_ip",),
     ("POST", "auth-token-refresh"): "a single-use refresh token (rotated, blacklisted)",
+    # Single sign-on: each start stores a login state (short-lived, single use); the code
+    # exchange trades a one-time code. Both throttled per IP with the login's rate.
+    ("GET", "sso-login"): ("login_ip",),
+    ("POST", "sso-token"): ("login_ip",),
     # Signup is throttled per IP and per email domain: tests/tenants/test_signup_throttle.py.
     ("POST", "signup"): "throttled per IP and email domain",
     ("POST", "stripe-webhook"): "Stripe's signature over the raw body",

@@ -1,7 +1,9 @@
 """OWASP API7:2023 Server Side Request Forgery: the API fetches a URL a caller supplied,
 so the caller reaches what the server can reach (metadata services, internal hosts).
 
-What this product exposes: it fetches no URL a caller gives. Its outbound connections go
+What this product exposes: it fetches one URL a caller gives, an organization's single
+sign-on issuer (owner or admin only), and only https to public addresses outside dev and
+test (no redirects followed, bounded time and size); no other. Its outbound connections go
 to Stripe (STRIPE_API_BASE), the mail server (EMAIL_URL), PostgreSQL, Redis and Sentry, all
 set by the operator. The URL-shaped values callers do give are only compared or handed on:
 OAuth2 redirect URIs (the browser is redirected there, nothing is fetched), CORS origins
@@ -60,6 +62,10 @@ OUTBOUND = {
         "a custom domain's HTTP token: addresses it resolved itself, public ones only outside "
         "dev and test (tests/tenants/test_custom_domains.py)"
     ),
+    # The one URL a caller gives that is fetched: an SSO issuer (its discovery document,
+    # JWKS and token endpoint). Outside dev and test only https to public addresses, no
+    # redirects, bounded time and size (test_an_sso_issuer_reaches_no_private_address).
+    "accounts/sso/http.py": "an organization's OpenID Connect provider (SSRF-guarded)",
 }
 
 
@@ -274,3 +280,20 @@ def test_the_allowances_name_real_modules() -> None:
     """An allowance for a module that is gone would let a new one in under its name."""
     assert all((REPO / package).is_dir() for package in PRODUCT)
     assert [module for module in OUTBOUND if not (REPO / module).is_file()] == []
+
+
+@pytest.mark.parametrize("private", ["recorder", "https://127.0.0.1:{port}", "https://10.0.0.1"])
+def test_an_sso_issuer_reaches_no_private_address(
+    world: World, recorder: ConnectionRecorder, settings: Any, private: str
+) -> None:
+    """As in production (SSO_ALLOW_PRIVATE_NETWORKS off): an issuer on loopback or a private
+    network is refused before any connection, with a 400 naming the field."""
+    settings.SSO_ALLOW_PRIVATE_NETWORKS = False
+    issuer = recorder.url if private == "recorder" else private.format(port=recorder.port)
+    owner = caller_client(world, Role.OWNER)
+    body = {"issuer": issuer, "client_id": "x", "client_secret": "y", "domains": ["acme.test"]}
+    refused = owner.put("/api/v1/sso/", body, format="json")
+    error = assert_error(refused, 400, "sso_issuer_invalid")
+    assert "issuer" in error["fields"]
+    time.sleep(0.3)
+    assert recorder.connections == []

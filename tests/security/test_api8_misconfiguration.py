@@ -219,6 +219,7 @@ PAGES: list[Any] = [
     pytest.param("tenant", "/invitations/{token}", id="invitation page"),
     pytest.param("tenant", "/reset-password/MQ/abc-def", id="password reset page"),
     pytest.param("tenant", "/billing", id="billing page"),
+    pytest.param("tenant", "/sso/complete", id="sso landing page"),
     pytest.param("localhost", "/o/login/", id="oauth sign-in page"),
     pytest.param("localhost", "consent", id="oauth consent page"),
     pytest.param("localhost", "/admin/login/", id="admin sign-in page"),
@@ -272,6 +273,7 @@ def test_the_pages_are_all_probed() -> None:
         "invitations/<str:token>",
         "reset-password/<str:uid>/<str:token>",
         "billing",
+        "sso/complete",
     }
 
 

@@ -37,6 +37,7 @@ OTHER_ROUTES = {
         "invitations": "landing page of the invitation links we email",
         "reset-password": "landing page of the password reset links we email",
         "billing": "landing page Stripe Checkout and the billing portal return to",
+        "sso": "landing page an SSO login ends on (/sso/complete)",
     },
 }
 

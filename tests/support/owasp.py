@@ -19,6 +19,7 @@
 import contextlib
 import functools
 import re
+import secrets
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -47,6 +48,9 @@ from accounts.models import Invitation, Membership, OAuthApplication, Role, User
 from accounts.oauth.services import oauth_application_create
 from accounts.roles import Capability, capabilities_of
 from accounts.scopes import SCOPES, capabilities_of_scopes
+from accounts.sso.crypto import token_hash
+from accounts.sso.models import SsoConnection, SsoLoginCode
+from accounts.sso.services import sso_connection_configure
 from accounts.tokens import TenantPasswordResetTokenGenerator, tenant_tokens_issue
 from billing.ledger.models import Invoice
 from billing.models import Plan
@@ -60,6 +64,7 @@ from tests.factories import PASSWORD, make_invitation, make_member, make_organiz
 from tests.support.db import drop_tenant_schemas
 from tests.support.http import host_of
 from tests.support.oauth import App, client_credentials_token
+from tests.support.oidc_idp import OidcProvider, RunningProvider
 
 ROLES = (Role.OWNER, Role.ADMIN, Role.BILLING, Role.MEMBER, Role.VIEWER)
 NEW_PASSWORD = "a-fresh-long-passphrase-77"
@@ -201,6 +206,11 @@ CREDENTIAL_OPERATIONS = {
     ("POST", "auth-password-reset-confirm"),
     ("POST", "invitation-accept"),
     ("POST", "auth-login-mfa"),  # the login's challenge token (accounts.mfa)
+    # Single sign-on: the login is how a person proves who they are (the provider's answer
+    # and a one-time code are the credentials).
+    ("GET", "sso-login"),
+    ("GET", "sso-callback"),
+    ("POST", "sso-token"),
 }
 # Authenticated, but no capability names them: any valid credential of this tenant
 # (HasTenantGrant) or a person's own login (IsTenantSession: never an application's token).
@@ -275,14 +285,21 @@ class World:
 
 def open_plan_limits() -> None:
     """The signup plan allows everything these tests touch: OAuth applications (feature
-    api), the audit log, custom domains, any number of seats and projects, and a request
-    rate no test reaches (test_api4 sets its own to test the rate limit)."""
+    api), the audit log, custom domains, single sign-on, any number of seats and projects,
+    and a request rate no test reaches (test_api4 sets its own to test the rate limit)."""
     Plan.objects.filter(code=settings.BILLING_SIGNUP_PLAN).update(
-        features=["api", "audit_log", "custom_domains"],
+        features=["api", "audit_log", "custom_domains", "sso"],
         seats_limit=None,
         projects_limit=None,
         api_requests_per_minute=100_000,
     )
+
+
+@functools.cache
+def world_idp() -> OidcProvider:
+    """The OIDC provider both organizations' SSO connections use: one per test process,
+    on loopback (a daemon thread), so PUT /api/v1/sso/ can fetch its discovery document."""
+    return RunningProvider().start()
 
 
 def _side(slug: str) -> Side:
@@ -303,6 +320,16 @@ def _side(slug: str) -> Side:
         grant_type=OAuthApplication.GRANT_CLIENT_CREDENTIALS,
         redirect_uris=[],
         scopes=list(SCOPES),
+    )
+    client_id, secret = world_idp().client()
+    sso_connection_configure(
+        tenant=tenant,
+        issuer=world_idp().issuer,
+        client_id=client_id,
+        client_secret=secret,
+        domains=[f"{slug}.test"],
+        policy="optional",
+        default_role=Role.MEMBER,
     )
     with tenant:
         # beta's rows get ids acme never has (each schema numbers its own rows).
@@ -537,6 +564,13 @@ def valid_body(
         ("POST", "auth-mfa-recovery-codes-regenerate"): lambda: {"password": PASSWORD},
         ("PUT", "auth-mfa-policy"): lambda: {"require_for_admins": False},
         ("POST", "domain-list"): lambda: {"hostname": "new.customer.test"},
+        ("PUT", "sso-connection"): lambda: {
+            "issuer": world_idp().issuer,
+            "client_id": SsoConnection.objects.get(tenant=side.tenant).client_id,
+            "domains": [f"{side.tenant.slug}.test"],
+            "policy": "optional",
+        },
+        ("POST", "sso-token"): lambda: {"code": sso_code_for(side, user)},
     }
     make = bodies.get((method, name))
     return make() if make else None
@@ -550,6 +584,18 @@ def mfa_login_body(side: Side) -> dict[str, str]:
     code = RecoveryCodes.activate(user).generate_codes()[0]
     started = login_start(tenant=side.tenant, email=user.email, password=PASSWORD)
     return {"mfa_token": started.challenge, "code": code}
+
+
+def sso_code_for(side: Side, user: User) -> str:
+    """A one-time code as an SSO callback hands it to the landing page, for `user`."""
+    code = secrets.token_urlsafe(16)
+    SsoLoginCode.objects.create(
+        tenant=side.tenant,
+        user=user,
+        code_hash=token_hash(code),
+        expires_at=timezone.now() + timedelta(minutes=1),
+    )
+    return code
 
 
 def reset_confirm_body(user: User, tenant: Tenant) -> dict[str, str]:

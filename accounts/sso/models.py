@@ -1,0 +1,74 @@
+"""SSO rows, in the public schema: a connection per organization, the email domains it
+covers (each claimed by one organization only), and the two short-lived, single-use records
+of a login in progress (the state sent to the provider, then the code handed to the front
+end). Secrets are never kept in clear: the client secret is encrypted (accounts.sso.crypto),
+states and codes are kept as hashes."""
+
+from django.db import models
+
+from accounts.roles import Role
+
+
+class Policy(models.TextChoices):
+    OPTIONAL = "optional", "Optional"
+    ENFORCED = "enforced", "Enforced"
+
+
+class SsoConnection(models.Model):
+    tenant = models.OneToOneField(
+        "tenants.Tenant", on_delete=models.CASCADE, related_name="sso_connection"
+    )
+    protocol = models.CharField(max_length=8, default="oidc")
+    issuer = models.CharField(max_length=2000)
+    client_id = models.CharField(max_length=255)
+    client_secret_encrypted = models.TextField()
+    # From the issuer's discovery document, fetched and checked when the connection is saved.
+    authorization_endpoint = models.CharField(max_length=2000)
+    token_endpoint = models.CharField(max_length=2000)
+    jwks_uri = models.CharField(max_length=2000)
+    signing_algorithms = models.JSONField(default=list)
+    policy = models.CharField(max_length=16, choices=Policy.choices, default=Policy.OPTIONAL)
+    default_role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}:{self.issuer}"
+
+
+class SsoDomain(models.Model):
+    connection = models.ForeignKey(SsoConnection, on_delete=models.CASCADE, related_name="domains")
+    # Lower case, no trailing dot; unique across organizations.
+    domain = models.CharField(max_length=253, unique=True)
+    # Set once ownership is proven (DNS TXT): not built yet, every domain is unverified.
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class SsoLoginState(models.Model):
+    """A login sent to the provider: found again by the hash of the `state` it carries back,
+    deleted when used (once), refused after expires_at."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    state_hash = models.CharField(max_length=64, unique=True)
+    nonce = models.CharField(max_length=128)
+    code_verifier = models.CharField(max_length=128)
+    redirect_uri = models.CharField(max_length=2000)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"login state of {self.tenant_id}"
+
+
+class SsoLoginCode(models.Model):
+    """The one-time code the landing page exchanges for the JWT pair (POST /sso/token/)."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    code_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"sign-in code of {self.user_id} at {self.tenant_id}"

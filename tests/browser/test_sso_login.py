@@ -1,0 +1,64 @@
+"""The SSO login in a real browser: our tenant host redirects to a real OIDC provider on
+loopback (another origin), its sign-in page posts back and redirects to our callback, which
+redirects to the landing page; the page's script exchanges the one-time code for the pair,
+with nothing refused by its Content-Security-Policy."""
+
+import json
+import re
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from accounts.models import Membership
+from tests.support.browser import page_problems
+from tests.support.oidc_idp import OidcProvider
+from tests.support.processes import RunningServer
+from tests.support.sso import live_sso_organization
+
+pytestmark = pytest.mark.slow
+
+
+def test_signing_in_through_the_provider_ends_on_the_landing_page(
+    committed: None,
+    start_server: Callable[..., RunningServer],
+    browser_page: Page,
+    oidc_idp: OidcProvider,
+) -> None:
+    server = start_server()
+    host, _ = live_sso_organization(server, "ssopage", oidc_idp)
+    page = browser_page
+    problems = page_problems(page)
+
+    page.goto(f"http://{host}/api/v1/sso/login/?email=grace@ssopage.test")
+    expect(page.get_by_role("heading", name="Test IdP sign-in")).to_be_visible()
+    expect(page.get_by_label("Email")).to_have_value("grace@ssopage.test")
+    page.get_by_role("button", name="Continue").click()
+
+    expect(page.get_by_text("Signed in as grace@ssopage.test")).to_be_visible()
+    assert re.fullmatch(rf"http://{re.escape(host)}/sso/complete", page.url)  # code gone
+    tokens = json.loads(page.evaluate("sessionStorage.getItem('saas.tokens')"))
+    assert set(tokens) == {"access", "refresh"}
+    assert Membership.objects.get(user__email="grace@ssopage.test").tenant.slug == "ssopage"
+    assert not problems, "\n".join(problems)
+
+
+def test_a_spent_code_shows_the_apis_message(
+    committed: None,
+    start_server: Callable[..., RunningServer],
+    browser_page: Page,
+) -> None:
+    server = start_server()
+    signup = server.post(
+        "/api/v1/signup/",
+        "localhost",
+        json={
+            "name": "x",
+            "slug": "ssospent",
+            "email": "o@ssospent.test",
+            "password": "correct-horse-battery-2026",
+        },
+    )
+    assert signup.status_code == 201
+    browser_page.goto(f"http://ssospent.localhost:{server.port}/sso/complete#code=made-up")
+    expect(browser_page.get_by_role("alert")).to_have_text("Unknown, used or expired sign-in code.")

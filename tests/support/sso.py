@@ -1,0 +1,94 @@
+"""Single sign-on helpers: configure an organization's connection to a test provider, and
+walk the login's redirects by hand (the tenant host through a Django test client, the
+provider over real HTTP on loopback)."""
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from billing.models import BillingAccount, Plan
+from tests.factories import Org
+from tests.support.oidc_idp import OidcProvider
+
+
+def sso_configure(org: Org, idp: OidcProvider, **fields: Any) -> Any:
+    """PUT /api/v1/sso/ as `org`'s member for a new client of `idp` (acme.test's domain by
+    default); the response."""
+    client_id, secret = idp.client()
+    body = {
+        "issuer": idp.issuer,
+        "client_id": client_id,
+        "client_secret": secret,
+        "domains": [f"{org.tenant.slug}.test"],
+        "policy": "optional",
+        "default_role": "member",
+        **fields,
+    }
+    return org.client.put("/api/v1/sso/", body, format="json")
+
+
+def provider_round_trip(start: Any, idp: OidcProvider, email: str) -> str:
+    """From the login's redirect to the provider (`start`, a 302), through its sign-in page,
+    as `email`: the callback URL the provider sends the browser back to."""
+    assert start.status_code == 302, start.content
+    authorize = start["Location"]
+    assert authorize.startswith(idp.issuer + "/authorize?")
+    page = requests.get(authorize, timeout=10)
+    assert page.status_code == 200
+    params = {k: v[-1] for k, v in parse_qs(urlsplit(authorize).query).items()}
+    back = requests.post(
+        f"{idp.issuer}/authorize",
+        data={**params, "email": email},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert back.status_code == 302
+    return str(back.headers["Location"])
+
+
+def callback_get(client: Any, callback: str) -> Any:
+    """The provider's redirect, followed on the tenant host (`client`)."""
+    parts = urlsplit(callback)
+    assert parts.path == "/api/v1/sso/callback/"
+    return client.get(f"{parts.path}?{parts.query}")
+
+
+def sso_login(client: Any, idp: OidcProvider, email: str) -> Any:
+    """The whole login as `email` on `client`'s host: the callback's answer."""
+    start = client.get("/api/v1/sso/login/", {"email": email})
+    return callback_get(client, provider_round_trip(start, idp, email))
+
+
+def one_time_code(callback_answer: Any) -> str:
+    """The code in the landing page's fragment (/sso/complete#code=...)."""
+    assert callback_answer.status_code == 302, callback_answer.content
+    location = urlsplit(callback_answer["Location"])
+    assert location.path == "/sso/complete"
+    assert not location.query
+    return location.fragment.removeprefix("code=")
+
+
+def live_sso_organization(server: Any, slug: str, idp: OidcProvider) -> tuple[str, dict[str, str]]:
+    """On a running server: sign `slug` up, put it on Pro, and configure single sign-on
+    through `idp` for `<slug>.test` over the API as its owner. Its host (with the port) and
+    the owner's auth header."""
+    owner = {"email": f"owner@{slug}.test", "password": "correct-horse-battery-2026"}
+    signup = server.post("/api/v1/signup/", "localhost", json={"name": slug, "slug": slug, **owner})
+    assert signup.status_code == 201, signup.text
+    BillingAccount.objects.filter(tenant__slug=slug).update(plan=Plan.objects.get(code="pro"))
+    host = f"{slug}.localhost:{server.port}"
+    auth = {"Authorization": f"Bearer {server.login(host, **owner).token}"}
+    client_id, secret = idp.client()
+    body = {
+        "issuer": idp.issuer,
+        "client_id": client_id,
+        "client_secret": secret,
+        "domains": [f"{slug}.test"],
+        "default_role": "member",
+    }
+    configured = requests.put(
+        f"{server.url}/api/v1/sso/", json=body, headers={"Host": host, **auth}, timeout=30
+    )
+    assert configured.status_code == 200, configured.text
+    return host, auth
