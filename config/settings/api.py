@@ -100,6 +100,19 @@ SPECTACULAR_SETTINGS = {
             "name": "audit",
             "description": "The organization's audit log: who changed what, when, from where.",
         },
+        {
+            "name": "scim tokens",
+            "description": "Bearer tokens for the organization's identity provider to call "
+            "the SCIM service with; each is shown once, when it is made.",
+        },
+        {
+            "name": "scim",
+            "description": "SCIM 2.0 provisioning (RFC 7644) at /scim/v2/ on the "
+            "organization's host: its identity provider creates, updates, deactivates and "
+            "removes members, and sets roles through one group per role. Authenticated by a "
+            "SCIM token only; bodies are application/scim+json, and errors have RFC 7644's "
+            "shape, not the API's.",
+        },
     ],
     # No SERVERS: api.origins.servers_postprocess (POSTPROCESSING_HOOKS) names the hosts.
     "OAS_VERSION": "3.1.0",
@@ -110,6 +123,9 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI's OAuth2 "Authorize": PKCE, which /o/authorize/ requires.
     "SWAGGER_UI_OAUTH2_CONFIG": {"usePkceWithAuthorizationCodeGrant": True},
     "COMPONENT_SPLIT_REQUEST": True,
+    # The API's own prefix, left out of operation ids (`auth_login`); without it the prefix
+    # would be what every path shares, "/" since the SCIM service's /scim/v2/ is documented.
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     # Docstrings are for developers: what readers see is extend_schema's description=.
     "DISABLE_DOCSTRING_DESCRIPTIONS": True,
     # saas/workspace/urls.py's ids: integers to clients, as the ids in the bodies are.

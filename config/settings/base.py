@@ -26,6 +26,7 @@ if IS_DEV_OR_TEST:
 SHARED_APPS = [
     "tenants",  # first: its migrate/migrate_schemas commands override django_tenants' ones
     "accounts",
+    "accounts.scim",  # SCIM provisioning: its own app label "scim" and migrations
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

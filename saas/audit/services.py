@@ -40,6 +40,8 @@ AUDITED_ACTIONS: dict[str, str] = {
     "task.created": "A task was created.",
     "task.updated": "A task was edited.",
     "task.deleted": "A task was deleted.",
+    "scim.token_created": "A SCIM token was made for the organization's identity provider.",
+    "scim.token_revoked": "A SCIM token was revoked.",
 }
 
 # Bookkeeping that changes on every save and says nothing about what was done.

@@ -50,6 +50,13 @@ def _oauth_app(org: Org) -> int:
     )["id"]
 
 
+def _scim_token(org: Org) -> int:
+    Plan.objects.filter(code=settings.BILLING_SIGNUP_PLAN).update(
+        features=["api", "audit_log", "scim"]
+    )
+    return int(org.ok("post", "scim/tokens/", {"name": "Okta"})["id"])
+
+
 def _second_checkout_paid(org: Org) -> None:
     """A second subscription, paid through a session made outside our API (the Dashboard, an
     old integration): what the webhook of its completion does is cancel and refund it."""
@@ -144,6 +151,8 @@ SCENARIOS: dict[str, Callable[..., object]] = {
     "task.created": lambda org, mp: _task(org),
     "task.updated": lambda org, mp: _task_updated(org),
     "task.deleted": lambda org, mp: _task_deleted(org),
+    "scim.token_created": lambda org, mp: _scim_token(org),
+    "scim.token_revoked": lambda org, mp: org.ok("delete", f"scim/tokens/{_scim_token(org)}/"),
 }
 
 
