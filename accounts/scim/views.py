@@ -63,7 +63,10 @@ class ScimApi(APIView):
         return scim_exception_handler
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)  # authenticates: a 401 comes first
+        # A method no view here serves is 405 with Allow whoever calls, before authentication.
+        if not hasattr(self, str(request.method).lower()):
+            self.http_method_not_allowed(request)
+        super().initial(request, *args, **kwargs)  # authenticates: a 401 comes before the plan
         # Checked on every request, so a plan without scim stops provisioning at once.
         try:
             entitlement_require(tenant=self.tenant, feature="scim")

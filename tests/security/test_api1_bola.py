@@ -58,6 +58,7 @@ NOWHERE: dict[str, Any] = {
     "invitation_id": 10**15 + 3,
     "token": "no-such-invitation-token-0000000000000000000",
     "application_id": 10**15 + 4,
+    "scim_token_id": 10**15 + 5,
 }
 
 

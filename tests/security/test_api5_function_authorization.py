@@ -101,6 +101,9 @@ EXPECTED_CAPABILITY: dict[tuple[str, str], Capability] = {
     ("PATCH", "oauth-application-detail"): C.OAUTH_APPS_MANAGE,
     ("DELETE", "oauth-application-detail"): C.OAUTH_APPS_MANAGE,
     ("GET", "audit-log"): C.AUDIT_READ,
+    ("GET", "scim-token-list"): C.MEMBERS_MANAGE,
+    ("POST", "scim-token-list"): C.MEMBERS_MANAGE,
+    ("DELETE", "scim-token-detail"): C.MEMBERS_MANAGE,
 }
 
 # Allowed callers succeed (2xx) except where the world makes the business rule refuse

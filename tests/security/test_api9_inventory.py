@@ -37,6 +37,7 @@ OTHER_ROUTES = {
         "invitations": "landing page of the invitation links we email",
         "reset-password": "landing page of the password reset links we email",
         "billing": "landing page Stripe Checkout and the billing portal return to",
+        "scim": "the SCIM 2.0 service (RFC 7644's paths; documented in the schema)",
     },
 }
 
@@ -45,13 +46,23 @@ def _documented_here(route: Route) -> bool:
     return not route.is_docs
 
 
+def _scim_operations() -> set[str]:
+    """The SCIM service's (scim/v2/ on tenant hosts): outside /api/, in the schema too."""
+    return {
+        f"{method} {route.path}"
+        for route in routes("tenant")
+        if route.pattern.startswith("scim/")
+        for method in route.methods
+    }
+
+
 def _served() -> set[str]:
     return {
         f"{method} {route.path}"
         for host in ("public", "tenant")
         for method, route in operations(host)
         if _documented_here(route)
-    }
+    } | _scim_operations()
 
 
 @pytest.fixture(scope="module")

@@ -43,6 +43,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from accounts.models import Invitation, Membership, OAuthApplication, Role, User
 from accounts.oauth.services import oauth_application_create
 from accounts.roles import Capability, capabilities_of
+from accounts.scim.services import scim_token_create
 from accounts.scopes import SCOPES, capabilities_of_scopes
 from accounts.tokens import TenantPasswordResetTokenGenerator, tenant_tokens_issue
 from billing.ledger.models import Invoice
@@ -230,6 +231,7 @@ class Side:
     invoice: Invoice
     audit_ids: list[int]
     tokens: dict[str, str] = field(default_factory=dict)  # caller name -> bearer value
+    scim_token_id: int = 0
 
     @property
     def host(self) -> str:
@@ -248,6 +250,11 @@ class Side:
             "invitation_id": self.invitation.pk,
             "token": self.invitation_token,
             "application_id": self.app.pk,
+            "scim_token_id": self.scim_token_id,
+            # The SCIM service's (scim/v2/): a group is a role, and the discovery documents.
+            "group_id": "admin",
+            "name": "User",
+            "schema_id": "urn:ietf:params:scim:schemas:core:2.0:User",
         }
 
 
@@ -262,10 +269,10 @@ class World:
 
 def open_plan_limits() -> None:
     """The signup plan allows everything these tests touch: OAuth applications (feature
-    api), the audit log, any number of seats and projects, and a request rate no test
+    api), the audit log, SCIM tokens, any number of seats and projects, and a request rate no test
     reaches (test_api4 sets its own to test the rate limit)."""
     Plan.objects.filter(code=settings.BILLING_SIGNUP_PLAN).update(
-        features=["api", "audit_log"],
+        features=["api", "audit_log", "scim"],
         seats_limit=None,
         projects_limit=None,
         api_requests_per_minute=100_000,
@@ -323,6 +330,9 @@ def _side(slug: str) -> Side:
         app_secret=registered.client_secret,
         invoice=invoice,
         audit_ids=audit_ids,
+        scim_token_id=scim_token_create(
+            tenant=tenant, user_id=users[Role.OWNER].pk, name=f"{slug} IdP"
+        ).token.pk,
     )
 
 
@@ -507,6 +517,7 @@ def valid_body(
             "scopes": ["read"],
         },
         ("PATCH", "oauth-application-detail"): lambda: {"name": "Renamed app"},
+        ("POST", "scim-token-list"): lambda: {"name": "Another IdP"},
     }
     make = bodies.get((method, name))
     return make() if make else None
