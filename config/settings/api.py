@@ -5,7 +5,8 @@ from .env import env
 # Where the API's routes are (JSON for bearer-token callers, on every host). Requests under
 # them skip the HTML side's middlewares (api.middleware.ApiBypassMiddleware); /api/docs/,
 # /api/redoc/ and /api/schema/ are pages and a download, not the API.
-API_PATH_PREFIXES = ["/api/v1/"]
+# The SCIM service (/scim/v2/, accounts.scim) is bearer-token JSON too.
+API_PATH_PREFIXES = ["/api/v1/", "/scim/v2/"]
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=20)
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
 # Request bodies nested deeper than this are refused (400 malformed_request), see api.parsers.
