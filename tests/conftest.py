@@ -12,4 +12,5 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.security",
     "tests.fixtures.emulator",
+    "tests.fixtures.scim",
 ]

@@ -25,7 +25,6 @@ def user_resource(request: HttpRequest, person: ScimPerson) -> dict[str, Any]:
         "id": str(person.user_id),
         "userName": person.email,
         "displayName": person.full_name or person.email,
-        "name": {"formatted": person.full_name},
         "emails": [{"value": person.email, "type": "work", "primary": True}],
         "active": person.active,
         "groups": [],
@@ -64,6 +63,32 @@ def group_resource(
             for user_id, email in members
         ]
     return body
+
+
+_ALWAYS = frozenset({"schemas", "id"})  # returned "always" (RFC 7643 section 7)
+
+
+def attributes_apply(
+    resource: dict[str, Any], *, attributes: str | None, excluded: str | None
+) -> dict[str, Any]:
+    """RFC 7644 section 3.4.2.5: `attributes` (only these) or `excludedAttributes` (all but
+    these), comma separated, case-insensitive; a sub-attribute (name.givenName) or a
+    schema-qualified name selects its top-level attribute."""
+
+    def names(raw: str) -> set[str]:
+        return {
+            part.strip().rsplit(":", 1)[-1].split(".", 1)[0].lower()
+            for part in raw.split(",")
+            if part.strip()
+        }
+
+    if attributes:
+        wanted = names(attributes)
+        return {k: v for k, v in resource.items() if k in _ALWAYS or k.lower() in wanted}
+    if excluded:
+        dropped = names(excluded)
+        return {k: v for k, v in resource.items() if k in _ALWAYS or k.lower() not in dropped}
+    return resource
 
 
 def list_response(resources: list[dict[str, Any]], *, total: int, start: int) -> dict[str, Any]:
@@ -171,21 +196,24 @@ def schemas(request: HttpRequest) -> list[dict[str, Any]]:
         _attribute("$ref", type_="reference", mutability="readOnly"),
     ]
     user = [
+        # Immutable here: the account's email is the person's own (the account may belong to
+        # other organizations), set when provisioning creates the account only.
         _attribute(
             "userName",
             required=True,
+            mutability="immutable",
             uniqueness="server",
             description="The account's email; it cannot change through SCIM.",
         ),
-        _attribute(
-            "name",
-            type_="complex",
-            sub=[_attribute("formatted"), _attribute("givenName"), _attribute("familyName")],
-            description="Sets the name of an account provisioning creates only.",
-        ),
+        # A `name` sent on creation names a new account; the account's name is shown as
+        # displayName (read only), the name belonging to the person, not to one organization.
         _attribute("displayName", mutability="readOnly"),
         _attribute("externalId", case_exact=True, description="The identity provider's id."),
-        _attribute("active", type_="boolean", description="false ends the membership."),
+        # Required here: a User is a member (true) or deactivated (false), never neither
+        # (a create without it means true).
+        _attribute(
+            "active", type_="boolean", required=True, description="false ends the membership."
+        ),
         _attribute(
             "emails",
             type_="complex",

@@ -74,8 +74,7 @@ class ScimUserOutput(serializers.Serializer):
     id = serializers.CharField()
     externalId = serializers.CharField(required=False)
     userName = serializers.EmailField()
-    name = ScimName()
-    displayName = serializers.CharField()
+    displayName = serializers.CharField(help_text="The account's name, or its email.")
     emails = ScimEmail(many=True)
     active = serializers.BooleanField()
     groups = ScimGroupRef(many=True, help_text="The member's role, as its group.")
@@ -159,3 +158,10 @@ GROUP_FILTER = OpenApiParameter(
 )
 START_INDEX = OpenApiParameter("startIndex", int, description="1-based; default 1.")
 COUNT = OpenApiParameter("count", int, description="At most 100 (the default).")
+ATTRIBUTES = OpenApiParameter(
+    "attributes", str, description="Only these attributes (comma separated), and id."
+)
+EXCLUDED = OpenApiParameter(
+    "excludedAttributes", str, description="All but these attributes (comma separated)."
+)
+SHAPE = [ATTRIBUTES, EXCLUDED]

@@ -19,7 +19,7 @@ from tenants.models import Tenant
 
 from . import resources, schema
 from .authentication import ScimTokenAuthentication
-from .errors import forbidden, invalid_value, not_found
+from .errors import ScimError, forbidden, invalid_value, not_found
 from .filters import filter_parse
 from .protocol import (
     group_members_parse,
@@ -74,6 +74,14 @@ class ScimApi(APIView):
             raise forbidden(exc.message) from exc
 
 
+def _shaped(request: Request, resource: dict[str, Any]) -> dict[str, Any]:
+    return resources.attributes_apply(
+        resource,
+        attributes=request.query_params.get("attributes"),
+        excluded=request.query_params.get("excludedAttributes"),
+    )
+
+
 def _user_id(raw: str) -> int:
     if raw.isascii() and raw.isdigit() and len(raw) <= 18:
         return int(raw)
@@ -88,7 +96,7 @@ class ScimUsersApi(ScimApi):
         description="The organization's members and the people provisioning deactivated. "
         '`filter=userName eq "ada@example.com"` (or `externalId eq "..."`) finds one; '
         "`startIndex` (1-based) and `count` page.",
-        parameters=[schema.FILTER, schema.START_INDEX, schema.COUNT],
+        parameters=[schema.FILTER, schema.START_INDEX, schema.COUNT, *schema.SHAPE],
         responses={200: schema.ScimUserList, **schema.S400, **schema.SCIM_READ},
     )
     def get(self, request: Request) -> Response:
@@ -103,7 +111,9 @@ class ScimUsersApi(ScimApi):
         total, people = scim_person_page(tenant=self.tenant, where=where, start=start, count=count)
         return Response(
             resources.list_response(
-                [resources.user_resource(request, p) for p in people], total=total, start=start
+                [_shaped(request, resources.user_resource(request, p)) for p in people],
+                total=total,
+                start=start,
             )
         )
 
@@ -132,11 +142,12 @@ class ScimUserDetailApi(ScimApi):
         summary="Get a SCIM User",
         operation_id="scim_user_get",
         description="A member, or a person provisioning deactivated (`active: false`).",
+        parameters=schema.SHAPE,
         responses={200: schema.ScimUserOutput, **schema.SCIM_READ},
     )
     def get(self, request: Request, user_id: str) -> Response:
         person = scim_person_get(tenant=self.tenant, user_id=_user_id(user_id))
-        return Response(resources.user_resource(request, person))
+        return Response(_shaped(request, resources.user_resource(request, person)))
 
     @extend_schema(
         tags=TAGS,
@@ -188,7 +199,7 @@ class ScimGroupsApi(ScimApi):
         operation_id="scim_groups_list",
         description="One group per role a member can hold: admin, billing, member, viewer. "
         "Its members are the members with that role (the owner is in none).",
-        parameters=[schema.GROUP_FILTER, schema.START_INDEX, schema.COUNT],
+        parameters=[schema.GROUP_FILTER, schema.START_INDEX, schema.COUNT, *schema.SHAPE],
         responses={200: schema.ScimGroupList, **schema.S400, **schema.SCIM_READ},
     )
     def get(self, request: Request) -> Response:
@@ -199,14 +210,17 @@ class ScimGroupsApi(ScimApi):
             max_count=resources.MAX_RESULTS,
         )
         roles = [r for r in GROUP_ROLES if where is None or r == where.value]
-        with_members = "members" not in request.query_params.get("excludedAttributes", "")
+        with_members = "members" not in request.query_params.get("excludedAttributes", "").lower()
         page = roles[start - 1 : start - 1 + count]
         groups = [
-            resources.group_resource(
+            _shaped(
                 request,
-                role,
-                scim_group_members(tenant=self.tenant, role=role) if with_members else [],
-                with_members=with_members,
+                resources.group_resource(
+                    request,
+                    role,
+                    scim_group_members(tenant=self.tenant, role=role) if with_members else [],
+                    with_members=with_members,
+                ),
             )
             for role in page
         ]
@@ -216,13 +230,14 @@ class ScimGroupsApi(ScimApi):
 class ScimGroupDetailApi(ScimApi):
     def _answer(self, request: Request, role: str) -> Response:
         members = scim_group_members(tenant=self.tenant, role=role)
-        return Response(resources.group_resource(request, role, members))
+        return Response(_shaped(request, resources.group_resource(request, role, members)))
 
     @extend_schema(
         tags=TAGS,
         summary="Get a SCIM Group (role)",
         operation_id="scim_group_get",
         description="The role's group and the members who hold it.",
+        parameters=schema.SHAPE,
         responses={200: schema.ScimGroupOutput, **schema.SCIM_READ},
     )
     def get(self, request: Request, group_id: str) -> Response:
@@ -260,6 +275,25 @@ class ScimGroupDetailApi(ScimApi):
         patch = group_patch_apply(patch_operations_parse(request.data))
         scim_group_patch(tenant=self.tenant, role=role, patch=patch)
         return self._answer(request, role)
+
+
+class ScimUnknownApi(ScimApi):
+    """Any other path under /scim/v2/: RFC 7644's 404, after authentication (an unknown
+    path tells a caller without a token nothing)."""
+
+    def _unknown(self, request: Request, path: str) -> Response:
+        raise not_found(f"No SCIM endpoint at /scim/v2/{path}.")
+
+    get = post = put = patch = delete = extend_schema(exclude=True)(_unknown)
+
+
+class ScimSearchApi(ScimApi):
+    """POST .../.search (RFC 7644 section 3.4.3) is not offered: 501, as the RFC names for
+    an operation a service provider does not support; GET with `filter` does the same."""
+
+    @extend_schema(exclude=True)
+    def post(self, request: Request) -> Response:
+        raise ScimError("Searching with POST is not supported; use GET with filter.", status=501)
 
 
 class ScimServiceProviderConfigApi(ScimApi):

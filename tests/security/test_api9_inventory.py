@@ -47,11 +47,15 @@ def _documented_here(route: Route) -> bool:
 
 
 def _scim_operations() -> set[str]:
-    """The SCIM service's (scim/v2/ on tenant hosts): outside /api/, in the schema too."""
+    """The SCIM service's (scim/v2/ on tenant hosts): outside /api/, in the schema too, but
+    for its catch-all (RFC 7644's 404 for any other path) and the 501 of POST .../.search:
+    answers to what is not offered, no operations of their own."""
     return {
         f"{method} {route.path}"
         for route in routes("tenant")
         if route.pattern.startswith("scim/")
+        and route.name != "scim-unknown"
+        and not str(route.name).startswith("scim-search-unsupported")
         for method in route.methods
     }
 

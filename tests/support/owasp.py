@@ -255,6 +255,7 @@ class Side:
             "group_id": "admin",
             "name": "User",
             "schema_id": "urn:ietf:params:scim:schemas:core:2.0:User",
+            "path": "Unknown",  # any other path under scim/v2/: its 404
         }
 
 

@@ -26,6 +26,7 @@ class ScimClient:
     """Sends SCIM requests (application/scim+json bodies) to /scim/v2/ on one host."""
 
     def __init__(self, org: Org, token: str | None):
+        self.org = org
         self.client = APIClient(HTTP_HOST=host_of(org.tenant))
         if token is not None:
             self.client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")

@@ -8,19 +8,10 @@ from saas.audit.models import AuditEntry
 from tests.factories import Org
 from tests.support.scim import (
     GROUP_SCHEMA,
-    ScimClient,
     assert_scim_error,
     patch_body,
-    scim_client,
     user_body,
 )
-
-
-@pytest.fixture
-def idp(acme: Org, beta: Org) -> ScimClient:
-    acme.on_plan("pro")
-    beta.on_plan("pro")
-    return scim_client(acme)
 
 
 def role_of(org: Org, user_id: int) -> str:

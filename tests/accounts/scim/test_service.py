@@ -113,3 +113,25 @@ def test_discovery_documents(acme) -> None:
     assert "userName" in [a["name"] for a in user["attributes"]]
     assert_scim_error(idp.call("GET", "Schemas/urn:nope"), 404)
     assert_scim_error(idp.call("GET", "ResourceTypes/Nope"), 404)
+
+
+def test_unknown_paths_and_post_search_answer_in_scim_shape(idp) -> None:
+    assert_scim_error(idp.get("Nope"), 404)
+    assert_scim_error(idp.call("PUT", "Users/1/extra", {}), 404)
+    for path in (".search", "Users/.search", "Groups/.search"):
+        assert_scim_error(idp.call("POST", path, {"filter": 'userName eq "x"'}), 501)
+    # Without a token, an unknown path tells nothing but 401.
+    assert_scim_error(ScimClient(idp.org, None).get("Nope"), 401)
+
+
+def test_attributes_and_excluded_attributes(idp) -> None:
+    made = idp.ok("POST", "Users", user_body("ada@example.test", externalId="00u1"))
+    path = f"Users/{made['id']}"
+    only = idp.get(path, attributes="userName,urn:ietf:params:scim:schemas:core:2.0:User:active")
+    assert set(only.json()) == {"schemas", "id", "userName", "active"}
+    without = idp.get(path, excludedAttributes="EMAILS,groups,meta").json()
+    assert set(without) == set(made) - {"emails", "groups", "meta"}
+    listed = idp.get("Users", attributes="userName").json()["Resources"]
+    assert all(set(r) == {"schemas", "id", "userName"} for r in listed)
+    groups = idp.get("Groups", excludedAttributes="members").json()["Resources"]
+    assert all("members" not in g for g in groups)

@@ -23,15 +23,6 @@ from tests.support.scim import (
 )
 
 
-@pytest.fixture
-def idp(acme: Org, beta: Org) -> ScimClient:
-    """acme on Pro with its IdP's SCIM client; beta on Pro too, with members of its own."""
-    acme.on_plan("pro")
-    beta.on_plan("pro")
-    beta.join(Role.MEMBER)
-    return scim_client(acme)
-
-
 def beta_state(beta: Org) -> list[tuple[int, str]]:
     return sorted(Membership.objects.filter(tenant=beta.tenant).values_list("user_id", "role"))
 
@@ -153,6 +144,7 @@ def test_pages(idp, acme) -> None:
 
 
 def test_filters(idp, acme, beta) -> None:
+    beta.join(Role.MEMBER)
     made = create(idp, "ada@example.test", externalId="00u1")
     found = idp.get("Users", filter='userName eq "ADA@example.test"').json()
     assert found["totalResults"] == 1
@@ -361,6 +353,7 @@ def test_seat_limits_apply(idp, acme) -> None:
 
 
 def test_another_organizations_people_are_out_of_reach(idp, acme, beta) -> None:
+    beta.join(Role.MEMBER)
     theirs = Membership.objects.filter(tenant=beta.tenant).exclude(user=beta.user).get()
     before = beta_state(beta)
     path = f"Users/{theirs.user_id}"
