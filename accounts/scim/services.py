@@ -117,11 +117,15 @@ def scim_user_create(*, tenant: Tenant, attributes: UserAttributes) -> ScimPerso
     try:
         with transaction.atomic():
             user = User.objects.filter(email__iexact=attributes.user_name).first()
-            if user is not None and (
-                Membership.objects.filter(tenant=tenant, user=user).exists()
-                or ScimUser.objects.filter(tenant=tenant, user=user).exists()
-            ):
-                raise uniqueness(f"User {attributes.user_name} already exists.")
+            if user is not None:
+                if (
+                    Membership.objects.filter(tenant=tenant, user=user).exists()
+                    or ScimUser.objects.filter(tenant=tenant, user=user, active=False).exists()
+                ):
+                    raise uniqueness(f"User {attributes.user_name} already exists.")
+                # An active record without a membership: the person left or was removed
+                # through the API since; provisioning starts over.
+                ScimUser.objects.filter(tenant=tenant, user=user).delete()
             if attributes.active:
                 _seat_take(tenant)
             if user is None:

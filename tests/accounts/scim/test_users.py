@@ -374,3 +374,13 @@ def test_a_person_in_two_organizations_is_provisioned_by_each_apart(idp, acme, b
     assert not Membership.objects.filter(tenant=acme.tenant, user=person).exists()
     assert Membership.objects.filter(tenant=beta.tenant, user=person).exists()
     assert theirs.ok("GET", f"Users/{person.pk}")["active"] is True
+
+
+def test_a_person_removed_through_the_api_can_be_provisioned_again(idp, acme) -> None:
+    made = create(idp, "ada@example.test", externalId="old")
+    acme.ok("delete", f"members/{made['id']}/")
+    assert_scim_error(idp.call("GET", f"Users/{made['id']}"), 404)
+    again = create(idp, "ada@example.test", externalId="new")
+    assert again["id"] == made["id"]
+    assert again["externalId"] == "new"
+    assert again["active"] is True
