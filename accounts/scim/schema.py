@@ -143,7 +143,8 @@ S403 = {
 }
 S404 = {404: _error("No such resource in this organization.")}
 S409 = {409: _error("scimType uniqueness: the User exists already.")}
-SCIM_READ = {**S401, **S403, **S404}
+S429 = {429: _error("Over the plan's API rate; see Retry-After.")}
+SCIM_READ = {**S401, **S403, **S404, **S429}
 SCIM_WRITE = {**S400, **SCIM_READ}
 DISCOVERY = OpenApiResponse(response=OpenApiTypes.OBJECT, description="RFC 7643's document.")
 

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from api.parsers import JSONParser
 from billing.errors import EntitlementExceeded
 from billing.services.entitlements import entitlement_require
+from billing.throttling import PlanRateThrottle, rate_limit_headers
 from tenants.models import Tenant
 
 from . import resources, schema
@@ -54,6 +55,9 @@ class ScimApi(APIView):
     permission_classes: list = []
     parser_classes = [ScimJSONParser, JSONParser]
     renderer_classes = [ScimJSONRenderer, renderers.JSONRenderer]
+    # The plan's API rate, shared with the organization's API callers (a 429 with
+    # Retry-After in SCIM's shape); counted after the token is checked.
+    throttle_classes = [PlanRateThrottle]
 
     @property
     def tenant(self) -> Tenant:
@@ -61,6 +65,13 @@ class ScimApi(APIView):
 
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response]:
         return scim_exception_handler
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        rate_limit_headers(request, response)
+        return response
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # A method no view here serves is 405 with Allow whoever calls, before authentication.

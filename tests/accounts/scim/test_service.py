@@ -4,6 +4,7 @@ plan with scim, nothing else), its media type and error shape, and its discovery
 import pytest
 
 from accounts.models import Role
+from billing.models import Plan
 from tests.factories import client_for
 from tests.support.http import access_token
 from tests.support.oauth import client_credentials_token
@@ -135,3 +136,14 @@ def test_attributes_and_excluded_attributes(idp) -> None:
     assert all(set(r) == {"schemas", "id", "userName"} for r in listed)
     groups = idp.get("Groups", excludedAttributes="members").json()["Resources"]
     assert all("members" not in g for g in groups)
+
+
+def test_the_plans_rate_applies(idp, frozen_rate_window) -> None:
+    Plan.objects.filter(code="pro").update(api_requests_per_minute=2)
+    assert idp.get("Users").status_code == 200
+    assert idp.get("Groups")["X-RateLimit-Remaining"] == "0"
+    response = idp.get("Users")
+    assert_scim_error(response, 429)
+    assert int(response["Retry-After"]) > 0
+    # A caller without a valid token spends nothing: still 401, not 429.
+    assert_scim_error(ScimClient(idp.org, "scim_forged").get("Users"), 401)
