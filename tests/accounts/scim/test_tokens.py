@@ -4,6 +4,9 @@ another's."""
 
 import hashlib
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from accounts.models import Role
 from accounts.scim.models import ScimToken
 from saas.audit.models import AuditEntry
@@ -98,3 +101,18 @@ def test_at_most_ten_active_tokens(acme) -> None:
     assert_error(acme.client.post(PATH, {"name": "one more"}, format="json"), 409)
     acme.ok("delete", f"scim/tokens/{made[0]['id']}/")
     acme.ok("post", "scim/tokens/", {"name": "one more"})
+
+
+def test_the_token_list_costs_the_same_queries_for_any_number(acme) -> None:
+    acme.on_plan("pro")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert acme.client.get(PATH).status_code == 200
+        return len(captured)
+
+    acme.ok("post", "scim/tokens/", {"name": "one"})
+    few = queries()
+    for n in range(4):
+        acme.ok("post", "scim/tokens/", {"name": f"t{n}"})
+    assert queries() == few

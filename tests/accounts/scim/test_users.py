@@ -5,6 +5,8 @@ second organization that must stay as it was."""
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Membership, Role, User
 from accounts.scim.models import ScimUser
@@ -384,3 +386,16 @@ def test_a_person_removed_through_the_api_can_be_provisioned_again(idp, acme) ->
     assert again["id"] == made["id"]
     assert again["externalId"] == "new"
     assert again["active"] is True
+
+
+def test_a_list_costs_the_same_queries_for_any_number_of_users(idp, acme) -> None:
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert idp.get("Users").status_code == 200
+        return len(captured)
+
+    create(idp, "one@example.test")
+    few = queries()
+    for n in range(5):
+        create(idp, f"more{n}@example.test", externalId=f"x{n}")
+    assert queries() == few
