@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.tenant_api import TenantApi
-from api.docs import E402, E409, ERRORS_READ, ERRORS_WRITE, paginated
+from api.docs import E400, E402, E409, ERRORS_READ, ERRORS_WRITE, paginated
 from api.no_store import NoStoreMixin
 from api.serializers import PageQuery, StrictSerializer
 from saas.validators import single_line
@@ -56,6 +56,7 @@ class ScimTokenListCreateApi(NoStoreMixin, TenantApi):
         parameters=[PageQuery],
         responses={
             200: paginated(ScimTokenOutput, name="PaginatedScimTokenList"),
+            **E400,
             **ERRORS_READ,
         },
     )

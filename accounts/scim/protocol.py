@@ -281,6 +281,8 @@ def _members_op(patch: GroupPatch, op: str, value: Any) -> None:
 def group_members_parse(body: Any) -> list[int]:
     """A full Group (PUT): its members; its displayName, if sent, must be its own."""
     data = _lower_keys(body, "Group")
+    if not data:  # no body at all: never read as "no members"
+        raise invalid_syntax("The Group is required.")
     _schemas_check(data, GROUP_SCHEMA)
     return _member_ids(data.get("members") or [])
 

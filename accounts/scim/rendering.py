@@ -22,7 +22,8 @@ class ScimJSONParser(JSONParser):
 
 class ScimJSONRenderer(renderers.JSONRenderer):
     media_type = SCIM_MEDIA_TYPE
-    format = "scim"
+    # The same ?format= as JSON's: one format, so the schema offers no format parameter.
+    format = "json"
 
 
 def scim_error_body(*, status: int, detail: str, scim_type: str | None = None) -> dict[str, Any]:

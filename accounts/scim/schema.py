@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from .protocol import GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA
 from .selectors import GROUP_ROLES
 
 
@@ -26,8 +27,16 @@ class ScimTokenScheme(OpenApiAuthenticationExtension):
 
 
 class _Schemas(serializers.ListField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(child=serializers.CharField(), **kwargs)
+    """`schemas`; in a request, the URN it must list when it is sent (a PatchOp must send
+    it)."""
+
+    def __init__(self, urn: str | None = None, **kwargs: Any) -> None:
+        if urn is None:
+            super().__init__(child=serializers.CharField(), **kwargs)
+        else:
+            super().__init__(
+                child=serializers.ChoiceField(choices=[urn]), min_length=1, help_text=urn, **kwargs
+            )
 
 
 class ScimMeta(serializers.Serializer):
@@ -60,7 +69,7 @@ class ScimGroupRef(serializers.Serializer):
 
 
 class ScimUserInput(serializers.Serializer):
-    schemas = _Schemas(help_text="urn:ietf:params:scim:schemas:core:2.0:User")
+    schemas = _Schemas(USER_SCHEMA, required=False)
     externalId = serializers.CharField(required=False, max_length=255)
     userName = serializers.EmailField(help_text="The account's email; it cannot change.")
     name = ScimName(required=False, help_text="Sets the name of an account this creates only.")
@@ -70,15 +79,20 @@ class ScimUserInput(serializers.Serializer):
 
 
 class ScimUserOutput(serializers.Serializer):
+    """Every attribute but schemas and id may be left out by `attributes` or
+    `excludedAttributes`."""
+
     schemas = _Schemas()
     id = serializers.CharField()
     externalId = serializers.CharField(required=False)
-    userName = serializers.EmailField()
-    displayName = serializers.CharField(help_text="The account's name, or its email.")
-    emails = ScimEmail(many=True)
-    active = serializers.BooleanField()
-    groups = ScimGroupRef(many=True, help_text="The member's role, as its group.")
-    meta = ScimMeta()
+    userName = serializers.EmailField(required=False)
+    displayName = serializers.CharField(
+        required=False, help_text="The account's name, or its email."
+    )
+    emails = ScimEmail(many=True, required=False)
+    active = serializers.BooleanField(required=False)
+    groups = ScimGroupRef(many=True, required=False, help_text="The member's role, as its group.")
+    meta = ScimMeta(required=False)
 
 
 class ScimUserList(serializers.Serializer):
@@ -90,17 +104,20 @@ class ScimUserList(serializers.Serializer):
 
 
 class ScimGroupInput(serializers.Serializer):
-    schemas = _Schemas(help_text="urn:ietf:params:scim:schemas:core:2.0:Group")
+    schemas = _Schemas(GROUP_SCHEMA, required=False)
     displayName = serializers.CharField(required=False, help_text="The role; it cannot change.")
     members = ScimMemberRef(many=True, required=False)
 
 
 class ScimGroupOutput(serializers.Serializer):
+    """Every attribute but schemas and id may be left out by `attributes` or
+    `excludedAttributes`."""
+
     schemas = _Schemas()
     id = serializers.ChoiceField(choices=list(GROUP_ROLES))
-    displayName = serializers.CharField(help_text="The role.")
+    displayName = serializers.CharField(required=False, help_text="The role.")
     members = ScimMemberRef(many=True, required=False)
-    meta = ScimMeta()
+    meta = ScimMeta(required=False)
 
 
 class ScimGroupList(serializers.Serializer):
@@ -118,8 +135,8 @@ class ScimPatchOperation(serializers.Serializer):
 
 
 class ScimPatch(serializers.Serializer):
-    schemas = _Schemas(help_text="urn:ietf:params:scim:api:messages:2.0:PatchOp")
-    Operations = ScimPatchOperation(many=True)
+    schemas = _Schemas(PATCH_SCHEMA)
+    Operations = serializers.ListField(child=ScimPatchOperation(), min_length=1, max_length=100)
 
 
 class ScimErrorBody(serializers.Serializer):

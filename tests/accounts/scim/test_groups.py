@@ -122,3 +122,9 @@ def test_a_refused_member_leaves_the_others_as_they_were(idp, acme) -> None:
     )
     assert_scim_error(idp.call("PATCH", "Groups/admin", body), 400, "invalidValue")
     assert role_of(acme, person.pk) == Role.MEMBER
+
+
+def test_a_put_without_a_group_is_refused_not_read_as_no_members(idp, acme) -> None:
+    person = acme.join(Role.ADMIN).user
+    assert_scim_error(idp.call("PUT", "Groups/admin", {}), 400, "invalidSyntax")
+    assert role_of(acme, person.pk) == Role.ADMIN
