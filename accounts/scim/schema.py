@@ -8,6 +8,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from api.openapi import NUL_FREE
+from api.serializers import ChoiceField
+
 from .protocol import GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA
 from .selectors import GROUP_ROLES
 
@@ -35,7 +38,7 @@ class _Schemas(serializers.ListField):
             super().__init__(child=serializers.CharField(), **kwargs)
         else:
             super().__init__(
-                child=serializers.ChoiceField(choices=[urn]), min_length=1, help_text=urn, **kwargs
+                child=ChoiceField(choices=[urn]), min_length=1, help_text=urn, **kwargs
             )
 
 
@@ -114,7 +117,7 @@ class ScimGroupOutput(serializers.Serializer):
     `excludedAttributes`."""
 
     schemas = _Schemas()
-    id = serializers.ChoiceField(choices=list(GROUP_ROLES))
+    id = ChoiceField(choices=list(GROUP_ROLES))
     displayName = serializers.CharField(required=False, help_text="The role.")
     members = ScimMemberRef(many=True, required=False)
     meta = ScimMeta(required=False)
@@ -129,7 +132,7 @@ class ScimGroupList(serializers.Serializer):
 
 
 class ScimPatchOperation(serializers.Serializer):
-    op = serializers.ChoiceField(choices=["add", "replace", "remove"])
+    op = ChoiceField(choices=["add", "replace", "remove"])
     path = serializers.CharField(required=False)
     value = serializers.JSONField(required=False)
 
@@ -168,18 +171,28 @@ DISCOVERY = OpenApiResponse(response=OpenApiTypes.OBJECT, description="RFC 7643'
 FILTER = OpenApiParameter(
     "filter",
     str,
+    pattern=NUL_FREE,
     description='`userName eq "<email>"` or `externalId eq "<id>"`; anything else is 400 '
     "invalidFilter.",
 )
 GROUP_FILTER = OpenApiParameter(
-    "filter", str, description='`displayName eq "<role>"`; anything else is 400 invalidFilter.'
+    "filter",
+    str,
+    pattern=NUL_FREE,
+    description='`displayName eq "<role>"`; anything else is 400 invalidFilter.',
 )
 START_INDEX = OpenApiParameter("startIndex", int, description="1-based; default 1.")
 COUNT = OpenApiParameter("count", int, description="At most 100 (the default).")
 ATTRIBUTES = OpenApiParameter(
-    "attributes", str, description="Only these attributes (comma separated), and id."
+    "attributes",
+    str,
+    pattern=NUL_FREE,
+    description="Only these attributes (comma separated), and id.",
 )
 EXCLUDED = OpenApiParameter(
-    "excludedAttributes", str, description="All but these attributes (comma separated)."
+    "excludedAttributes",
+    str,
+    pattern=NUL_FREE,
+    description="All but these attributes (comma separated).",
 )
 SHAPE = [ATTRIBUTES, EXCLUDED]

@@ -86,11 +86,11 @@ class ScimApi(APIView):
 
 
 def _shaped(request: Request, resource: dict[str, Any]) -> dict[str, Any]:
-    return resources.attributes_apply(
-        resource,
-        attributes=request.query_params.get("attributes"),
-        excluded=request.query_params.get("excludedAttributes"),
-    )
+    attributes = request.query_params.get("attributes")
+    excluded = request.query_params.get("excludedAttributes")
+    if "\x00" in (attributes or "") + (excluded or ""):
+        raise invalid_value("Attribute names contain a NUL character.")
+    return resources.attributes_apply(resource, attributes=attributes, excluded=excluded)
 
 
 def _user_id(raw: str) -> int:
@@ -103,7 +103,7 @@ class ScimUsersApi(ScimApi):
     @extend_schema(
         tags=TAGS,
         summary="List or find SCIM Users",
-        operation_id="scim_users_list",
+        operation_id="scim_users_query",
         description="The organization's members and the people provisioning deactivated. "
         '`filter=userName eq "ada@example.com"` (or `externalId eq "..."`) finds one; '
         "`startIndex` (1-based) and `count` page.",
@@ -207,7 +207,7 @@ class ScimGroupsApi(ScimApi):
     @extend_schema(
         tags=TAGS,
         summary="List SCIM Groups (roles)",
-        operation_id="scim_groups_list",
+        operation_id="scim_groups_query",
         description="One group per role a member can hold: admin, billing, member, viewer. "
         "Its members are the members with that role (the owner is in none).",
         parameters=[schema.GROUP_FILTER, schema.START_INDEX, schema.COUNT, *schema.SHAPE],

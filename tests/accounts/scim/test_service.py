@@ -147,3 +147,8 @@ def test_the_plans_rate_applies(idp, frozen_rate_window) -> None:
     assert int(response["Retry-After"]) > 0
     # A caller without a valid token spends nothing: still 401, not 429.
     assert_scim_error(ScimClient(idp.org, "scim_forged").get("Users"), 401)
+
+
+def test_a_nul_in_attribute_names_is_refused(idp) -> None:
+    assert_scim_error(idp.get("Users", attributes="userName\x00"), 400, "invalidValue")
+    assert_scim_error(idp.get("Groups", excludedAttributes="\x00"), 400, "invalidValue")
