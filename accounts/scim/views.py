@@ -154,7 +154,7 @@ class ScimUserDetailApi(ScimApi):
         operation_id="scim_user_get",
         description="A member, or a person provisioning deactivated (`active: false`).",
         parameters=schema.SHAPE,
-        responses={200: schema.ScimUserOutput, **schema.SCIM_READ},
+        responses={200: schema.ScimUserOutput, **schema.S400, **schema.SCIM_READ},
     )
     def get(self, request: Request, user_id: str) -> Response:
         person = scim_person_get(tenant=self.tenant, user_id=_user_id(user_id))
@@ -249,7 +249,7 @@ class ScimGroupDetailApi(ScimApi):
         operation_id="scim_group_get",
         description="The role's group and the members who hold it.",
         parameters=schema.SHAPE,
-        responses={200: schema.ScimGroupOutput, **schema.SCIM_READ},
+        responses={200: schema.ScimGroupOutput, **schema.S400, **schema.SCIM_READ},
     )
     def get(self, request: Request, group_id: str) -> Response:
         return self._answer(request, scim_group_role(group_id=group_id))
