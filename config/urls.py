@@ -8,6 +8,7 @@ from . import urls_public, urls_tenants
 urlpatterns = [
     path("api/v1/", include(urls_public.api_v1)),
     path("api/v1/", include(urls_tenants.api_v1)),
+    path("scim/v2/", include("accounts.scim.scim_urls")),
 ]
 
 handler400 = "api.views.bad_request"

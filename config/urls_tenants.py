@@ -12,10 +12,13 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("accounts.mfa.urls")),
     path("", include("tenants.domains.urls")),
     path("", include("accounts.sso.urls")),
+    path("", include("accounts.scim.urls")),
 ]
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
+    # SCIM 2.0 provisioning (accounts.scim): RFC 7644's paths, errors and media type.
+    path("scim/v2/", include("accounts.scim.scim_urls")),
     # The landing pages for links we send people (saas.pages): outside /api/.
     path("", include("saas.pages.urls")),
 ]

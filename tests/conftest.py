@@ -15,4 +15,5 @@ pytest_plugins = [
     "tests.fixtures.mfa",
     "tests.fixtures.domains",
     "tests.fixtures.sso",
+    "tests.fixtures.scim",
 ]

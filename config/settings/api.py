@@ -5,7 +5,8 @@ from .env import env
 # Where the API's routes are (JSON for bearer-token callers, on every host). Requests under
 # them skip the HTML side's middlewares (api.middleware.ApiBypassMiddleware); /api/docs/,
 # /api/redoc/ and /api/schema/ are pages and a download, not the API.
-API_PATH_PREFIXES = ["/api/v1/"]
+# The SCIM service (/scim/v2/, accounts.scim) is bearer-token JSON too.
+API_PATH_PREFIXES = ["/api/v1/", "/scim/v2/"]
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=20)
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
 # Request bodies nested deeper than this are refused (400 malformed_request), see api.parsers.
@@ -113,6 +114,19 @@ SPECTACULAR_SETTINGS = {
             "role of people who join by signing in), and the login, which ends with the same "
             "JWT pair as a password login.",
         },
+        {
+            "name": "scim tokens",
+            "description": "Bearer tokens for the organization's identity provider to call "
+            "the SCIM service with; each is shown once, when it is made.",
+        },
+        {
+            "name": "scim",
+            "description": "SCIM 2.0 provisioning (RFC 7644) at /scim/v2/ on the "
+            "organization's host: its identity provider creates, updates, deactivates and "
+            "removes members, and sets roles through one group per role. Authenticated by a "
+            "SCIM token only; bodies are application/scim+json, and errors have RFC 7644's "
+            "shape, not the API's.",
+        },
     ],
     # No SERVERS: api.origins.servers_postprocess (POSTPROCESSING_HOOKS) names the hosts.
     "OAS_VERSION": "3.1.0",
@@ -123,6 +137,9 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI's OAuth2 "Authorize": PKCE, which /o/authorize/ requires.
     "SWAGGER_UI_OAUTH2_CONFIG": {"usePkceWithAuthorizationCodeGrant": True},
     "COMPONENT_SPLIT_REQUEST": True,
+    # The API's own prefix, left out of operation ids (`auth_login`); without it the prefix
+    # would be what every path shares, "/" since the SCIM service's /scim/v2/ is documented.
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     # Docstrings are for developers: what readers see is extend_schema's description=.
     "DISABLE_DOCSTRING_DESCRIPTIONS": True,
     # saas/workspace/urls.py's ids: integers to clients, as the ids in the bodies are.

@@ -27,6 +27,7 @@ SHARED_APPS = [
     "tenants",  # first: its migrate/migrate_schemas commands override django_tenants' ones
     "accounts",
     "accounts.sso",  # single sign-on: its own app label ("sso") and migrations
+    "accounts.scim",  # SCIM provisioning: its own app label "scim" and migrations
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

@@ -6,7 +6,7 @@ Stripe webhook processing, management commands) the actor is the system."""
 import ipaddress
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -65,6 +65,10 @@ def current_actor() -> Actor:
         "ip": client_ip(request),
         "request_id": getattr(request, "request_id", ""),
     }
+    acting = getattr(request, "audit_actor", None)
+    if isinstance(acting, Actor):
+        # Set by an authentication that acts for no person (a SCIM token: accounts.scim).
+        return replace(acting, **where)
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return Actor(kind=ActorKind.USER, **where)

@@ -52,6 +52,8 @@ AUDITED_ACTIONS: dict[str, str] = {
     "mfa.totp_removed": "A member removed their authenticator app.",
     "mfa.recovery_codes_regenerated": "A member replaced their recovery codes.",
     "mfa.policy_changed": "Requiring a second factor of owners and admins was turned on or off.",
+    "scim.token_created": "A SCIM token was made for the organization's identity provider.",
+    "scim.token_revoked": "A SCIM token was revoked.",
 }
 
 # Bookkeeping that changes on every save and says nothing about what was done.

@@ -33,6 +33,8 @@ _PATTERNS = [
     re.compile(r"\bBearer\s+[A-Za-z0-9._~+/=-]+"),
     re.compile(r"\b(?:sk|rk|pk)_(?:test|live)_[A-Za-z0-9]+"),
     re.compile(r"\bwhsec_[A-Za-z0-9_]+"),
+    # A SCIM token (accounts.scim): scim_ and token_urlsafe(32), 43 characters.
+    re.compile(r"\bscim_[A-Za-z0-9_-]{40,}"),
     # A JWT: three base64url parts, the first two starting with '{"'.
     re.compile(r"\beyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"),
     re.compile(r"\bt=\d+,v1=[0-9a-f]+(?:,v\d=[0-9a-f]+)*"),

@@ -188,6 +188,8 @@ def test_the_python_client_names_read_well(saas_client) -> None:
         "tasks_create",
         "invitations_create",
         "oauth_applications_create",
+        "scim_tokens_create",
+        "scim_users_create",
     }
     models = set(saas_client.models.__all__)
     assert {

@@ -55,6 +55,13 @@ def _oauth_app(org: Org) -> int:
     )["id"]
 
 
+def _scim_token(org: Org) -> int:
+    Plan.objects.filter(code=settings.BILLING_SIGNUP_PLAN).update(
+        features=["api", "audit_log", "scim"]
+    )
+    return int(org.ok("post", "scim/tokens/", {"name": "Okta"})["id"])
+
+
 def _second_checkout_paid(org: Org) -> None:
     """A second subscription, paid through a session made outside our API (the Dashboard, an
     old integration): what the webhook of its completion does is cancel and refund it."""
@@ -207,6 +214,8 @@ SCENARIOS: dict[str, Callable[..., object]] = {
     "mfa.totp_removed": _mfa_after_enrolling("totp/remove/"),
     "mfa.recovery_codes_regenerated": _mfa_after_enrolling("recovery-codes/regenerate/"),
     "mfa.policy_changed": _mfa_policy_on,
+    "scim.token_created": lambda org, mp: _scim_token(org),
+    "scim.token_revoked": lambda org, mp: org.ok("delete", f"scim/tokens/{_scim_token(org)}/"),
 }
 
 

@@ -19,7 +19,10 @@ import pytest
 import requests
 from django.core.management import call_command
 
+from accounts.models import User
+from accounts.scim.services import scim_token_create
 from billing.models import Plan
+from tenants.models import Tenant
 from tests.support.domains import DnsServer
 from tests.support.processes import RunningServer
 
@@ -27,6 +30,10 @@ pytestmark = pytest.mark.slow
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 PUBLIC_PATHS = r"^/api/v1/(signup|plans|billing/stripe/webhook|tls/ask)/$"
+# The SCIM service takes a SCIM token, never the owner's JWT (every call would be its 401):
+# it is fuzzed on its own with one (test_scim_service_survives_the_fuzzer). Its token
+# endpoints (/api/v1/scim/tokens/) are fuzzed with the rest of the tenant host.
+SCIM_PATHS = r"^/scim/v2/"
 # `make fuzz` runs longer with another seed each time (FUZZ_MAX_EXAMPLES, FUZZ_SEED); the run
 # inside `make test` is fixed, so a red CI run reproduces.
 SEED = os.environ.get("FUZZ_SEED", "20261124")
@@ -140,5 +147,30 @@ def test_tenant_host_survives_the_fuzzer(fuzz_server, schema_file) -> None:
         "-H",
         f"Authorization: Bearer {token}",
         "--exclude-path-regex",
-        PUBLIC_PATHS,
+        f"{PUBLIC_PATHS}|{SCIM_PATHS}",
+    )
+
+
+def test_scim_service_survives_the_fuzzer(fuzz_server, schema_file) -> None:
+    """/scim/v2/ with a SCIM token of a fresh organization on a plan with scim and no seat
+    limit (the 400s only the server can judge, and SCIM's leniency, are in
+    schemathesis.toml)."""
+    signup = fuzz_server.post(
+        "/api/v1/signup/", "localhost", json={"name": "Fuzz", "slug": "fuzz", **OWNER}
+    )
+    assert signup.status_code == 201, signup.text
+    Plan.objects.update(
+        api_requests_per_minute=1_000_000, features=["api", "scim"], seats_limit=None
+    )
+    owner = User.objects.get(email=OWNER["email"])
+    token = scim_token_create(tenant=Tenant.objects.get(slug="fuzz"), user_id=owner.pk, name="f")
+    schemathesis(
+        schema_file,
+        fuzz_server,
+        "-H",
+        "Host: fuzz.localhost",
+        "-H",
+        f"Authorization: Bearer {token.raw}",
+        "--include-path-regex",
+        SCIM_PATHS,
     )

@@ -62,6 +62,7 @@ NOWHERE: dict[str, Any] = {
     "token": "no-such-invitation-token-0000000000000000000",
     "application_id": 10**15 + 4,
     "domain_id": 10**15 + 5,
+    "scim_token_id": 10**15 + 5,
 }
 
 

@@ -31,6 +31,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.models import Invitation, Membership, OAuthApplication, Role, User
+from accounts.scim.models import ScimToken
 from billing.ledger.models import Invoice
 from billing.models import BillingAccount, Plan
 from saas.audit.models import AuditEntry
@@ -111,6 +112,11 @@ def _seed(world: World, name: str | None, rows: int) -> None:
     elif name == "domain-list":
         CustomDomain.objects.bulk_create(
             CustomDomain(tenant=acme, hostname=f"d{i}.customer.test", token="t")
+            for i in range(rows)
+        )
+    elif name == "scim-token-list":
+        ScimToken.objects.bulk_create(
+            ScimToken(tenant=acme, name=f"t{i}", prefix="scim_x", token_hash=f"{i:064d}")
             for i in range(rows)
         )
     elif name == "plan-list":

@@ -38,6 +38,7 @@ OTHER_ROUTES = {
         "reset-password": "landing page of the password reset links we email",
         "billing": "landing page Stripe Checkout and the billing portal return to",
         "sso": "landing page an SSO login ends on (/sso/complete)",
+        "scim": "the SCIM 2.0 service (RFC 7644's paths; documented in the schema)",
     },
 }
 
@@ -46,13 +47,27 @@ def _documented_here(route: Route) -> bool:
     return not route.is_docs
 
 
+def _scim_operations() -> set[str]:
+    """The SCIM service's (scim/v2/ on tenant hosts): outside /api/, in the schema too, but
+    for its catch-all (RFC 7644's 404 for any other path) and the 501 of POST .../.search:
+    answers to what is not offered, no operations of their own."""
+    return {
+        f"{method} {route.path}"
+        for route in routes("tenant")
+        if route.pattern.startswith("scim/")
+        and route.name != "scim-unknown"
+        and not str(route.name).startswith("scim-search-unsupported")
+        for method in route.methods
+    }
+
+
 def _served() -> set[str]:
     return {
         f"{method} {route.path}"
         for host in ("public", "tenant")
         for method, route in operations(host)
         if _documented_here(route)
-    }
+    } | _scim_operations()
 
 
 @pytest.fixture(scope="module")

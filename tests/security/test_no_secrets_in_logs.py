@@ -129,6 +129,7 @@ def test_secrets_sent_to_the_app_never_reach_the_logs(
         ("key sk_live_51Habcdef0123 used", "sk_live_51Habcdef0123"),
         ("refresh=eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl", "c2lnbmF0dXJl"),
         ("cookie: sessionid=abcdef0123456789", "abcdef0123456789"),
+        ("sent scim_Zx3kP9q-Lm2Nb7Vc4Rt8Yw1Ee5_Ab0Cd1Ef2Gh3Ij4Kl5Mn", "Zx3kP9q-Lm2Nb7Vc4Rt8"),
     ],
 )
 def test_redaction_of_secret_shapes(message: str, secret: str) -> None:

@@ -47,6 +47,7 @@ from accounts.mfa.services import login_start
 from accounts.models import Invitation, Membership, OAuthApplication, Role, User
 from accounts.oauth.services import oauth_application_create
 from accounts.roles import Capability, capabilities_of
+from accounts.scim.services import scim_token_create
 from accounts.scopes import SCOPES, capabilities_of_scopes
 from accounts.sso.crypto import token_hash
 from accounts.sso.models import SsoConnection, SsoLoginCode
@@ -252,6 +253,7 @@ class Side:
     audit_ids: list[int]
     domain: CustomDomain  # verified: routes to this side (verifying again asks no DNS)
     tokens: dict[str, str] = field(default_factory=dict)  # caller name -> bearer value
+    scim_token_id: int = 0
 
     @property
     def host(self) -> str:
@@ -271,6 +273,12 @@ class Side:
             "token": self.invitation_token,
             "application_id": self.app.pk,
             "domain_id": self.domain.pk,
+            "scim_token_id": self.scim_token_id,
+            # The SCIM service's (scim/v2/): a group is a role, and the discovery documents.
+            "group_id": "admin",
+            "name": "User",
+            "schema_id": "urn:ietf:params:scim:schemas:core:2.0:User",
+            "path": "Unknown",  # any other path under scim/v2/: its 404
         }
 
 
@@ -285,10 +293,11 @@ class World:
 
 def open_plan_limits() -> None:
     """The signup plan allows everything these tests touch: OAuth applications (feature
-    api), the audit log, custom domains, single sign-on, any number of seats and projects,
-    and a request rate no test reaches (test_api4 sets its own to test the rate limit)."""
+    api), the audit log, custom domains, single sign-on, SCIM tokens, any number of seats
+    and projects, and a request rate no test reaches (test_api4 sets its own to test the rate
+    limit)."""
     Plan.objects.filter(code=settings.BILLING_SIGNUP_PLAN).update(
-        features=["api", "audit_log", "custom_domains", "sso"],
+        features=["api", "audit_log", "custom_domains", "sso", "scim"],
         seats_limit=None,
         projects_limit=None,
         api_requests_per_minute=100_000,
@@ -374,6 +383,9 @@ def _side(slug: str) -> Side:
         invoice=invoice,
         audit_ids=audit_ids,
         domain=domain,
+        scim_token_id=scim_token_create(
+            tenant=tenant, user_id=users[Role.OWNER].pk, name=f"{slug} IdP"
+        ).token.pk,
     )
 
 
@@ -571,6 +583,7 @@ def valid_body(
             "policy": "optional",
         },
         ("POST", "sso-token"): lambda: {"code": sso_code_for(side, user)},
+        ("POST", "scim-token-list"): lambda: {"name": "Another IdP"},
     }
     make = bodies.get((method, name))
     return make() if make else None
