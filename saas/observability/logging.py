@@ -57,7 +57,13 @@ def _configured_secrets() -> list[str]:
     if not settings.configured:
         return []
     values: list[str] = []
-    for name in ("SECRET_KEY", "JWT_SIGNING_KEY", "STRIPE_SECRET_KEY", "METRICS_TOKEN"):
+    for name in (
+        "SECRET_KEY",
+        "JWT_SIGNING_KEY",
+        "STRIPE_SECRET_KEY",
+        "METRICS_TOKEN",
+        "SSO_ENCRYPTION_KEY",
+    ):
         value = getattr(settings, name, "")
         if isinstance(value, str) and len(value) >= 8:
             values.append(value)

@@ -148,3 +148,13 @@ def test_configured_secrets_are_redacted_wherever_they_appear(settings: Any) -> 
     assert "plain-looking-metrics-token-42" not in logs.text
     assert settings.SECRET_KEY not in logs.text
     assert logs.records()[0]["message"] == "scraping with [REDACTED]"
+
+
+def test_the_sso_encryption_key_is_redacted_wherever_it_appears(settings: Any) -> None:
+    settings.SSO_ENCRYPTION_KEY = "plain-looking-sso-encryption-key-7"
+    with json_logs() as logs:
+        logging.getLogger("tests.redaction").warning(
+            "decrypting with %s", "plain-looking-sso-encryption-key-7"
+        )
+    assert "plain-looking-sso-encryption-key-7" not in logs.text
+    assert logs.records()[0]["message"] == "decrypting with [REDACTED]"
