@@ -59,35 +59,31 @@ def _json(response: requests.Response, what: str) -> dict[str, Any]:
 
 
 def provider_get_json(url: str, *, what: str) -> dict[str, Any]:
-    try:
-        with requests.get(
-            url_check(url),
-            timeout=settings.SSO_HTTP_TIMEOUT,
-            allow_redirects=False,
-            stream=True,
-            headers={"Accept": "application/json"},
-        ) as response:
-            return _json(response, what)
-    except requests.RequestException as exc:
-        raise ProviderError(f"The {what} could not be fetched ({type(exc).__name__}).") from exc
+    return _provider_json("GET", url, what=what, failed="fetched")
 
 
 def provider_post_form(
     url: str, *, data: dict[str, str], auth: tuple[str, str], what: str
 ) -> dict[str, Any]:
+    return _provider_json("POST", url, what=what, failed="reached", data=data, auth=auth)
+
+
+def _provider_json(method: str, url: str, *, what: str, failed: str, **send: Any) -> dict[str, Any]:
+    """One call to the provider: the URL checked first (url_check), bounded in time, no
+    redirects followed, the answer read as JSON within its size limit (_json)."""
     try:
-        with requests.post(
+        with requests.request(
+            method,
             url_check(url),
-            data=data,
-            auth=auth,
             timeout=settings.SSO_HTTP_TIMEOUT,
             allow_redirects=False,
             stream=True,
             headers={"Accept": "application/json"},
+            **send,
         ) as response:
             return _json(response, what)
     except requests.RequestException as exc:
-        raise ProviderError(f"The {what} could not be reached ({type(exc).__name__}).") from exc
+        raise ProviderError(f"The {what} could not be {failed} ({type(exc).__name__}).") from exc
 
 
 def invalid(field: str, message: str) -> InvalidInput:
