@@ -28,6 +28,9 @@ class ScimTokenOutput(serializers.Serializer):
     created_by = serializers.IntegerField(source="created_by_id", allow_null=True)
     created_at = serializers.DateTimeField()
     revoked_at = serializers.DateTimeField(allow_null=True)
+    last_used_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the identity provider last called with it (to the minute)."
+    )
 
 
 class ScimTokenCreatedOutput(ScimTokenOutput):

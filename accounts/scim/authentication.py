@@ -14,6 +14,7 @@ from saas.audit.context import Actor
 from saas.audit.models import ActorKind
 
 from .selectors import scim_token_find
+from .services import scim_token_used
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class ScimTokenAuthentication(BaseAuthentication):
         tenant = getattr(request, "tenant", None)
         if token is None or tenant is None or token.tenant_id != tenant.pk:
             raise AuthenticationFailed("Invalid SCIM token.")
+        scim_token_used(token=token)
         grant = ScimGrant(tenant_id=tenant.pk, token_id=token.pk, prefix=token.prefix)
         # The audit log names the token that acted (saas.audit.context reads this): the
         # identity provider is no person of the organization.

@@ -21,6 +21,8 @@ class ScimToken(models.Model):
     created_by_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # When the IdP last called with it, to the minute (accounts.scim.services.scim_token_used).
+    last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["tenant", "-created_at"], name="scim_token_tenant")]

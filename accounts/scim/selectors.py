@@ -41,7 +41,7 @@ def scim_token_find(*, raw: str) -> ScimToken | None:
         return None
     return (
         ScimToken.objects.filter(token_hash=token_hash(raw), revoked_at__isnull=True)
-        .only("id", "tenant_id", "prefix")
+        .only("id", "tenant_id", "prefix", "last_used_at")
         .first()
     )
 

@@ -9,8 +9,10 @@ and forgets the row."""
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from billing.errors import EntitlementExceeded
@@ -100,6 +102,23 @@ def scim_token_revoke(*, tenant: Tenant, token_id: int) -> ScimToken:
 
 
 # ---- users -------------------------------------------------------------------------------
+
+
+# An identity provider syncs in bursts of hundreds of calls: the last use is kept to the
+# minute, so a burst costs one UPDATE, not one per call.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def scim_token_used(*, token: ScimToken) -> None:
+    """Records that the IdP called with `token` now, unless already recorded this minute.
+    The UPDATE re-checks the age, so two concurrent first calls write once."""
+    now = timezone.now()
+    stale = now - LAST_USED_PRECISION
+    if token.last_used_at is not None and token.last_used_at > stale:
+        return
+    ScimToken.objects.filter(pk=token.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lte=stale)
+    ).update(last_used_at=now)
 
 
 def _seat_take(tenant: Tenant) -> None:

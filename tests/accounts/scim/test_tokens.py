@@ -11,7 +11,7 @@ from accounts.models import Role
 from accounts.scim.models import ScimToken
 from saas.audit.models import AuditEntry
 from tests.support.http import assert_error, assert_no_store
-from tests.support.scim import assert_scim_error, scim_client
+from tests.support.scim import assert_scim_error, scim_client, scim_token
 
 PATH = "/api/v1/scim/tokens/"
 
@@ -116,3 +116,30 @@ def test_the_token_list_costs_the_same_queries_for_any_number(acme) -> None:
     for n in range(4):
         acme.ok("post", "scim/tokens/", {"name": f"t{n}"})
     assert queries() == few
+
+
+def test_the_list_shows_when_each_token_was_last_used(acme, beta) -> None:
+    """An admin deciding which token to revoke needs to know which one the IdP still uses.
+    The use is recorded at most once a minute (no write per SCIM request), and only on the
+    token that was used."""
+    acme.on_plan("pro")
+    beta.on_plan("pro")
+    used = scim_token(acme, "Okta")
+    scim_token(acme, "Old Okta")
+    scim_token(beta, "Entra")
+    before = {t["name"]: t for t in acme.client.get(PATH).json()["results"]}
+    assert before["Okta"]["last_used_at"] is None
+    assert scim_client(acme, used).get("Users").status_code == 200
+    first = {t["name"]: t["last_used_at"] for t in acme.client.get(PATH).json()["results"]}
+    assert first["Okta"] is not None
+    assert first["Old Okta"] is None
+    # Within the minute, a second call writes nothing.
+    with CaptureQueriesContext(connection) as queries:
+        assert scim_client(acme, used).get("Users").status_code == 200
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    again = {t["name"]: t["last_used_at"] for t in acme.client.get(PATH).json()["results"]}
+    assert again["Okta"] == first["Okta"]
+    # Another organization's token stays unused; acme's token on beta's host is refused and
+    # counts as no use of beta's.
+    assert scim_client(beta, used).get("Users").status_code == 401
+    assert [t["last_used_at"] for t in beta.client.get(PATH).json()["results"]] == [None]
