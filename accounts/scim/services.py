@@ -260,12 +260,19 @@ def scim_group_patch(*, tenant: Tenant, role: str, patch: GroupPatch) -> None:
     current = set(
         Membership.objects.filter(tenant=tenant, role=role).values_list("user_id", flat=True)
     )
+    # Deactivated people keep the role for their reactivation: a group rewritten without
+    # them (PUT, replace, remove all) drops it, as it would drop an active member's.
+    kept = set(
+        ScimUser.objects.filter(tenant=tenant, active=False, role=role).values_list(
+            "user_id", flat=True
+        )
+    )
     if patch.replace is not None:
         wanted = set(patch.replace)
-        to_add, to_remove = wanted - current, current - wanted
+        to_add, to_remove = wanted - current, (current | kept) - wanted
     else:
         to_add = set(patch.add)
-        to_remove = current if patch.remove_all else set(patch.remove) - to_add
+        to_remove = (current | kept) if patch.remove_all else set(patch.remove) - to_add
     for user_id in sorted(to_remove):
         if user_id in current and role != DEFAULT_ROLE:
             _role_set(tenant=tenant, user_id=user_id, role=DEFAULT_ROLE)

@@ -86,6 +86,32 @@ def test_a_deactivated_persons_role_is_kept_for_reactivation(idp, acme) -> None:
     assert role_of(acme, int(made["id"])) == Role.VIEWER
 
 
+@pytest.mark.parametrize(
+    "leave",
+    [
+        {"schemas": [GROUP_SCHEMA], "displayName": "viewer", "members": []},
+        patch_body({"op": "replace", "path": "members", "value": []}),
+        patch_body({"op": "remove", "path": "members"}),
+    ],
+    ids=["put", "patch-replace", "patch-remove-all"],
+)
+def test_a_group_rewritten_without_a_deactivated_person_drops_their_kept_role(
+    idp, acme, leave
+) -> None:
+    """The IdP's group is the whole truth about who holds the role: a person it leaves out
+    while deactivated must not get the role back on reactivation."""
+    made = idp.ok("POST", "Users", user_body("ada@example.test"))
+    add = patch_body({"op": "add", "path": "members", "value": [{"value": made["id"]}]})
+    idp.ok("PATCH", "Groups/viewer", add)
+    off = patch_body({"op": "replace", "path": "active", "value": False})
+    idp.ok("PATCH", f"Users/{made['id']}", off)
+    method = "PUT" if "members" in leave else "PATCH"
+    idp.ok(method, "Groups/viewer", leave)
+    on = patch_body({"op": "replace", "path": "active", "value": True})
+    idp.ok("PATCH", f"Users/{made['id']}", on)
+    assert role_of(acme, int(made["id"])) == Role.MEMBER
+
+
 def test_the_owner_and_other_organizations_people_cannot_be_moved(idp, acme, beta) -> None:
     owner = patch_body({"op": "add", "path": "members", "value": [{"value": str(acme.user.pk)}]})
     assert_scim_error(idp.call("PATCH", "Groups/admin", owner), 403)
