@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from django.conf import settings
 from django.test import Client
 
-from accounts.models import OAuthApplication
+from accounts.models import OAuthApplication, User
 
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 PUBLIC = settings.BASE_DOMAIN
@@ -72,3 +72,43 @@ def consent_fields(html: str) -> dict[str, str]:
 
     found = re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', html)
     return {name: html_lib.unescape(value) for name, value in found}
+
+
+def browser_for(user: User) -> Client:
+    browser = Client(HTTP_HOST=PUBLIC)
+    browser.force_login(user)
+    return browser
+
+
+def approve(browser: Client, query: str) -> dict[str, str]:
+    """GET the consent page, approve it, return the parameters sent to the redirect URI."""
+    page = browser.get(query)
+    assert page.status_code == 200, page.content
+    fields = consent_fields(page.content.decode())
+    response = form_post(browser, "/o/authorize/", {**fields, "allow": "on"})
+    assert response.status_code == 302
+    return redirect_params(response["Location"])
+
+
+def exchange(app: App, code: str, verifier: str) -> dict:
+    response = form_post(
+        Client(HTTP_HOST=PUBLIC),
+        "/o/token/",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier,
+        },
+        HTTP_AUTHORIZATION=app.basic,
+    )
+    assert response.status_code == 200, response.content
+    return dict(response.json())
+
+
+def user_token(app: App, user: User, scope: str = "read") -> str:
+    """An access token `user` gave `app` through the authorization-code flow with PKCE:
+    signed in on the public host, consented, code exchanged."""
+    verifier, challenge = pkce_pair()
+    sent = approve(browser_for(user), authorize_query(app, challenge=challenge, scope=scope))
+    return str(exchange(app, sent["code"], verifier)["access_token"])

@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import connection
 
-from accounts.models import Role
+from accounts.models import OAuthApplication, Role
 from saas.audit.models import AuditEntry
 from tests.factories import Org, client_for, make_member
 from tests.support.http import assert_error
@@ -20,6 +20,7 @@ from tests.support.mfa import (
     login_mfa,
     totp_code,
 )
+from tests.support.oauth import client_credentials_token, user_token
 
 pytestmark = pytest.mark.usefixtures("totp_clock", "loose_rates")
 POLICY = f"{MFA}policy/"
@@ -159,6 +160,48 @@ def test_a_refreshed_password_only_pair_is_still_held_back(acme):
     client = client_for(org.tenant)
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {refreshed.json()['access']}")
     assert_error(client.get("/api/v1/projects/"), 403, "mfa_enrollment_required")
+
+
+def test_an_application_acting_for_an_admin_without_a_factor_is_held_back(acme, beta, register_app):
+    """An OAuth2 token a person gave an application acts with their role: the policy holds it
+    back like their own session until they have a second factor (the sign-in page asks for
+    it from then on). A machine client (client credentials) is no person's login and is
+    limited by its scopes instead."""
+    org = _policy_on(acme)
+    admin = org.join(Role.ADMIN)
+    app = register_app(
+        org.tenant, org.user, grant_type=OAuthApplication.GRANT_AUTHORIZATION_CODE, scopes=("read",)
+    )
+    token = user_token(app, admin.user)
+    api = client_for(org.tenant)
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert_error(api.get("/api/v1/projects/"), 403, "mfa_enrollment_required")
+    # The owner, who has a factor, is not held back; nor is a plain member.
+    owner_api = client_for(org.tenant)
+    owner_api.credentials(HTTP_AUTHORIZATION=f"Bearer {user_token(app, org.user)}")
+    assert owner_api.get("/api/v1/projects/").status_code == 200
+    member_api = client_for(org.tenant)
+    member_api.credentials(HTTP_AUTHORIZATION=f"Bearer {user_token(app, org.join().user)}")
+    assert member_api.get("/api/v1/projects/").status_code == 200
+    # Once the admin has a factor, the application's token is let through.
+    enroll(admin.client)
+    assert api.get("/api/v1/projects/").status_code == 200
+    # A machine client of the organization is not held back.
+    machine = register_app(org.tenant, org.user, scopes=("read",))
+    machine_api = client_for(org.tenant)
+    machine_api.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {client_credentials_token(machine)['access_token']}"
+    )
+    assert machine_api.get("/api/v1/projects/").status_code == 200
+    # Another organization without the policy: its admin's application token works.
+    beta.on_plan("pro")
+    beta_app = register_app(
+        beta.tenant, beta.user, grant_type=OAuthApplication.GRANT_AUTHORIZATION_CODE
+    )
+    beta_admin = beta.join(Role.ADMIN)
+    beta_api = client_for(beta.tenant)
+    beta_api.credentials(HTTP_AUTHORIZATION=f"Bearer {user_token(beta_app, beta_admin.user)}")
+    assert beta_api.get("/api/v1/projects/").status_code == 200
 
 
 def test_turning_it_off_lets_them_through_at_the_next_request(acme):

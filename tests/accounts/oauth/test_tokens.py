@@ -4,14 +4,16 @@ application's tenant, revocation, introspection, machine clients tied to their c
 import pytest
 from django.test import Client
 
-from accounts.models import Membership, OAuthApplication, Role, User
+from accounts.models import Membership, OAuthApplication, Role
 from tests.support.oauth import (
     PUBLIC,
     REDIRECT_URI,
-    App,
+    approve,
     authorize_query,
+    browser_for,
     client_credentials_token,
     consent_fields,
+    exchange,
     form_post,
     pkce_pair,
     redirect_params,
@@ -21,38 +23,6 @@ pytestmark = pytest.mark.usefixtures("signup_plan_includes_api")
 
 PROJECTS = "/api/v1/projects/"
 CODE = OAuthApplication.GRANT_AUTHORIZATION_CODE
-
-
-def browser_for(user: User) -> Client:
-    browser = Client(HTTP_HOST=PUBLIC)
-    browser.force_login(user)
-    return browser
-
-
-def approve(browser: Client, query: str) -> dict[str, str]:
-    """GET the consent page, approve it, return the parameters sent to the redirect URI."""
-    page = browser.get(query)
-    assert page.status_code == 200, page.content
-    fields = consent_fields(page.content.decode())
-    response = form_post(browser, "/o/authorize/", {**fields, "allow": "on"})
-    assert response.status_code == 302
-    return redirect_params(response["Location"])
-
-
-def exchange(app: App, code: str, verifier: str) -> dict:
-    response = form_post(
-        Client(HTTP_HOST=PUBLIC),
-        "/o/token/",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT_URI,
-            "code_verifier": verifier,
-        },
-        HTTP_AUTHORIZATION=app.basic,
-    )
-    assert response.status_code == 200, response.content
-    return dict(response.json())
 
 
 def api(tenant_host: str, token: str) -> Client:
