@@ -139,7 +139,7 @@ class SsoConnectionOutput(serializers.Serializer):
 
     def get_idp_certificate_fingerprints(self, connection: SsoConnection) -> list[str]:
         return [
-            hashlib.sha256(base64.b64decode(c)).hexdigest(" ").upper().replace(" ", ":")
+            hashlib.sha256(base64.b64decode(c)).digest().hex(":").upper()
             for c in connection.idp_certificates
         ]
 

@@ -207,8 +207,7 @@ def response_verify(
     acs = urlsplit(sp.acs_url)
     request_data = {
         "https": "on" if acs.scheme == "https" else "off",
-        "http_host": acs.hostname,
-        "server_port": str(acs.port or (443 if acs.scheme == "https" else 80)),
+        "http_host": acs.netloc,  # with the port, when not the scheme's
         "script_name": acs.path,
         "post_data": {"SAMLResponse": saml_response},
     }
