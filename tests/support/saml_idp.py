@@ -159,9 +159,7 @@ class SamlIdp:
     def response(self, request: dict[str, str], email: str) -> str:
         """The base64 SAMLResponse for `request`, signed in as `email`, as `answer` says."""
         a = self.answer
-        now = datetime.datetime.now(datetime.UTC) + datetime.timedelta(
-            seconds=a.clock_offset
-        )
+        now = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=a.clock_offset)
         issuer = a.issuer or self.entity_id
         destination = a.destination or request["acs_url"]
         in_response_to = a.in_response_to or request["id"]
@@ -293,9 +291,9 @@ def _signed(element: Any, keys: KeyPair) -> Any:
 def _wrap(response: Any, signed: Any, how: str, forged_email: str) -> None:
     """Signature wrapping: a forged copy of the signed assertion, naming `forged_email`,
     unsigned. forged_first: it goes before the signed one (a reader taking the first
-    assertion takes it). signed_moved: the signed one is moved into its own signature's
-    ds:Object (its digest still verifies) and the forged one, with the same ID, takes its
-    place."""
+    assertion takes it). signed_moved: the forged one, with the same ID, takes the signed
+    one's place and carries its signature, in whose ds:Object the signed one now sits (the
+    reference still finds an element whose digest verifies)."""
     forged = deepcopy(signed)
     for signature in forged.findall(f"{{{DS}}}Signature"):
         forged.remove(signature)
@@ -304,8 +302,9 @@ def _wrap(response: Any, signed: Any, how: str, forged_email: str) -> None:
         signed.addprevious(forged)
     elif how == "signed_moved":
         signature = signed.find(f"{{{DS}}}Signature")
-        signed.addprevious(forged)
-        response.remove(signed)
+        response.replace(signed, forged)
+        signed.remove(signature)
+        forged.insert(1, signature)
         holder = etree.SubElement(signature, f"{{{DS}}}Object")
         holder.append(signed)
     else:
