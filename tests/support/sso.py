@@ -99,7 +99,8 @@ def live_sso_organization(server: Any, slug: str, idp: OidcProvider) -> tuple[st
 
 def saml_configure(org: Org, idp: SamlIdp, **fields: Any) -> Any:
     """PUT /api/v1/sso/ as `org`'s member: a SAML connection to `idp` from its metadata as
-    XML (`<slug>.test`'s domain by default); the response."""
+    XML (`<slug>.test`'s domain by default; a field given as None is left out); the
+    response."""
     body = {
         "protocol": "saml",
         "idp_metadata_xml": idp.metadata(),
@@ -108,6 +109,7 @@ def saml_configure(org: Org, idp: SamlIdp, **fields: Any) -> Any:
         "default_role": "member",
         **fields,
     }
+    body = {name: value for name, value in body.items() if value is not None}
     return org.client.put("/api/v1/sso/", body, format="json")
 
 
