@@ -36,6 +36,7 @@ from api.docs import (
     error_doc,
 )
 from api.no_store import NoStoreMixin
+from api.parsers import JSONParser
 from api.serializers import ChoiceField, QuerySerializer, StrictSerializer
 from api.throttling import throttles
 from saas.errors import NotFound
@@ -116,8 +117,8 @@ class SsoConnectionOutput(serializers.Serializer):
     login_url = serializers.SerializerMethodField(help_text="Where people start a login.")
     idp_entity_id = serializers.CharField(help_text="SAML: the IdP's entity id (Issuer).")
     idp_sso_url = serializers.CharField(help_text="SAML: where AuthnRequests are sent.")
-    idp_sso_binding = serializers.ChoiceField(
-        choices=[REDIRECT, POST],
+    idp_sso_binding = ChoiceField(
+        choices=[(REDIRECT, "HTTP-Redirect"), (POST, "HTTP-POST")],
         allow_blank=True,
         help_text="SAML: how (HTTP-Redirect, or an auto-submitted HTTP-POST form).",
     )
@@ -185,7 +186,7 @@ class SsoConnectionApi(NoStoreMixin, TenantApi):
             "Stored encrypted, never returned.",
         )
         idp_metadata_xml = serializers.CharField(
-            max_length=1024 * 1024,
+            max_length=512 * 1024,  # within the 1 MB body limit (API_MAX_BODY_BYTES)
             required=False,
             trim_whitespace=False,
             help_text="SAML: the IdP's metadata (an EntityDescriptor). No DTD, entity or "
@@ -476,6 +477,7 @@ class SamlMetadataApi(PublicApi):
         auth=[{}],  # type: ignore[list-item]
         responses={
             (200, "application/samlmetadata+xml"): OpenApiResponse(OpenApiTypes.STR),
+            **E401,
             **E404,
         },
     )
@@ -486,7 +488,8 @@ class SamlMetadataApi(PublicApi):
 
 
 class SamlAcsApi(NoStoreMixin, PublicApi):
-    parser_classes = [FormParser]  # the HTTP-POST binding: a form the IdP's page submits
+    # The HTTP-POST binding: a form the IdP's page submits (JSON too, as every API write).
+    parser_classes = [FormParser, JSONParser]
     throttle_classes = throttles("login")[:1]
 
     class SamlAcsInput(StrictSerializer):
@@ -509,7 +512,10 @@ class SamlAcsApi(NoStoreMixin, PublicApi):
         "OIDC callback does. A client that accepts only `application/json` gets that address "
         "in a 200 body instead.",
         auth=[{}],  # type: ignore[list-item]
-        request={"application/x-www-form-urlencoded": SamlAcsInput},
+        request={
+            "application/x-www-form-urlencoded": SamlAcsInput,
+            "application/json": SamlAcsInput,
+        },
         responses={
             200: SsoRedirectOutput,
             302: OpenApiResponse(description="To /sso/complete with a one-time code."),

@@ -151,3 +151,26 @@ def saml_login(client: Any, idp: SamlIdp, email: str) -> Any:
 
 
 FORM = "application/x-www-form-urlencoded"
+
+
+def live_saml_organization(server: Any, slug: str, idp: SamlIdp) -> tuple[str, dict[str, str]]:
+    """On a running server: sign `slug` up, put it on Pro, and configure SAML single sign-on
+    through `idp` (its metadata by URL) for `<slug>.test` over the API as its owner. Its host
+    (with the port) and the owner's auth header."""
+    owner = {"email": f"owner@{slug}.test", "password": "correct-horse-battery-2026"}
+    signup = server.post("/api/v1/signup/", "localhost", json={"name": slug, "slug": slug, **owner})
+    assert signup.status_code == 201, signup.text
+    BillingAccount.objects.filter(tenant__slug=slug).update(plan=Plan.objects.get(code="pro"))
+    host = f"{slug}.localhost:{server.port}"
+    auth = {"Authorization": f"Bearer {server.login(host, **owner).token}"}
+    body = {
+        "protocol": "saml",
+        "idp_metadata_url": idp.metadata_url,
+        "domains": [f"{slug}.test"],
+        "default_role": "member",
+    }
+    configured = requests.put(
+        f"{server.url}/api/v1/sso/", json=body, headers={"Host": host, **auth}, timeout=30
+    )
+    assert configured.status_code == 200, configured.text
+    return host, auth
