@@ -220,7 +220,7 @@ class SsoConnectionApi(NoStoreMixin, TenantApi):
             """Each protocol's fields, and none of the other's."""
             if data["protocol"] == Protocol.SAML:
                 required: tuple[str, ...] = ()
-                foreign = ("issuer", "client_id", "client_secret")
+                foreign: tuple[str, ...] = ("issuer", "client_id", "client_secret")
             else:
                 required = ("issuer", "client_id")
                 foreign = ("idp_metadata_xml", "idp_metadata_url")
