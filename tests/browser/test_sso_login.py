@@ -15,6 +15,7 @@ from accounts.models import Membership
 from tests.support.browser import page_problems
 from tests.support.oidc_idp import OidcProvider
 from tests.support.processes import RunningServer
+from tests.support.pysaml2_idp import Pysaml2Idp
 from tests.support.saml_idp import SamlIdp
 from tests.support.sso import live_saml_organization, live_sso_organization
 
@@ -116,4 +117,28 @@ def test_a_saml_idp_with_the_post_binding_is_reached_by_our_posting_page(
 
     expect(page.get_by_text("Signed in as lin@samlpost.test")).to_be_visible()
     assert len(saml_idp.requests) == 1
+    assert not problems, "\n".join(problems)
+
+
+def test_signing_in_through_pysaml2s_idp(
+    committed: None,
+    start_server: Callable[..., RunningServer],
+    browser_page: Page,
+    pysaml2_idp: Pysaml2Idp,
+) -> None:
+    """The same through pysaml2's IdP, which reads our AuthnRequest against our SP metadata
+    and signs its answer with xmlsec1."""
+    server = start_server()
+    host, _ = live_saml_organization(server, "pysamlpage", pysaml2_idp)
+    page = browser_page
+    problems = page_problems(page)
+
+    page.goto(f"http://{host}/api/v1/sso/login/")
+    expect(page.get_by_role("heading", name="pysaml2 IdP sign-in")).to_be_visible()
+    page.get_by_label("Email").fill("ken@pysamlpage.test")
+    page.get_by_role("button", name="Continue").click()
+
+    expect(page.get_by_text("Signed in as ken@pysamlpage.test")).to_be_visible()
+    assert re.fullmatch(rf"http://{re.escape(host)}/sso/complete", page.url)
+    assert len(pysaml2_idp.responses) == 1
     assert not problems, "\n".join(problems)

@@ -12,7 +12,10 @@ import requests
 from billing.models import BillingAccount, Plan
 from tests.factories import Org
 from tests.support.oidc_idp import OidcProvider
+from tests.support.pysaml2_idp import Pysaml2Idp
 from tests.support.saml_idp import SamlIdp, answer_form
+
+AnyIdp = SamlIdp | Pysaml2Idp
 
 
 def sso_configure(org: Org, idp: OidcProvider, **fields: Any) -> Any:
@@ -94,10 +97,12 @@ def live_sso_organization(server: Any, slug: str, idp: OidcProvider) -> tuple[st
         f"{server.url}/api/v1/sso/", json=body, headers={"Host": host, **auth}, timeout=30
     )
     assert configured.status_code == 200, configured.text
+    if isinstance(idp, Pysaml2Idp):  # it checks our requests against our SP metadata
+        idp.sp_register(server.get("/api/v1/sso/saml/metadata/", host).text)
     return host, auth
 
 
-def saml_configure(org: Org, idp: SamlIdp, **fields: Any) -> Any:
+def saml_configure(org: Org, idp: AnyIdp, **fields: Any) -> Any:
     """PUT /api/v1/sso/ as `org`'s member: a SAML connection to `idp` from its metadata as
     XML (`<slug>.test`'s domain by default; a field given as None is left out); the
     response."""
@@ -113,7 +118,7 @@ def saml_configure(org: Org, idp: SamlIdp, **fields: Any) -> Any:
     return org.client.put("/api/v1/sso/", body, format="json")
 
 
-def saml_idp_round_trip(start: Any, idp: SamlIdp, email: str) -> tuple[str, dict[str, str]]:
+def saml_idp_round_trip(start: Any, idp: AnyIdp, email: str) -> tuple[str, dict[str, str]]:
     """From the login's redirect to the IdP (`start`, a 302 with the HTTP-Redirect binding),
     through its sign-in page, as `email`: the ACS URL and the form (SAMLResponse,
     RelayState) the IdP's answer page posts there."""
@@ -125,7 +130,7 @@ def saml_idp_round_trip(start: Any, idp: SamlIdp, email: str) -> tuple[str, dict
     return saml_idp_continue(page.text, idp, email)
 
 
-def saml_idp_continue(page: str, idp: SamlIdp, email: str) -> tuple[str, dict[str, str]]:
+def saml_idp_continue(page: str, idp: AnyIdp, email: str) -> tuple[str, dict[str, str]]:
     """The IdP's sign-in page (`page`) submitted as `email`: the answer's ACS URL and form."""
     hidden = dict(re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', page))
     answer = requests.post(
@@ -144,7 +149,7 @@ def acs_post(client: Any, acs_url: str, form: dict[str, str], **headers: Any) ->
     return client.post(path, urlencode(form), content_type=FORM, **headers)
 
 
-def saml_login(client: Any, idp: SamlIdp, email: str) -> Any:
+def saml_login(client: Any, idp: AnyIdp, email: str) -> Any:
     """The whole SAML login as `email` on `client`'s host: the ACS's answer."""
     start = client.get("/api/v1/sso/login/", {"email": email})
     return acs_post(client, *saml_idp_round_trip(start, idp, email))
@@ -153,7 +158,7 @@ def saml_login(client: Any, idp: SamlIdp, email: str) -> Any:
 FORM = "application/x-www-form-urlencoded"
 
 
-def live_saml_organization(server: Any, slug: str, idp: SamlIdp) -> tuple[str, dict[str, str]]:
+def live_saml_organization(server: Any, slug: str, idp: AnyIdp) -> tuple[str, dict[str, str]]:
     """On a running server: sign `slug` up, put it on Pro, and configure SAML single sign-on
     through `idp` (its metadata by URL) for `<slug>.test` over the API as its owner. Its host
     (with the port) and the owner's auth header."""
@@ -173,4 +178,6 @@ def live_saml_organization(server: Any, slug: str, idp: SamlIdp) -> tuple[str, d
         f"{server.url}/api/v1/sso/", json=body, headers={"Host": host, **auth}, timeout=30
     )
     assert configured.status_code == 200, configured.text
+    if isinstance(idp, Pysaml2Idp):  # it checks our requests against our SP metadata
+        idp.sp_register(server.get("/api/v1/sso/saml/metadata/", host).text)
     return host, auth

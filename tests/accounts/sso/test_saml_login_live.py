@@ -11,6 +11,7 @@ import requests
 
 from accounts.models import Membership, User
 from tests.support.processes import RunningServer
+from tests.support.pysaml2_idp import Pysaml2Idp
 from tests.support.saml_idp import SamlIdp
 from tests.support.sso import live_saml_organization, saml_idp_continue
 
@@ -77,3 +78,26 @@ def test_the_whole_saml_login_over_plain_http(
     assert not ada.has_usable_password()
     assert Membership.objects.get(user=ada, tenant__slug="samllive").role == "member"
     assert not Membership.objects.filter(user=ada, tenant__slug="samlother").exists()
+
+
+def test_pysaml2s_idp_over_plain_http(
+    committed: None,
+    start_server: Callable[..., RunningServer],
+    pysaml2_idp: Pysaml2Idp,
+) -> None:
+    """The same walk with pysaml2's IdP, which checks our AuthnRequest against the SP
+    metadata our server serves (registered there by live_saml_organization)."""
+    server = start_server()
+    host, _ = live_saml_organization(server, "pysamllive", pysaml2_idp)
+    start = server.get("/api/v1/sso/login/", host, allow_redirects=False)
+    assert start.status_code == 302, start.text
+    page = requests.get(start.headers["Location"], timeout=10)
+    assert page.status_code == 200, page.text
+    acs_url, form = saml_idp_continue(page.text, pysaml2_idp, "bo@pysamllive.test")
+    assert acs_url == f"http://{host}/api/v1/sso/saml/acs/"
+    landed = server.post("/api/v1/sso/saml/acs/", host, data=form, allow_redirects=False)
+    assert landed.status_code == 302, landed.text
+    code = urlsplit(landed.headers["Location"]).fragment.removeprefix("code=")
+    tokens = server.post("/api/v1/sso/token/", host, json={"code": code})
+    assert tokens.status_code == 200, tokens.text
+    assert tokens.json()["user"]["email"] == "bo@pysamllive.test"
