@@ -1,5 +1,6 @@
 """Calls to an identity provider: bounded timeouts (SSO_HTTP_TIMEOUT), no redirects followed,
-answers of at most 1 MB, JSON only. Outside dev and test (SSO_ALLOW_PRIVATE_NETWORKS) only
+answers of at most 1 MB, JSON (OIDC) or XML (a SAML IdP's metadata, parsed by
+accounts.sso.saml). Outside dev and test (SSO_ALLOW_PRIVATE_NETWORKS) only
 https to hosts whose every address is public: an owner configuring a connection must not be
 able to make us fetch from our own network (SSRF)."""
 
@@ -43,12 +44,17 @@ def url_check(url: str) -> str:
     return url
 
 
-def _json(response: requests.Response, what: str) -> dict[str, Any]:
+def _body(response: requests.Response, what: str) -> bytes:
     if response.status_code != 200:
         raise ProviderError(f"The {what} answered HTTP {response.status_code}.")
-    body = response.raw.read(MAX_BYTES + 1, decode_content=True)
+    body: bytes = response.raw.read(MAX_BYTES + 1, decode_content=True)
     if len(body) > MAX_BYTES:
         raise ProviderError(f"The {what} is larger than 1 MB.")
+    return body
+
+
+def _json(response: requests.Response, what: str) -> dict[str, Any]:
+    body = _body(response, what)
     try:
         data = json.loads(body)
     except ValueError as exc:
@@ -68,9 +74,24 @@ def provider_post_form(
     return _provider_json("POST", url, what=what, failed="reached", data=data, auth=auth)
 
 
+def provider_get_xml(url: str, *, what: str) -> bytes:
+    """A document of the provider as bytes (a SAML IdP's metadata), under the same rules."""
+    accept = "application/samlmetadata+xml, application/xml, text/xml"
+    return _provider_call("GET", url, what=what, failed="fetched", read=_body, accept=accept)
+
+
 def _provider_json(method: str, url: str, *, what: str, failed: str, **send: Any) -> dict[str, Any]:
+    result: dict[str, Any] = _provider_call(
+        method, url, what=what, failed=failed, read=_json, accept="application/json", **send
+    )
+    return result
+
+
+def _provider_call(
+    method: str, url: str, *, what: str, failed: str, read: Any, accept: str, **send: Any
+) -> Any:
     """One call to the provider: the URL checked first (url_check), bounded in time, no
-    redirects followed, the answer read as JSON within its size limit (_json)."""
+    redirects followed, the answer read within its size limit (`read`: _json or _body)."""
     try:
         with requests.request(
             method,
@@ -78,10 +99,10 @@ def _provider_json(method: str, url: str, *, what: str, failed: str, **send: Any
             timeout=settings.SSO_HTTP_TIMEOUT,
             allow_redirects=False,
             stream=True,
-            headers={"Accept": "application/json"},
+            headers={"Accept": accept},
             **send,
         ) as response:
-            return _json(response, what)
+            return read(response, what)
     except requests.RequestException as exc:
         raise ProviderError(f"The {what} could not be {failed} ({type(exc).__name__}).") from exc
 

@@ -14,11 +14,17 @@ class Policy(models.TextChoices):
     ENFORCED = "enforced", "Enforced"
 
 
+class Protocol(models.TextChoices):
+    OIDC = "oidc", "OpenID Connect"
+    SAML = "saml", "SAML 2.0"
+
+
 class SsoConnection(models.Model):
     tenant = models.OneToOneField(
         "tenants.Tenant", on_delete=models.CASCADE, related_name="sso_connection"
     )
-    protocol = models.CharField(max_length=8, default="oidc")
+    protocol = models.CharField(max_length=8, choices=Protocol.choices, default=Protocol.OIDC)
+    # OpenID Connect (empty on a SAML connection):
     issuer = models.CharField(max_length=2000)
     client_id = models.CharField(max_length=255)
     client_secret_encrypted = models.TextField()
@@ -27,13 +33,20 @@ class SsoConnection(models.Model):
     token_endpoint = models.CharField(max_length=2000)
     jwks_uri = models.CharField(max_length=2000)
     signing_algorithms = models.JSONField(default=list)
+    # SAML 2.0 (empty on an OIDC connection): from the IdP's metadata, given as XML or
+    # fetched from idp_metadata_url when the connection is saved.
+    idp_metadata_url = models.CharField(max_length=2000, blank=True, default="")
+    idp_entity_id = models.CharField(max_length=1024, blank=True, default="")
+    idp_sso_url = models.CharField(max_length=2000, blank=True, default="")
+    idp_sso_binding = models.CharField(max_length=8, blank=True, default="")  # redirect, post
+    idp_certificates = models.JSONField(default=list, blank=True)  # base64 DER
     policy = models.CharField(max_length=16, choices=Policy.choices, default=Policy.OPTIONAL)
     default_role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return f"{self.tenant_id}:{self.issuer}"
+        return f"{self.tenant_id}:{self.issuer or self.idp_entity_id}"
 
 
 class SsoDomain(models.Model):
@@ -55,6 +68,8 @@ class SsoLoginState(models.Model):
     state_hash = models.CharField(max_length=64, unique=True)
     nonce = models.CharField(max_length=128)
     code_verifier = models.CharField(max_length=128)
+    # SAML: the AuthnRequest's ID, which the answer's InResponseTo must name.
+    request_id = models.CharField(max_length=128, blank=True, default="")
     redirect_uri = models.CharField(max_length=2000)
     expires_at = models.DateTimeField()
 

@@ -1,9 +1,10 @@
 """Writes of single sign-on: the connection's configuration (owner/admin, on a plan with the
-`sso` feature, audited), and the steps of a login: its start (a state, nonce and PKCE
-verifier kept server-side), its completion at the callback (code exchanged, ID token
-checked, the person found or provisioned just in time) and the one-time code the front end
-exchanges for the tenant-bound JWT pair. Every refusal is a 4xx of saas.errors and leaves
-nothing behind."""
+`sso` feature, audited; OpenID Connect or SAML 2.0), and the steps of a login: its start (a
+state, nonce and PKCE verifier kept server-side; for SAML the RelayState and the
+AuthnRequest's ID), its completion at the callback or the SAML ACS (code exchanged and ID
+token checked, or the SAML response verified; the person found or provisioned just in time)
+and the one-time code the front end exchanges for the tenant-bound JWT pair. Every refusal is
+a 4xx of saas.errors and leaves nothing behind."""
 
 import base64
 import hashlib
@@ -29,9 +30,35 @@ from ..models import Membership, Role, User
 from ..services import membership_create
 from ..tokens import SINGLE_SIGN_ON, tenant_tokens_issue
 from .crypto import secret_decrypt, secret_encrypt, token_hash
-from .http import ProviderError, invalid, provider_post_form
-from .models import Policy, SsoConnection, SsoDomain, SsoLoginCode, SsoLoginState
+from .http import ProviderError, invalid, provider_get_xml, provider_post_form
+from .models import Policy, Protocol, SsoConnection, SsoDomain, SsoLoginCode, SsoLoginState
 from .oidc import IdTokenInvalid, discovery_fetch, id_token_verify
+from .saml import (
+    IdpMetadata,
+    ResponseInvalid,
+    ResponseMalformed,
+    ServiceProvider,
+    authn_request,
+    metadata_parse,
+    response_verify,
+)
+
+# What a connection of one protocol keeps empty of the other's.
+_OIDC_EMPTY = {
+    "issuer": "",
+    "client_id": "",
+    "authorization_endpoint": "",
+    "token_endpoint": "",
+    "jwks_uri": "",
+    "signing_algorithms": [],
+}
+_SAML_EMPTY = {
+    "idp_metadata_url": "",
+    "idp_entity_id": "",
+    "idp_sso_url": "",
+    "idp_sso_binding": "",
+    "idp_certificates": [],
+}
 
 FEATURE = "sso"
 SCOPES = "openid email profile"
@@ -92,8 +119,11 @@ def sso_connection_configure(
     with transaction.atomic():  # the plan first: no outside call for an organization without it
         entitlement_require(tenant=tenant, feature=FEATURE)
         _domains_claimed_elsewhere(tenant=tenant, domains=domains)
-        had_connection = SsoConnection.objects.filter(tenant=tenant).exists()
-    if client_secret is None and not had_connection:
+        # (a SAML connection, which has none, being replaced by an OIDC one needs one too)
+        had_secret = (
+            SsoConnection.objects.filter(tenant=tenant).exclude(client_secret_encrypted="").exists()
+        )
+    if client_secret is None and not had_secret:
         raise invalid("client_secret", "Required when the connection is first configured.")
     try:
         discovery = discovery_fetch(issuer)
@@ -106,6 +136,7 @@ def sso_connection_configure(
             return _connection_save(
                 tenant=tenant,
                 fields={
+                    "protocol": Protocol.OIDC,
                     "issuer": issuer,
                     "client_id": client_id,
                     "authorization_endpoint": discovery.authorization_endpoint,
@@ -114,6 +145,7 @@ def sso_connection_configure(
                     "signing_algorithms": discovery.signing_algorithms,
                     "policy": policy,
                     "default_role": default_role,
+                    **_SAML_EMPTY,
                 },
                 client_secret=client_secret,
                 domains=domains,
@@ -124,8 +156,75 @@ def sso_connection_configure(
         raise Conflict("The connection changed meanwhile; try again.") from exc
 
 
+def sso_saml_connection_configure(
+    *,
+    tenant: Tenant,
+    metadata_xml: str | None,
+    metadata_url: str | None,
+    domains: list[str],
+    policy: str,
+    default_role: str,
+) -> SsoConnection:
+    """Create or replace the organization's connection as a SAML 2.0 one, from the IdP's
+    metadata given as XML or fetched from `metadata_url` (the same bounded, no-redirect,
+    size-limited, public-address-only fetch as OIDC discovery). The metadata is parsed with
+    defusedxml (accounts.sso.saml) and checked before anything is written: a 400 naming the
+    field otherwise. The same domain rules as OIDC (409 when claimed elsewhere). One
+    transaction: all or nothing."""
+    domains = _domains_clean(domains)
+    if default_role == Role.OWNER:
+        raise invalid("default_role", "New people cannot join as the owner.")
+    if (metadata_xml is None) == (metadata_url is None):
+        message = "Give the IdP metadata either as XML or as a URL."
+        raise InvalidInput(
+            message,
+            extra={"fields": {"idp_metadata_xml": [message], "idp_metadata_url": [message]}},
+        )
+    with transaction.atomic():  # the plan first: no outside call for an organization without it
+        entitlement_require(tenant=tenant, feature=FEATURE)
+        _domains_claimed_elsewhere(tenant=tenant, domains=domains)
+    field = "idp_metadata_xml" if metadata_xml is not None else "idp_metadata_url"
+    try:
+        if metadata_url is not None:
+            metadata_url = metadata_url.strip()
+            metadata = metadata_parse(provider_get_xml(metadata_url, what="IdP metadata"))
+        else:
+            metadata = metadata_parse((metadata_xml or "").encode())
+    except ProviderError as exc:
+        raise InvalidInput(
+            str(exc), code="sso_metadata_invalid", extra={"fields": {field: [str(exc)]}}
+        ) from exc
+    try:
+        with transaction.atomic():
+            return _connection_save(
+                tenant=tenant,
+                fields={
+                    "protocol": Protocol.SAML,
+                    **_OIDC_EMPTY,
+                    "idp_metadata_url": metadata_url or "",
+                    "idp_entity_id": metadata.entity_id,
+                    "idp_sso_url": metadata.sso_url,
+                    "idp_sso_binding": metadata.sso_binding,
+                    "idp_certificates": metadata.certificates,
+                    "policy": policy,
+                    "default_role": default_role,
+                },
+                client_secret=None,
+                domains=domains,
+                clear_secret=True,
+            )
+    except IntegrityError as exc:
+        _domains_claimed_elsewhere(tenant=tenant, domains=domains)
+        raise Conflict("The connection changed meanwhile; try again.") from exc
+
+
 def _connection_save(
-    *, tenant: Tenant, fields: dict[str, Any], client_secret: str | None, domains: list[str]
+    *,
+    tenant: Tenant,
+    fields: dict[str, Any],
+    client_secret: str | None,
+    domains: list[str],
+    clear_secret: bool = False,
 ) -> SsoConnection:
     entitlement_require(tenant=tenant, feature=FEATURE)
     connection = SsoConnection.objects.select_for_update().filter(tenant=tenant).first()
@@ -139,6 +238,8 @@ def _connection_save(
         setattr(connection, name, value)
     if client_secret is not None:
         connection.client_secret_encrypted = secret_encrypt(client_secret)
+    elif clear_secret:
+        connection.client_secret_encrypted = ""
     connection.save()
     connection.domains.exclude(domain__in=domains).delete()
     existing = set(connection.domains.values_list("domain", flat=True))
@@ -149,8 +250,16 @@ def _connection_save(
     changes = {
         name: {"before": before.get(name), "after": value}
         for name, value in after.items()
-        if before.get(name) != value and name not in ("authorization_endpoint", "token_endpoint")
+        # (an empty field that stays empty is no change, whatever its type)
+        if (before.get(name) or None) != (value or None)
+        and name not in ("authorization_endpoint", "token_endpoint", "idp_certificates")
     }
+    if (before.get("idp_certificates") or []) != (fields.get("idp_certificates") or []):
+        # The IdP's signing certificates changed: how many, not their bytes.
+        changes["idp_certificates"] = {
+            "before": len(before.get("idp_certificates") or []),
+            "after": len(fields.get("idp_certificates") or []),
+        }
     if client_secret is not None:
         # That a secret was set, never its value.
         changes["secret_rotated"] = {"before": None, "after": True}
@@ -179,7 +288,8 @@ def sso_connection_delete(*, tenant: Tenant) -> None:
         target_type="sso_connection",
         target_id=connection_id,
         changes={
-            "issuer": {"before": connection.issuer, "after": None},
+            "protocol": {"before": connection.protocol, "after": None},
+            "issuer": {"before": connection.issuer or connection.idp_entity_id, "after": None},
             "domains": {"before": domains, "after": None},
         },
         tenant=tenant,
@@ -199,6 +309,66 @@ def _domain_of(email: str) -> str:
     return email.rsplit("@", 1)[-1].strip().lower().rstrip(".") if "@" in email else ""
 
 
+def _email_covered_check(connection: SsoConnection, email: str) -> None:
+    if email and not connection.domains.filter(domain=_domain_of(email)).exists():
+        raise InvalidInput(
+            "This email's domain does not sign in through this organization's provider.",
+            code="sso_domain_not_covered",
+            extra={"fields": {"email": ["Not in the organization's SSO domains."]}},
+        )
+
+
+@dataclass(frozen=True)
+class LoginStart:
+    """Where the browser goes: `url` by a redirect, or, when `form` is set (an IdP with the
+    HTTP-POST binding only), by posting `form` to `url`."""
+
+    url: str
+    form: dict[str, str] | None = None
+
+
+def sso_login_begin(
+    *, tenant: Tenant, redirect_uri: str, sp: ServiceProvider, email: str = ""
+) -> LoginStart:
+    """Begin a login with the organization's connection, whichever its protocol."""
+    connection = _connection_of(tenant)
+    if connection.protocol == Protocol.SAML:
+        return sso_saml_login_start(tenant=tenant, sp=sp, email=email)
+    return LoginStart(sso_login_start(tenant=tenant, redirect_uri=redirect_uri, email=email))
+
+
+def _idp(connection: SsoConnection) -> IdpMetadata:
+    return IdpMetadata(
+        entity_id=connection.idp_entity_id,
+        sso_url=connection.idp_sso_url,
+        sso_binding=connection.idp_sso_binding,
+        certificates=list(connection.idp_certificates),
+    )
+
+
+@transaction.atomic
+def sso_saml_login_start(*, tenant: Tenant, sp: ServiceProvider, email: str = "") -> LoginStart:
+    """An AuthnRequest to the organization's SAML IdP, with a RelayState kept (as its hash)
+    for this organization, single use, for SSO_LOGIN_TTL_SECONDS, with the request's ID the
+    answer's InResponseTo must name."""
+    connection = _connection_of(tenant)
+    entitlement_require(tenant=tenant, feature=FEATURE)
+    _email_covered_check(connection, email.strip())
+    relay_state = secrets.token_urlsafe(32)
+    request = authn_request(sp, _idp(connection), relay_state)
+    SsoLoginState.objects.filter(expires_at__lt=timezone.now()).delete()  # the stale ones
+    SsoLoginState.objects.create(
+        tenant=tenant,
+        state_hash=token_hash(relay_state),
+        nonce="",
+        code_verifier="",
+        request_id=request.id,
+        redirect_uri=sp.acs_url,
+        expires_at=timezone.now() + timedelta(seconds=settings.SSO_LOGIN_TTL_SECONDS),
+    )
+    return LoginStart(request.url, request.form)
+
+
 @transaction.atomic
 def sso_login_start(*, tenant: Tenant, redirect_uri: str, email: str = "") -> str:
     """Begin a login at the organization's provider: the URL to send the person to. The
@@ -209,12 +379,7 @@ def sso_login_start(*, tenant: Tenant, redirect_uri: str, email: str = "") -> st
     connection = _connection_of(tenant)
     entitlement_require(tenant=tenant, feature=FEATURE)
     email = email.strip()
-    if email and not connection.domains.filter(domain=_domain_of(email)).exists():
-        raise InvalidInput(
-            "This email's domain does not sign in through this organization's provider.",
-            code="sso_domain_not_covered",
-            extra={"fields": {"email": ["Not in the organization's SSO domains."]}},
-        )
+    _email_covered_check(connection, email)
     state, nonce, verifier = (secrets.token_urlsafe(32) for _ in range(3))
     SsoLoginState.objects.filter(expires_at__lt=timezone.now()).delete()  # the stale ones
     SsoLoginState.objects.create(
@@ -274,6 +439,10 @@ def sso_login_complete(*, tenant: Tenant, state: str, code: str, error: str = ""
     if not code:
         raise invalid("code", "The provider sent no authorization code.")
     connection = _connection_of(tenant)
+    if connection.protocol != Protocol.OIDC or login.request_id:
+        raise InvalidInput(
+            "This login was not started with OpenID Connect.", code="sso_state_invalid"
+        )
     try:
         answer = provider_post_form(
             connection.token_endpoint,
@@ -311,6 +480,30 @@ def sso_login_complete(*, tenant: Tenant, state: str, code: str, error: str = ""
         raise PermissionDenied(
             "The provider has not verified this email.", code="sso_email_unverified"
         )
+    return _member_sign_in(connection=connection, email=User.objects.normalize_email(email))
+
+
+def sso_saml_login_complete(
+    *, tenant: Tenant, relay_state: str, saml_response: str, sp: ServiceProvider
+) -> str:
+    """The IdP's answer at the assertion consumer service: spend the RelayState (this
+    organization's, once: a replayed answer finds it gone, and two posts of the same answer
+    race for one row), verify the response (accounts.sso.saml: signature, issuer, audience,
+    destination, recipient, InResponseTo of this login's request, validity window), then the
+    email in the connection's domains, and find or provision the member. Returns the
+    one-time code for POST /api/v1/sso/token/."""
+    login = _state_spend(tenant=tenant, state=relay_state)
+    connection = _connection_of(tenant)
+    if connection.protocol != Protocol.SAML or not login.request_id:
+        raise InvalidInput("This login was not started with SAML.", code="sso_state_invalid")
+    try:
+        email = response_verify(
+            saml_response, sp=sp, idp=_idp(connection), request_id=login.request_id
+        )
+    except ResponseMalformed as exc:
+        raise invalid("SAMLResponse", str(exc)) from exc
+    except ResponseInvalid as exc:
+        raise NotAuthenticated(str(exc), code="sso_assertion_invalid") from exc
     return _member_sign_in(connection=connection, email=User.objects.normalize_email(email))
 
 

@@ -9,4 +9,6 @@ urlpatterns = [
     path("sso/login/", apis.SsoLoginApi.as_view(), name="sso-login"),
     path("sso/callback/", apis.SsoCallbackApi.as_view(), name="sso-callback"),
     path("sso/token/", apis.SsoTokenApi.as_view(), name="sso-token"),
+    path("sso/saml/metadata/", apis.SamlMetadataApi.as_view(), name="sso-saml-metadata"),
+    path("sso/saml/acs/", apis.SamlAcsApi.as_view(), name="sso-saml-acs"),
 ]

@@ -65,6 +65,7 @@ SENSITIVE_FLOWS: dict[tuple[str, str], tuple[str, ...] | str] = {
     # exchange trades a one-time code. Both throttled per IP with the login's rate.
     ("GET", "sso-login"): ("login_ip",),
     ("POST", "sso-token"): ("login_ip",),
+    ("POST", "sso-saml-acs"): ("login_ip",),  # SAML's answer spends a login state
     # Signup is throttled per IP and per email domain: tests/tenants/test_signup_throttle.py.
     ("POST", "signup"): "throttled per IP and email domain",
     ("POST", "stripe-webhook"): "Stripe's signature over the raw body",

@@ -212,6 +212,9 @@ CREDENTIAL_OPERATIONS = {
     ("GET", "sso-login"),
     ("GET", "sso-callback"),
     ("POST", "sso-token"),
+    # SAML: the IdP's signed answer is the credential; our SP metadata is public.
+    ("POST", "sso-saml-acs"),
+    ("GET", "sso-saml-metadata"),
 }
 # Authenticated, but no capability names them: any valid credential of this tenant
 # (HasTenantGrant) or a person's own login (IsTenantSession: never an application's token).

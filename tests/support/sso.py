@@ -1,15 +1,21 @@
-"""Single sign-on helpers: configure an organization's connection to a test provider, and
-walk the login's redirects by hand (the tenant host through a Django test client, the
-provider over real HTTP on loopback)."""
+"""Single sign-on helpers: configure an organization's connection to a test provider (OIDC
+or SAML), and walk the login's redirects by hand (the tenant host through a Django test
+client, the provider over real HTTP on loopback)."""
 
+import html
+import re
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
 from billing.models import BillingAccount, Plan
 from tests.factories import Org
 from tests.support.oidc_idp import OidcProvider
+from tests.support.pysaml2_idp import Pysaml2Idp
+from tests.support.saml_idp import SamlIdp, answer_form
+
+AnyIdp = SamlIdp | Pysaml2Idp
 
 
 def sso_configure(org: Org, idp: OidcProvider, **fields: Any) -> Any:
@@ -91,4 +97,87 @@ def live_sso_organization(server: Any, slug: str, idp: OidcProvider) -> tuple[st
         f"{server.url}/api/v1/sso/", json=body, headers={"Host": host, **auth}, timeout=30
     )
     assert configured.status_code == 200, configured.text
+    if isinstance(idp, Pysaml2Idp):  # it checks our requests against our SP metadata
+        idp.sp_register(server.get("/api/v1/sso/saml/metadata/", host).text)
+    return host, auth
+
+
+def saml_configure(org: Org, idp: AnyIdp, **fields: Any) -> Any:
+    """PUT /api/v1/sso/ as `org`'s member: a SAML connection to `idp` from its metadata as
+    XML (`<slug>.test`'s domain by default; a field given as None is left out); the
+    response."""
+    body = {
+        "protocol": "saml",
+        "idp_metadata_xml": idp.metadata(),
+        "domains": [f"{org.tenant.slug}.test"],
+        "policy": "optional",
+        "default_role": "member",
+        **fields,
+    }
+    body = {name: value for name, value in body.items() if value is not None}
+    return org.client.put("/api/v1/sso/", body, format="json")
+
+
+def saml_idp_round_trip(start: Any, idp: AnyIdp, email: str) -> tuple[str, dict[str, str]]:
+    """From the login's redirect to the IdP (`start`, a 302 with the HTTP-Redirect binding),
+    through its sign-in page, as `email`: the ACS URL and the form (SAMLResponse,
+    RelayState) the IdP's answer page posts there."""
+    assert start.status_code == 302, start.content
+    location = start["Location"]
+    assert location.startswith(idp.sso_url + "?"), location
+    page = requests.get(location, timeout=10)
+    assert page.status_code == 200, page.text
+    return saml_idp_continue(page.text, idp, email)
+
+
+def saml_idp_continue(page: str, idp: AnyIdp, email: str) -> tuple[str, dict[str, str]]:
+    """The IdP's sign-in page (`page`) submitted as `email`: the answer's ACS URL and form."""
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', page))
+    answer = requests.post(
+        f"{idp.sso_url}/continue",
+        data={**{k: html.unescape(v) for k, v in hidden.items()}, "email": email},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    return answer_form(answer.text)
+
+
+def acs_post(client: Any, acs_url: str, form: dict[str, str], **headers: Any) -> Any:
+    """The IdP's answer posted (HTTP-POST binding) to the ACS on the tenant host (`client`)."""
+    path = urlsplit(acs_url).path
+    assert path == "/api/v1/sso/saml/acs/", acs_url
+    return client.post(path, urlencode(form), content_type=FORM, **headers)
+
+
+def saml_login(client: Any, idp: AnyIdp, email: str) -> Any:
+    """The whole SAML login as `email` on `client`'s host: the ACS's answer."""
+    start = client.get("/api/v1/sso/login/", {"email": email})
+    return acs_post(client, *saml_idp_round_trip(start, idp, email))
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def live_saml_organization(server: Any, slug: str, idp: AnyIdp) -> tuple[str, dict[str, str]]:
+    """On a running server: sign `slug` up, put it on Pro, and configure SAML single sign-on
+    through `idp` (its metadata by URL) for `<slug>.test` over the API as its owner. Its host
+    (with the port) and the owner's auth header."""
+    owner = {"email": f"owner@{slug}.test", "password": "correct-horse-battery-2026"}
+    signup = server.post("/api/v1/signup/", "localhost", json={"name": slug, "slug": slug, **owner})
+    assert signup.status_code == 201, signup.text
+    BillingAccount.objects.filter(tenant__slug=slug).update(plan=Plan.objects.get(code="pro"))
+    host = f"{slug}.localhost:{server.port}"
+    auth = {"Authorization": f"Bearer {server.login(host, **owner).token}"}
+    body = {
+        "protocol": "saml",
+        "idp_metadata_url": idp.metadata_url,
+        "domains": [f"{slug}.test"],
+        "default_role": "member",
+    }
+    configured = requests.put(
+        f"{server.url}/api/v1/sso/", json=body, headers={"Host": host, **auth}, timeout=30
+    )
+    assert configured.status_code == 200, configured.text
+    if isinstance(idp, Pysaml2Idp):  # it checks our requests against our SP metadata
+        idp.sp_register(server.get("/api/v1/sso/saml/metadata/", host).text)
     return host, auth
