@@ -7,8 +7,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from django.utils import timezone
+
+from accounts.sso.models import SsoDomain
 from billing.models import BillingAccount, Plan
 from tests.factories import Org
+from tests.support.domains import DnsServer
 from tests.support.oidc_idp import OidcProvider
 
 
@@ -26,6 +30,32 @@ def sso_configure(org: Org, idp: OidcProvider, **fields: Any) -> Any:
         **fields,
     }
     return org.client.put("/api/v1/sso/", body, format="json")
+
+
+def sso_domain_shown(org: Org, domain: str) -> dict[str, Any]:
+    """`domain` as GET /api/v1/sso/ shows it to `org`'s owner (how to prove it, whether it
+    is)."""
+    answer = org.client.get("/api/v1/sso/")
+    assert answer.status_code == 200, answer.content
+    (shown,) = [d for d in answer.json()["domains"] if d["domain"] == domain]
+    return dict(shown)
+
+
+def sso_domain_verify(org: Org, domain: str) -> Any:
+    """POST /api/v1/sso/domains/<domain>/verify/ as `org`'s member; the response."""
+    return org.client.post(f"/api/v1/sso/domains/{domain}/verify/")
+
+
+def sso_domain_prove(org: Org, dns: DnsServer, domain: str | None = None) -> dict[str, Any]:
+    """Publish `org`'s TXT record for `domain` (`<slug>.test` by default) on the test DNS
+    server and verify it over the API, as an organization does: the verified domain."""
+    domain = domain or f"{org.tenant.slug}.test"
+    record = sso_domain_shown(org, domain)["verification"]["dns"]
+    dns.records.setdefault((record["name"], "TXT"), []).append(record["value"])
+    answer = sso_domain_verify(org, domain)
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["verified"] is True
+    return dict(answer.json())
 
 
 def provider_round_trip(start: Any, idp: OidcProvider, email: str) -> str:
@@ -91,4 +121,10 @@ def live_sso_organization(server: Any, slug: str, idp: OidcProvider) -> tuple[st
         f"{server.url}/api/v1/sso/", json=body, headers={"Host": host, **auth}, timeout=30
     )
     assert configured.status_code == 200, configured.text
+    # Proven as POST .../verify/ records it (the checks themselves run against a DNS server
+    # on loopback in tests/accounts/sso/test_domain_verification.py; this server process asks
+    # the system's resolver).
+    SsoDomain.objects.filter(connection__tenant__slug=slug).update(
+        verified_at=timezone.now(), verified_by="dns"
+    )
     return host, auth
