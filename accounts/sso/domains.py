@@ -97,6 +97,9 @@ def _verified(*, tenant: Tenant, checked: SsoDomain, method: str) -> SsoDomain:
         .order_by("pk")
     )
     mine = next((c for c in claims if c.connection.tenant_id == tenant.pk), None)
+    proven_elsewhere = any(c.verified_at is not None for c in claims if c is not mine)
+    if mine is None and proven_elsewhere:  # removed by the organization that proved it
+        raise _claimed()
     if mine is None or mine.token != checked.token:  # removed (or removed and re-added)
         raise Conflict(
             f"{checked.domain} changed while it was being checked; verify it again.",
@@ -104,7 +107,7 @@ def _verified(*, tenant: Tenant, checked: SsoDomain, method: str) -> SsoDomain:
         )
     if mine.verified_at is not None:  # a concurrent call of this organization got here first
         return mine
-    if any(c.verified_at is not None for c in claims):
+    if proven_elsewhere:
         raise _claimed()
     mine.verified_at = timezone.now()
     mine.verified_by = method

@@ -6,7 +6,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
-
 from django.utils import timezone
 
 from accounts.sso.models import SsoDomain

@@ -8,9 +8,9 @@ from accounts.sso.crypto import secret_decrypt
 from accounts.sso.models import SsoConnection, SsoDomain
 from saas.audit.models import AuditEntry
 from tests.factories import Org
+from tests.support.domains import DnsServer
 from tests.support.http import assert_error
 from tests.support.oidc_idp import OidcProvider
-from tests.support.domains import DnsServer
 from tests.support.sso import sso_configure, sso_domain_prove
 
 
