@@ -274,8 +274,9 @@ class SsoDomainVerifyApi(NoStoreMixin, TenantApi):
 class SsoLoginQuery(QuerySerializer):
     email = serializers.EmailField(
         required=False,
-        help_text="The person's email: must be in the connection's domains; sent to the "
-        "provider as login_hint.",
+        help_text="The person's email: must be in the connection's verified domains (400 "
+        "sso_domain_not_covered, or sso_domain_unverified); sent to the provider as "
+        "login_hint.",
     )
 
 
@@ -331,8 +332,10 @@ class SsoCallbackApi(NoStoreMixin, PublicApi):
         summary="SSO callback",
         description="Where the provider sends the person back (the redirect URI). Checks the "
         "state, exchanges the code, verifies the ID token (issuer, audience, signature, expiry, "
-        "nonce) and the email (verified, in the connection's domains), creates the account and "
-        "membership just in time with the default role, and redirects (302) to the landing "
+        "nonce) and the email (verified by the provider, in one of the connection's verified "
+        "domains: 403 sso_domain_unverified for a domain not proven yet), creates the account "
+        "and membership just in time with the default role (or a pending invitation's role, "
+        "which accepts it), and redirects (302) to the landing "
         "page `/sso/complete#code=...` with a one-time code (SSO_CODE_TTL_SECONDS) for "
         "`POST /api/v1/sso/token/`. A client that accepts only `application/json` gets that "
         "address in a 200 body instead.",
