@@ -98,10 +98,12 @@ def one_time_code(callback_answer: Any) -> str:
     return location.fragment.removeprefix("code=")
 
 
-def live_sso_organization(server: Any, slug: str, idp: OidcProvider) -> tuple[str, dict[str, str]]:
+def live_sso_organization(
+    server: Any, slug: str, idp: OidcProvider, policy: str = "optional"
+) -> tuple[str, dict[str, str]]:
     """On a running server: sign `slug` up, put it on Pro, and configure single sign-on
-    through `idp` for `<slug>.test` over the API as its owner. Its host (with the port) and
-    the owner's auth header."""
+    through `idp` for `<slug>.test` (verified) over the API as its owner. Its host (with the
+    port) and the owner's auth header."""
     owner = {"email": f"owner@{slug}.test", "password": "correct-horse-battery-2026"}
     signup = server.post("/api/v1/signup/", "localhost", json={"name": slug, "slug": slug, **owner})
     assert signup.status_code == 201, signup.text
@@ -115,6 +117,7 @@ def live_sso_organization(server: Any, slug: str, idp: OidcProvider) -> tuple[st
         "client_secret": secret,
         "domains": [f"{slug}.test"],
         "default_role": "member",
+        "policy": policy,
     }
     configured = requests.put(
         f"{server.url}/api/v1/sso/", json=body, headers={"Host": host, **auth}, timeout=30
