@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.utils import (
     OpenApiExample,
+    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
@@ -263,6 +264,14 @@ class SsoDomainVerifyApi(NoStoreMixin, TenantApi):
         "is. 409 `sso_domain_not_verified` says what each check found (`checks`), and "
         "nothing changes; 409 `sso_domain_claimed` when another organization proved it "
         "first. Needs the plan's `sso` feature (402).",
+        parameters=[
+            OpenApiParameter(
+                "domain",
+                str,
+                OpenApiParameter.PATH,
+                description="An email domain the connection lists, such as acme.com.",
+            )
+        ],
         request=None,
         responses={200: SsoDomainOutput, **ERRORS_WRITE, **E402, **E409},
     )
