@@ -478,11 +478,20 @@ def _invitation_open(*, tenant: Tenant, token: str) -> Invitation:
 
 @transaction.atomic
 def invitation_accept(
-    *, tenant: Tenant, token: str, password: str, full_name: str = ""
+    *,
+    tenant: Tenant,
+    token: str,
+    password: str,
+    full_name: str = "",
+    policy: Callable[..., None] | None = None,
 ) -> Membership:
     """Join with an invitation. A new address gets an account with `password`; an existing
-    account must prove itself with its own password."""
+    account must prove itself with its own password. `policy(tenant=, email=, role=)`, once
+    the invitation is known, may refuse a password path (accounts.sso's enforced policy:
+    passed in by the caller, since accounts.sso builds on these services)."""
     invitation = _invitation_open(tenant=tenant, token=token)
+    if policy is not None:
+        policy(tenant=tenant, email=invitation.email, role=invitation.role)
     entitlement_require(tenant=tenant, limit="seats", count_pending_invitations=False)
     user = User.objects.filter(email__iexact=invitation.email).first()
     if user is None:
@@ -507,3 +516,36 @@ def invitation_accept(
             return membership_create(user=user, tenant_id=tenant.pk, role=invitation.role)
     except IntegrityError as exc:
         raise Conflict("You are already a member.", code="already_member") from exc
+
+
+def invitation_take_for(*, tenant: Tenant, user: User) -> Invitation | None:
+    """The pending invitation to `user`'s email, marked accepted (audited, by them), for a
+    person who joins by proving their email another way (accounts.sso's sign-in); None if
+    there is none. In the caller's transaction, which adds the membership."""
+    invitation = (
+        Invitation.objects.select_for_update()
+        .filter(
+            tenant=tenant,
+            email__iexact=user.email,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .first()
+    )
+    if invitation is None:
+        return None
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    audit_entry_record(
+        action="invitation.accepted",
+        target_type="invitation",
+        target_id=invitation.pk,
+        changes={
+            "accepted_at": {"before": None, "after": invitation.accepted_at},
+            "email": {"before": invitation.email, "after": invitation.email},
+        },
+        tenant=tenant,
+        actor_user=user,
+    )
+    return invitation

@@ -47,6 +47,7 @@ from .services import (
     membership_remove,
     ownership_transfer,
 )
+from .sso.services import sso_invitation_accept_check
 from .tokens import tenant_tokens_issue
 
 C = Capability
@@ -302,13 +303,16 @@ class InvitationAcceptApi(NoStoreMixin, BaseApi):
         description="Creates the account if the address has none (or links the existing "
         "one, which must give its password), adds the membership and logs in (an account "
         "with two-factor authentication gets no tokens here: it logs in at `auth/login/`, "
-        "which asks for the second factor).",
+        "which asks for the second factor). 403 `sso_required` (with `login_url`) when the "
+        "organization enforces single sign-on for the invitee's verified email domain: they "
+        "join by signing in there, which accepts the invitation with its role.",
         request=InvitationAcceptInput,
         responses={
             201: MemberOutput,
             **E400,
             **E401,
             **E402,
+            **E403,
             **E404,
             **E409,
             **E413,
@@ -321,7 +325,9 @@ class InvitationAcceptApi(NoStoreMixin, BaseApi):
         if tenant is None:
             raise NotFound("No such invitation.", code="invitation_not_found")
         data = self.validate(self.InvitationAcceptInput, request)
-        membership = invitation_accept(tenant=tenant, token=token, **data)
+        membership = invitation_accept(
+            tenant=tenant, token=token, policy=sso_invitation_accept_check, **data
+        )
         body: dict[str, Any] = dict(MemberOutput(membership).data)
         # The password alone is no login for an account with a second factor (accounts.mfa).
         if not mfa_enrolled(user_id=membership.user_id):

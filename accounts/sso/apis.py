@@ -15,7 +15,13 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers
 from rest_framework.parsers import FormParser
 from rest_framework.request import Request
@@ -41,10 +47,13 @@ from api.serializers import ChoiceField, QuerySerializer, StrictSerializer
 from api.throttling import throttles
 from saas.errors import NotFound
 from saas.security import docs_policy
+from tenants.domains.checks import http_url, txt_record_name
 
 from ..roles import ASSIGNABLE_ROLE_CHOICES, Capability
 from ..serializers import UserDetailsSerializer
-from .models import Policy, Protocol, SsoConnection
+from .domains import HTTP_PATH as DOMAIN_HTTP_PATH
+from .domains import sso_domain_verify
+from .models import Policy, Protocol, SsoConnection, SsoDomain, VerificationMethod
 from .saml import POST, REDIRECT, ServiceProvider, sp_metadata
 from .selectors import sso_connection_get
 from .services import (
@@ -91,14 +100,53 @@ def service_provider(request: Request) -> ServiceProvider:
     )
 
 
+class SsoDomainDnsRecordOutput(serializers.Serializer):
+    type = serializers.CharField(help_text="Always TXT.")
+    name = serializers.CharField(help_text="The record's name: `_saas-challenge.<domain>`.")
+    value = serializers.CharField(help_text="The record's value: the domain's token.")
+
+
+class SsoDomainHttpTokenOutput(serializers.Serializer):
+    url = serializers.CharField(help_text="Where the token must be served (plain HTTP, port 80).")
+    body = serializers.CharField(help_text="The answer's whole body: the token (status 200).")
+
+
+class SsoDomainVerificationOutput(serializers.Serializer):
+    dns = SsoDomainDnsRecordOutput(help_text="Publish this TXT record, or ...")
+    http = SsoDomainHttpTokenOutput(help_text="... serve this token from the domain's host.")
+
+
 class SsoDomainOutput(serializers.Serializer):
     domain = serializers.CharField()
     verified = serializers.SerializerMethodField(
-        help_text="Whether ownership was proven (DNS verification is not built yet: false)."
+        help_text="Whether the organization proved it owns the domain. Only a verified domain "
+        "signs in through the provider, is provisioned just in time and is held to an "
+        "enforced policy; an unverified one is a claim that does nothing yet."
     )
+    verified_at = serializers.DateTimeField(allow_null=True)
+    verified_by = ChoiceField(choices=VerificationMethod.choices, allow_null=True)
+    verification = serializers.SerializerMethodField()
+    verify_url = serializers.SerializerMethodField(help_text="POST here to check now.")
 
-    def get_verified(self, domain: Any) -> bool:
+    def get_verified(self, domain: SsoDomain) -> bool:
         return domain.verified_at is not None
+
+    @extend_schema_field(SsoDomainVerificationOutput)
+    def get_verification(self, domain: SsoDomain) -> dict[str, dict[str, str]]:
+        return {
+            "dns": {"type": "TXT", "name": txt_record_name(domain.domain), "value": domain.token},
+            "http": {"url": http_url(domain.domain, DOMAIN_HTTP_PATH), "body": domain.token},
+        }
+
+    def get_verify_url(self, domain: SsoDomain) -> str:
+        return self.context["request"].build_absolute_uri(
+            f"/api/v1/sso/domains/{domain.domain}/verify/"
+        )
+
+    def to_representation(self, instance: SsoDomain) -> dict:
+        data = dict(super().to_representation(instance))
+        data["verified_by"] = instance.verified_by or None  # stored blank until verified
+        return data
 
 
 class SsoConnectionOutput(serializers.Serializer):
@@ -202,13 +250,15 @@ class SsoConnectionApi(NoStoreMixin, TenantApi):
             child=serializers.CharField(max_length=253),
             min_length=1,
             max_length=50,
-            help_text="Email domains that sign in here; each may belong to one organization.",
+            help_text="Email domains that sign in here, once verified (each domain's TXT "
+            "record or HTTP token is in the answer; then POST its verify_url). A domain "
+            "another organization has verified is 409 sso_domain_claimed.",
         )
         policy = ChoiceField(
             choices=Policy.choices,
             default=Policy.OPTIONAL,
-            help_text="enforced: members with these domains cannot log in with a password, "
-            "except the owner (break-glass).",
+            help_text="enforced: members with these domains, once verified, cannot log in "
+            "or accept an invitation with a password, except the owner (break-glass).",
         )
         default_role = ChoiceField(
             choices=ASSIGNABLE_ROLE_CHOICES,
@@ -255,10 +305,10 @@ class SsoConnectionApi(NoStoreMixin, TenantApi):
         "issuer's discovery document and keys are fetched and checked first. SAML 2.0 "
         "(`protocol: saml`): the IdP metadata, given as XML or fetched from a URL, is parsed "
         "(no DTD, entity or external reference: 400 `sso_metadata_invalid`) for the entity id, "
-        "SSO URL and signing certificates. A domain claimed "
-        "by another organization is 409 `sso_domain_claimed`; nothing is saved unless all of "
-        "it is valid. Needs the plan's `sso` feature (402). Domains are recorded unverified: "
-        "DNS verification is not built yet.",
+        "SSO URL and signing certificates. A domain another organization has verified is 409 "
+        "`sso_domain_claimed`; nothing is saved unless all of it is valid. Needs the plan's "
+        "`sso` feature (402). New domains are recorded unverified (kept ones keep their "
+        "state): prove each with `POST /api/v1/sso/domains/<domain>/verify/`.",
         request=SsoConnectionInput,
         responses={200: SsoConnectionOutput, **ERRORS_WRITE, **E402, **E409},
         examples=[
@@ -321,11 +371,43 @@ class SsoConnectionApi(NoStoreMixin, TenantApi):
         return Response(status=204)
 
 
+class SsoDomainVerifyApi(NoStoreMixin, TenantApi):
+    capabilities = {"POST": Capability.MEMBERS_MANAGE}
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Verify an SSO email domain",
+        operation_id="sso_domains_verify",
+        description="Checks now: the TXT record at `_saas-challenge.<domain>`, then "
+        "`http://<domain>/.well-known/saas-sso-domain-verification` (no redirects followed). "
+        "On success the domain is verified: its people sign in through the provider, are "
+        "provisioned just in time and are held to an enforced policy; any other "
+        "organization's unverified claim of it is removed. A verified domain answers as it "
+        "is. 409 `sso_domain_not_verified` says what each check found (`checks`), and "
+        "nothing changes; 409 `sso_domain_claimed` when another organization proved it "
+        "first. Needs the plan's `sso` feature (402).",
+        parameters=[
+            OpenApiParameter(
+                "domain",
+                str,
+                OpenApiParameter.PATH,
+                description="An email domain the connection lists, such as acme.com.",
+            )
+        ],
+        request=None,
+        responses={200: SsoDomainOutput, **ERRORS_WRITE, **E402, **E409},
+    )
+    def post(self, request: Request, domain: str) -> Response:
+        verified = sso_domain_verify(tenant=self.tenant, domain=domain)
+        return Response(SsoDomainOutput(verified, context={"request": request}).data)
+
+
 class SsoLoginQuery(QuerySerializer):
     email = serializers.EmailField(
         required=False,
-        help_text="The person's email: must be in the connection's domains; sent to the "
-        "provider as login_hint.",
+        help_text="The person's email: must be in the connection's verified domains (400 "
+        "sso_domain_not_covered, or sso_domain_unverified); sent to the provider as "
+        "login_hint.",
     )
 
 
@@ -426,8 +508,10 @@ class SsoCallbackApi(NoStoreMixin, PublicApi):
         summary="SSO callback",
         description="Where the provider sends the person back (the redirect URI). Checks the "
         "state, exchanges the code, verifies the ID token (issuer, audience, signature, expiry, "
-        "nonce) and the email (verified, in the connection's domains), creates the account and "
-        "membership just in time with the default role, and redirects (302) to the landing "
+        "nonce) and the email (verified by the provider, in one of the connection's verified "
+        "domains: 403 sso_domain_unverified for a domain not proven yet), creates the account "
+        "and membership just in time with the default role (or a pending invitation's role, "
+        "which accepts it), and redirects (302) to the landing "
         "page `/sso/complete#code=...` with a one-time code (SSO_CODE_TTL_SECONDS) for "
         "`POST /api/v1/sso/token/`. A client that accepts only `application/json` gets that "
         "address in a 200 body instead.",

@@ -1,8 +1,10 @@
 """SSO rows, in the public schema: a connection per organization, the email domains it
-covers (each claimed by one organization only), and the two short-lived, single-use records
-of a login in progress (the state sent to the provider, then the code handed to the front
-end). Secrets are never kept in clear: the client secret is encrypted (accounts.sso.crypto),
-states and codes are kept as hashes."""
+covers (each verified by one organization at most), and the two short-lived, single-use
+records of a login in progress (the state sent to the provider, then the code handed to the
+front end). Secrets are never kept in clear: the client secret is encrypted
+(accounts.sso.crypto), states and codes are kept as hashes."""
+
+import secrets
 
 from django.db import models
 
@@ -49,12 +51,43 @@ class SsoConnection(models.Model):
         return f"{self.tenant_id}:{self.issuer or self.idp_entity_id}"
 
 
+def domain_token_new() -> str:
+    """What the TXT record or the HTTP answer must hold to prove an SSO domain."""
+    return secrets.token_urlsafe(24)
+
+
+class VerificationMethod(models.TextChoices):
+    DNS = "dns", "DNS TXT record"
+    HTTP = "http", "HTTP token"
+
+
 class SsoDomain(models.Model):
+    """An email domain a connection covers. Listed, it is a claim and does nothing; verified
+    (its owner proved it with a DNS TXT record or an HTTP token, accounts.sso.domains), its
+    people sign in through the connection, may be provisioned just in time, and are held to an
+    enforced policy. Several organizations may list a domain nobody has proven; the first to
+    prove it wins it (the others' claims are removed, audited on both sides), and a verified
+    domain is one organization's only (a partial unique index)."""
+
     connection = models.ForeignKey(SsoConnection, on_delete=models.CASCADE, related_name="domains")
-    # Lower case, no trailing dot; unique across organizations.
-    domain = models.CharField(max_length=253, unique=True)
-    # Set once ownership is proven (DNS TXT): not built yet, every domain is unverified.
+    # Lower case, no trailing dot.
+    domain = models.CharField(max_length=253)
+    # Published by the organization to prove the domain. Not a secret, but unguessable.
+    token = models.CharField(max_length=64, default=domain_token_new)
     verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.CharField(max_length=8, choices=VerificationMethod.choices, blank=True)
+
+    class Meta:
+        ordering = ["id"]  # as listed
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "domain"], name="sso_domain_once"),
+            models.UniqueConstraint(
+                fields=["domain"],
+                condition=models.Q(verified_at__isnull=False),
+                name="sso_domain_verified_once",
+            ),
+        ]
+        indexes = [models.Index(fields=["domain"], name="sso_domain_name_idx")]
 
     def __str__(self) -> str:
         return self.domain

@@ -27,7 +27,7 @@ from tenants.models import Tenant
 
 from ..access import member_access_from_db
 from ..models import Membership, Role, User
-from ..services import membership_create
+from ..services import invitation_take_for, membership_create
 from ..tokens import SINGLE_SIGN_ON, tenant_tokens_issue
 from .crypto import secret_decrypt, secret_encrypt, token_hash
 from .http import ProviderError, invalid, provider_get_xml, provider_post_form
@@ -83,14 +83,16 @@ def _domains_clean(domains: list[str]) -> list[str]:
 
 
 def _domains_claimed_elsewhere(*, tenant: Tenant, domains: list[str]) -> None:
+    """A domain another organization has proven is its only; one it merely listed is not
+    (accounts.sso.domains: the first to prove it wins it)."""
     taken = sorted(
-        SsoDomain.objects.filter(domain__in=domains)
+        SsoDomain.objects.filter(domain__in=domains, verified_at__isnull=False)
         .exclude(connection__tenant=tenant)
         .values_list("domain", flat=True)
     )
     if taken:
         raise Conflict(
-            f"Already claimed by another organization: {', '.join(taken)}.",
+            f"Already proven by another organization: {', '.join(taken)}.",
             code="sso_domain_claimed",
             extra={
                 "fields": {"domains": [f"{d} is claimed by another organization." for d in taken]}
@@ -310,12 +312,18 @@ def _domain_of(email: str) -> str:
 
 
 def _email_covered_check(connection: SsoConnection, email: str) -> None:
-    if email and not connection.domains.filter(domain=_domain_of(email)).exists():
+    """An email given to start a login must be in one of the connection's proven domains."""
+    if not email:
+        return
+    listed = connection.domains.filter(domain=_domain_of(email)).first()
+    if listed is None:
         raise InvalidInput(
             "This email's domain does not sign in through this organization's provider.",
             code="sso_domain_not_covered",
             extra={"fields": {"email": ["Not in the organization's SSO domains."]}},
         )
+    if listed.verified_at is None:
+        raise _unverified(InvalidInput)
 
 
 @dataclass(frozen=True)
@@ -511,11 +519,14 @@ def sso_saml_login_complete(
 def _member_sign_in(*, connection: SsoConnection, email: str) -> str:
     tenant = connection.tenant
     entitlement_require(tenant=tenant, feature=FEATURE)
-    if not connection.domains.filter(domain=_domain_of(email)).exists():
+    listed = connection.domains.filter(domain=_domain_of(email)).first()
+    if listed is None:
         raise PermissionDenied(
             "This email's domain is not one of the organization's SSO domains.",
             code="sso_email_not_allowed",
         )
+    if listed.verified_at is None:  # the provider's word counts for a proven domain only
+        raise _unverified(PermissionDenied)
     email = email.lower()
     user = User.objects.filter(email__iexact=email).first()
     if user is not None and not user.is_active:
@@ -526,7 +537,10 @@ def _member_sign_in(*, connection: SsoConnection, email: str) -> str:
         entitlement_require(tenant=tenant, limit="seats", count_pending_invitations=False)
         if user is None:
             user = User.objects.create_user(email=email, password=None)
-        membership_create(user=user, tenant_id=tenant.pk, role=connection.default_role)
+        # Invited, the person joins with the invitation's role (and it is accepted).
+        invitation = invitation_take_for(tenant=tenant, user=user)
+        role = invitation.role if invitation is not None else connection.default_role
+        membership_create(user=user, tenant_id=tenant.pk, role=role)
     one_time = secrets.token_urlsafe(32)
     SsoLoginCode.objects.filter(expires_at__lt=timezone.now()).delete()  # the stale ones
     SsoLoginCode.objects.create(
@@ -568,20 +582,52 @@ def sso_token_exchange(*, tenant: Tenant, code: str) -> SsoSignedIn:
     )
 
 
-def sso_password_login_check(*, tenant: Tenant, user: User, role: str) -> None:
-    """Under an enforced policy, a member whose email is in the connection's domains signs in
-    through the provider only; the owner keeps password login (break-glass: the provider
-    may be down or misconfigured, and someone must be able to fix it)."""
-    if role == Role.OWNER:
-        return
-    enforced = SsoDomain.objects.filter(
+def _unverified(error: type[InvalidInput] | type[PermissionDenied]) -> Exception:
+    return error(
+        "This organization has not proven it owns this email's domain yet: sign in with "
+        "your password.",
+        code="sso_domain_unverified",
+    )
+
+
+def _enforced_for(*, tenant: Tenant, email: str) -> bool:
+    """Does the organization enforce single sign-on for `email`: an enforced policy, and the
+    email's domain one the organization has proven (a merely listed one locks nobody out)."""
+    return SsoDomain.objects.filter(
         connection__tenant=tenant,
         connection__policy=Policy.ENFORCED,
-        domain=_domain_of(user.email),
+        domain=_domain_of(email),
+        verified_at__isnull=False,
     ).exists()
-    if enforced:
+
+
+def sso_password_login_check(*, tenant: Tenant, user: User, role: str) -> None:
+    """Under an enforced policy, a member whose email is in the connection's verified domains
+    signs in through the provider only; the owner keeps password login (break-glass: the
+    provider may be down or misconfigured, and someone must be able to fix it)."""
+    if role == Role.OWNER:
+        return
+    if _enforced_for(tenant=tenant, email=user.email):
         raise PermissionDenied(
             "This organization requires single sign-on for your email domain: sign in "
             "through /api/v1/sso/login/.",
             code="sso_required",
         )
+
+
+def sso_invitation_accept_check(*, tenant: Tenant, email: str, role: str) -> None:
+    """Accepting an invitation sets (or proves) a password. Under an enforced policy an
+    invitee whose email is in one of the organization's verified domains gets no password
+    path: 403 `sso_required`, naming the login (`login_url`) that joins them, which completes
+    the invitation with its role. Invitations never grant the owner role; the owner's own
+    password login (break-glass) is untouched."""
+    if role == Role.OWNER or not _enforced_for(tenant=tenant, email=email):
+        return
+    login_url = f"/api/v1/sso/login/?{urlencode({'email': email})}"
+    raise PermissionDenied(
+        "This organization requires single sign-on for your email domain: join by signing "
+        f"in through its identity provider at {login_url} (your invitation is kept and "
+        "gives you its role).",
+        code="sso_required",
+        extra={"login_url": login_url},
+    )

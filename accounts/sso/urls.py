@@ -6,6 +6,11 @@ from . import apis
 
 urlpatterns = [
     path("sso/", apis.SsoConnectionApi.as_view(), name="sso-connection"),
+    path(
+        "sso/domains/<str:domain>/verify/",
+        apis.SsoDomainVerifyApi.as_view(),
+        name="sso-domain-verify",
+    ),
     path("sso/login/", apis.SsoLoginApi.as_view(), name="sso-login"),
     path("sso/callback/", apis.SsoCallbackApi.as_view(), name="sso-callback"),
     path("sso/token/", apis.SsoTokenApi.as_view(), name="sso-token"),

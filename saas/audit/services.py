@@ -30,6 +30,14 @@ AUDITED_ACTIONS: dict[str, str] = {
         "policy, default role; that a new client secret was set, never its value)."
     ),
     "sso.deleted": "The single sign-on connection was deleted.",
+    "sso.domain_verified": (
+        "An SSO email domain was proven (DNS TXT or HTTP): single sign-on, just-in-time "
+        "provisioning and an enforced policy apply to it."
+    ),
+    "sso.domain_claim_removed": (
+        "Another organization proved an SSO email domain this one had listed unverified: "
+        "this organization's claim of it was removed."
+    ),
     "billing.subscription_changed": "The plan, price, status or cancellation changed.",
     "billing.duplicate_subscription_canceled": (
         "A second subscription (two checkouts paid at once) was canceled and refunded."

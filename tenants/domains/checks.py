@@ -36,8 +36,8 @@ def txt_record_name(hostname: str) -> str:
     return f"{CHALLENGE_LABEL}.{hostname}"
 
 
-def http_url(hostname: str) -> str:
-    return f"http://{hostname}{HTTP_PATH}"
+def http_url(hostname: str, path: str = HTTP_PATH) -> str:
+    return f"http://{hostname}{path}"
 
 
 def _shown(value: str) -> str:
@@ -96,18 +96,21 @@ def _allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return address.is_global and not address.is_multicast
 
 
-def http_token_check(*, hostname: str, token: str) -> CheckResult:
+def http_token_check(*, hostname: str, token: str, path: str = HTTP_PATH) -> CheckResult:
+    """The token as the whole body of `http://<hostname><path>` (status 200). `path`: the
+    custom domains' well-known path, or another feature's (accounts.sso's email domains), so
+    one host can prove itself to both with different tokens."""
     addresses = _addresses(hostname)
     if not addresses:
         return CheckResult(False, f"{hostname} has no A or AAAA record.")
     usable = [address for address in addresses if _allowed(address)]
     if not usable:
         return CheckResult(False, f"{hostname} resolves only to non-public addresses.")
-    url = http_url(hostname)
+    url = http_url(hostname, path)
     last = f"Could not connect to {hostname}."
     for address in usable:
         try:
-            status, body = _fetch(address, hostname)
+            status, body = _fetch(address, hostname, path)
         except (OSError, http.client.HTTPException):
             last = f"Could not fetch {url}."
             continue
@@ -123,9 +126,9 @@ def http_token_check(*, hostname: str, token: str) -> CheckResult:
 
 
 def _fetch(
-    address: ipaddress.IPv4Address | ipaddress.IPv6Address, hostname: str
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address, hostname: str, path: str
 ) -> tuple[int, str | None]:
-    """GET the token path from `address` with `hostname` as the Host: the status and the
+    """GET `path` from `address` with `hostname` as the Host: the status and the
     body, or None for a body over _MAX_BODY bytes. http.client follows no redirects; the
     body is read against one deadline, so a server sending a byte at a time cannot hold the
     request (and the worker serving it) for a time limit per byte."""
@@ -138,7 +141,7 @@ def _fetch(
     try:
         connection.request(
             "GET",
-            HTTP_PATH,
+            path,
             headers={"Host": hostname, "User-Agent": _USER_AGENT, "Accept": "text/plain"},
         )
         response = connection.getresponse()

@@ -20,12 +20,12 @@ from saas.audit.services import AUDITED_ACTIONS
 from tenants.models import Tenant
 from tenants.operations import tenant_reactivate, tenant_suspend
 from tests.factories import PASSWORD as PASSWORD_OF_FACTORIES
-from tests.factories import Org, client_for, make_member
+from tests.factories import Org, client_for, make_member, make_org
 from tests.support.billing import complete_checkout, subscribe_through_checkout
 from tests.support.domains import DnsServer
 from tests.support.mfa import MFA, enroll, logged_in_with_mfa, totp_clock_stop, totp_code
 from tests.support.oidc_idp import running_provider
-from tests.support.sso import sso_configure
+from tests.support.sso import sso_configure, sso_domain_prove
 
 PASSWORD = "a-long-enough-password-2026"
 
@@ -139,6 +139,27 @@ def _sso_configured(org: Org, *, then_delete: bool = False) -> None:
         org.ok("delete", "sso/")
 
 
+def _sso_domain_verified(org: Org, monkeypatch: pytest.MonkeyPatch, claimed: str) -> None:
+    """`org` on Pro lists `claimed` for single sign-on and proves it by its TXT record,
+    served by a DNS server on loopback."""
+    server = DnsServer()
+    try:
+        monkeypatch.setattr(settings, "CUSTOM_DOMAINS_DNS_NAMESERVERS", ["127.0.0.1"])
+        monkeypatch.setattr(settings, "CUSTOM_DOMAINS_DNS_PORT", server.port)
+        with running_provider() as idp:
+            assert sso_configure(org.on_plan("pro"), idp, domains=[claimed]).status_code == 200
+        sso_domain_prove(org, server, claimed)
+    finally:
+        server.stop()
+
+
+def _sso_claim_removed(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`org` lists acme.test and a third organization proves it first: `org`'s claim goes."""
+    with running_provider() as idp:
+        assert sso_configure(org.on_plan("pro"), idp, domains=["acme.test"]).status_code == 200
+    _sso_domain_verified(make_org("gamma"), monkeypatch, "acme.test")
+
+
 def _role_changed(org: Org) -> None:
     member = make_member(org.tenant, Role.MEMBER)
     org.ok("patch", f"members/{member.pk}/", {"role": "billing"})
@@ -195,6 +216,8 @@ SCENARIOS: dict[str, Callable[..., object]] = {
     "oauth_app.deleted": lambda org, mp: _oauth_app_deleted(org),
     "sso.configured": lambda org, mp: _sso_configured(org),
     "sso.deleted": lambda org, mp: _sso_configured(org, then_delete=True),
+    "sso.domain_verified": lambda org, mp: _sso_domain_verified(org, mp, "acme.test"),
+    "sso.domain_claim_removed": _sso_claim_removed,
     "billing.subscription_changed": lambda org, mp: subscribe_through_checkout(org.tenant),
     "billing.duplicate_subscription_canceled": lambda org, mp: _second_checkout_paid(org),
     "organization.updated": lambda org, mp: org.ok("patch", "organization/", {"name": "Acme 2"}),

@@ -11,7 +11,9 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from accounts.models import Membership
+from accounts.models import Membership, User
+from tenants.models import Tenant
+from tests.factories import make_invitation
 from tests.support.browser import page_problems
 from tests.support.oidc_idp import OidcProvider
 from tests.support.processes import RunningServer
@@ -142,3 +144,41 @@ def test_signing_in_through_pysaml2s_idp(
     assert re.fullmatch(rf"http://{re.escape(host)}/sso/complete", page.url)
     assert len(pysaml2_idp.responses) == 1
     assert not problems, "\n".join(problems)
+
+
+def test_an_invitation_under_an_enforced_policy_joins_through_the_provider(
+    committed: None,
+    start_server: Callable[..., RunningServer],
+    browser_page: Page,
+    oidc_idp: OidcProvider,
+) -> None:
+    """The invitation page of an organization enforcing single sign-on for the invitee's
+    (verified) domain: the API's refusal in words, with a link to the login, which joins them
+    with the invitation's role."""
+    server = start_server()
+    host, _ = live_sso_organization(server, "ssoinvite", oidc_idp, policy="enforced")
+    owner = User.objects.get(email="owner@ssoinvite.test")
+    tenant = Tenant.objects.get(slug="ssoinvite")
+    token = make_invitation(tenant, owner, "ada@ssoinvite.test", role="admin")
+    page = browser_page
+    problems = page_problems(page)
+
+    page.goto(f"http://{host}/invitations/{token}")
+    page.get_by_label("Password").fill("analytical-engine-1843")
+    page.get_by_role("button", name="Join Ssoinvite").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("requires single sign-on")
+    assert not User.objects.filter(email="ada@ssoinvite.test").exists()
+
+    alert.get_by_role("link", name="Sign in with single sign-on").click()
+    expect(page.get_by_role("heading", name="Test IdP sign-in")).to_be_visible()
+    expect(page.get_by_label("Email")).to_have_value("ada@ssoinvite.test")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_text("Signed in as ada@ssoinvite.test")).to_be_visible()
+    ada = Membership.objects.get(user__email="ada@ssoinvite.test", tenant=tenant)
+    assert ada.role == "admin"
+    assert not ada.user.has_usable_password()
+    # Only the refused accept, which the page showed in words; nothing refused by its CSP.
+    assert problems == [
+        "Failed to load resource: the server responded with a status of 403 (Forbidden)"
+    ], "\n".join(problems)

@@ -111,6 +111,7 @@ EXPECTED_CAPABILITY: dict[tuple[str, str], Capability] = {
     ("GET", "sso-connection"): C.MEMBERS_MANAGE,
     ("PUT", "sso-connection"): C.MEMBERS_MANAGE,
     ("DELETE", "sso-connection"): C.MEMBERS_MANAGE,
+    ("POST", "sso-domain-verify"): C.MEMBERS_MANAGE,
     ("GET", "scim-token-list"): C.MEMBERS_MANAGE,
     ("POST", "scim-token-list"): C.MEMBERS_MANAGE,
     ("DELETE", "scim-token-detail"): C.MEMBERS_MANAGE,

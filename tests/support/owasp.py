@@ -50,7 +50,7 @@ from accounts.roles import Capability, capabilities_of
 from accounts.scim.services import scim_token_create
 from accounts.scopes import SCOPES, capabilities_of_scopes
 from accounts.sso.crypto import token_hash
-from accounts.sso.models import SsoConnection, SsoLoginCode
+from accounts.sso.models import SsoConnection, SsoDomain, SsoLoginCode
 from accounts.sso.services import sso_connection_configure
 from accounts.tokens import TenantPasswordResetTokenGenerator, tenant_tokens_issue
 from billing.ledger.models import Invoice
@@ -276,6 +276,8 @@ class Side:
             "token": self.invitation_token,
             "application_id": self.app.pk,
             "domain_id": self.domain.pk,
+            # The SSO connection's email domain (verified: verifying again asks no DNS).
+            "domain": f"{self.tenant.slug}.test",
             "scim_token_id": self.scim_token_id,
             # The SCIM service's (scim/v2/): a group is a role, and the discovery documents.
             "group_id": "admin",
@@ -342,6 +344,10 @@ def _side(slug: str) -> Side:
         domains=[f"{slug}.test"],
         policy="optional",
         default_role=Role.MEMBER,
+    )
+    # Proven, as POST .../verify/ records it (tests/accounts/sso test the checks).
+    SsoDomain.objects.filter(connection__tenant=tenant).update(
+        verified_at=timezone.now(), verified_by="dns"
     )
     with tenant:
         # beta's rows get ids acme never has (each schema numbers its own rows).

@@ -8,9 +8,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
+from django.utils import timezone
 
+from accounts.sso.models import SsoDomain
 from billing.models import BillingAccount, Plan
 from tests.factories import Org
+from tests.support.domains import DnsServer
 from tests.support.oidc_idp import OidcProvider
 from tests.support.pysaml2_idp import Pysaml2Idp
 from tests.support.saml_idp import SamlIdp, answer_form
@@ -32,6 +35,32 @@ def sso_configure(org: Org, idp: OidcProvider, **fields: Any) -> Any:
         **fields,
     }
     return org.client.put("/api/v1/sso/", body, format="json")
+
+
+def sso_domain_shown(org: Org, domain: str) -> dict[str, Any]:
+    """`domain` as GET /api/v1/sso/ shows it to `org`'s owner (how to prove it, whether it
+    is)."""
+    answer = org.client.get("/api/v1/sso/")
+    assert answer.status_code == 200, answer.content
+    (shown,) = [d for d in answer.json()["domains"] if d["domain"] == domain]
+    return dict(shown)
+
+
+def sso_domain_verify(org: Org, domain: str) -> Any:
+    """POST /api/v1/sso/domains/<domain>/verify/ as `org`'s member; the response."""
+    return org.client.post(f"/api/v1/sso/domains/{domain}/verify/")
+
+
+def sso_domain_prove(org: Org, dns: DnsServer, domain: str | None = None) -> dict[str, Any]:
+    """Publish `org`'s TXT record for `domain` (`<slug>.test` by default) on the test DNS
+    server and verify it over the API, as an organization does: the verified domain."""
+    domain = domain or f"{org.tenant.slug}.test"
+    record = sso_domain_shown(org, domain)["verification"]["dns"]
+    dns.records.setdefault((record["name"], "TXT"), []).append(record["value"])
+    answer = sso_domain_verify(org, domain)
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["verified"] is True
+    return dict(answer.json())
 
 
 def provider_round_trip(start: Any, idp: OidcProvider, email: str) -> str:
@@ -75,10 +104,12 @@ def one_time_code(callback_answer: Any) -> str:
     return location.fragment.removeprefix("code=")
 
 
-def live_sso_organization(server: Any, slug: str, idp: OidcProvider) -> tuple[str, dict[str, str]]:
+def live_sso_organization(
+    server: Any, slug: str, idp: OidcProvider, policy: str = "optional"
+) -> tuple[str, dict[str, str]]:
     """On a running server: sign `slug` up, put it on Pro, and configure single sign-on
-    through `idp` for `<slug>.test` over the API as its owner. Its host (with the port) and
-    the owner's auth header."""
+    through `idp` for `<slug>.test` (verified) over the API as its owner. Its host (with the
+    port) and the owner's auth header."""
     owner = {"email": f"owner@{slug}.test", "password": "correct-horse-battery-2026"}
     signup = server.post("/api/v1/signup/", "localhost", json={"name": slug, "slug": slug, **owner})
     assert signup.status_code == 201, signup.text
@@ -92,13 +123,13 @@ def live_sso_organization(server: Any, slug: str, idp: OidcProvider) -> tuple[st
         "client_secret": secret,
         "domains": [f"{slug}.test"],
         "default_role": "member",
+        "policy": policy,
     }
     configured = requests.put(
         f"{server.url}/api/v1/sso/", json=body, headers={"Host": host, **auth}, timeout=30
     )
     assert configured.status_code == 200, configured.text
-    if isinstance(idp, Pysaml2Idp):  # it checks our requests against our SP metadata
-        idp.sp_register(server.get("/api/v1/sso/saml/metadata/", host).text)
+    _domains_proven(slug)
     return host, auth
 
 
@@ -180,4 +211,15 @@ def live_saml_organization(server: Any, slug: str, idp: AnyIdp) -> tuple[str, di
     assert configured.status_code == 200, configured.text
     if isinstance(idp, Pysaml2Idp):  # it checks our requests against our SP metadata
         idp.sp_register(server.get("/api/v1/sso/saml/metadata/", host).text)
+    _domains_proven(slug)
     return host, auth
+
+
+def _domains_proven(slug: str) -> None:
+    """Marks `slug`'s SSO domains proven, as POST .../verify/ records it (the checks
+    themselves run against a DNS server on loopback in
+    tests/accounts/sso/test_domain_verification.py; a server process asks the system's
+    resolver, which knows no `.test` name)."""
+    SsoDomain.objects.filter(connection__tenant__slug=slug).update(
+        verified_at=timezone.now(), verified_by="dns"
+    )

@@ -8,9 +8,10 @@ from accounts.sso.crypto import secret_decrypt
 from accounts.sso.models import SsoConnection, SsoDomain
 from saas.audit.models import AuditEntry
 from tests.factories import Org
+from tests.support.domains import DnsServer
 from tests.support.http import assert_error
 from tests.support.oidc_idp import OidcProvider
-from tests.support.sso import sso_configure
+from tests.support.sso import sso_configure, sso_domain_prove
 
 
 @pytest.fixture
@@ -28,7 +29,12 @@ def test_owner_configures_shows_and_deletes(pro: Org, oidc_idp: OidcProvider) ->
     assert created.status_code == 200, created.content
     body = created.json()
     assert body["issuer"] == oidc_idp.issuer
-    assert body["domains"] == [{"domain": "acme.test", "verified": False}]
+    (domain,) = body["domains"]
+    assert (domain["domain"], domain["verified"], domain["verified_at"]) == (
+        "acme.test",
+        False,
+        None,
+    )
     assert body["policy"] == "enforced"
     assert body["default_role"] == "viewer"
     assert body["has_client_secret"] is True
@@ -114,10 +120,13 @@ def test_another_organization_sees_nothing(pro: Org, beta: Org, oidc_idp: OidcPr
     assert SsoConnection.objects.filter(tenant=pro.tenant).exists()
 
 
-def test_a_domain_claimed_by_another_organization_is_409(
-    pro: Org, beta: Org, oidc_idp: OidcProvider, other_idp: OidcProvider
+def test_a_domain_another_organization_verified_is_409(
+    pro: Org, beta: Org, oidc_idp: OidcProvider, other_idp: OidcProvider, dns_server: DnsServer
 ) -> None:
+    """(One another organization only listed is not: tests/accounts/sso/
+    test_domain_verification.py, the squatting rule.)"""
     sso_configure(pro, oidc_idp, domains=["acme.test"])
+    sso_domain_prove(pro, dns_server)
     beta.on_plan("pro")
     error = assert_error(
         sso_configure(beta, other_idp, domains=["beta.test", "ACME.test"]),

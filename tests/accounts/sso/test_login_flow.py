@@ -19,6 +19,7 @@ from accounts.sso.models import SsoConnection, SsoLoginCode, SsoLoginState
 from billing.models import Plan
 from saas.audit.models import AuditEntry
 from tests.factories import PASSWORD, Org, client_for, make_member, make_user
+from tests.support.domains import DnsServer
 from tests.support.http import assert_error
 from tests.support.oidc_idp import OidcProvider
 from tests.support.sso import (
@@ -26,16 +27,18 @@ from tests.support.sso import (
     one_time_code,
     provider_round_trip,
     sso_configure,
+    sso_domain_prove,
     sso_login,
 )
 
 
 @pytest.fixture
-def pro(acme: Org, oidc_idp: OidcProvider) -> Org:
-    """acme on Pro, with single sign-on through `oidc_idp` for acme.test (new people join
-    as viewers)."""
+def pro(acme: Org, oidc_idp: OidcProvider, dns_server: DnsServer) -> Org:
+    """acme on Pro, with single sign-on through `oidc_idp` for acme.test, proven by its TXT
+    record (new people join as viewers)."""
     acme.on_plan("pro")
     assert sso_configure(acme, oidc_idp, default_role="viewer").status_code == 200
+    sso_domain_prove(acme, dns_server)
     return acme
 
 
@@ -228,11 +231,12 @@ def test_acmes_login_cannot_finish_on_betas_host(
 
 
 def test_an_acme_domain_cannot_sign_in_on_beta(
-    pro: Org, beta: Org, other_idp: OidcProvider
+    pro: Org, beta: Org, other_idp: OidcProvider, dns_server: DnsServer
 ) -> None:
     """beta's own provider vouching for an acme.test address: not one of beta's domains."""
     beta.on_plan("pro")
     assert sso_configure(beta, other_idp).status_code == 200
+    sso_domain_prove(beta, dns_server)
     answer = sso_login(client_for(beta.tenant), other_idp, "beta@beta.test")
     assert answer.status_code == 302
     other_idp.claims["email"] = "ada@acme.test"

@@ -14,10 +14,11 @@ from defusedxml.ElementTree import fromstring
 from accounts.sso.models import SsoConnection, SsoDomain
 from saas.audit.models import AuditEntry
 from tests.factories import Org, client_for
+from tests.support.domains import DnsServer
 from tests.support.http import assert_error
 from tests.support.oidc_idp import OidcProvider
 from tests.support.saml_idp import SamlIdp
-from tests.support.sso import saml_configure, sso_configure
+from tests.support.sso import saml_configure, sso_configure, sso_domain_prove
 
 MD = "{urn:oasis:names:tc:SAML:2.0:metadata}"
 
@@ -53,7 +54,7 @@ def test_owner_configures_from_metadata_xml_shows_and_deletes(pro: Org, saml_idp
     assert body["sp_entity_id"].endswith("/api/v1/sso/saml/metadata/")
     assert body["acs_url"].startswith(host)
     assert body["acs_url"].endswith("/api/v1/sso/saml/acs/")
-    assert body["domains"] == [{"domain": "acme.test", "verified": False}]
+    assert [(d["domain"], d["verified"]) for d in body["domains"]] == [("acme.test", False)]
     assert (body["policy"], body["default_role"]) == ("enforced", "viewer")
     assert body["has_client_secret"] is False
     assert (body["issuer"], body["client_id"]) == ("", "")
@@ -253,9 +254,11 @@ def test_only_owner_and_admins_manage_it(pro: Org, saml_idp: SamlIdp, role: str)
 
 
 def test_a_domain_claimed_by_another_organization_is_409(
-    pro: Org, beta: Org, saml_idp: SamlIdp, other_saml_idp: SamlIdp
+    pro: Org, beta: Org, saml_idp: SamlIdp, other_saml_idp: SamlIdp, dns_server: DnsServer
 ) -> None:
+    """Claimed means proven: an unproven listing blocks nobody (test_domain_verification)."""
     assert saml_configure(pro, saml_idp).status_code == 200
+    sso_domain_prove(pro, dns_server)
     beta.on_plan("pro")
     error = assert_error(
         saml_configure(beta, other_saml_idp, domains=["beta.test", "acme.test"]),

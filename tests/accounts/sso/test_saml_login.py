@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.models import Membership, User
 from accounts.sso.models import SsoLoginCode, SsoLoginState
 from tests.factories import Org, client_for
+from tests.support.domains import DnsServer
 from tests.support.http import assert_error
 from tests.support.saml_idp import SamlIdp
 from tests.support.sso import (
@@ -29,16 +30,18 @@ from tests.support.sso import (
     saml_configure,
     saml_idp_continue,
     saml_idp_round_trip,
+    sso_domain_prove,
 )
 
 
 @pytest.fixture
-def pro(acme: Org, saml_idp: SamlIdp) -> Org:
-    """acme on Pro, with SAML single sign-on through `saml_idp` for acme.test (new people
-    join as viewers)."""
+def pro(acme: Org, saml_idp: SamlIdp, dns_server: DnsServer) -> Org:
+    """acme on Pro, with SAML single sign-on through `saml_idp` for acme.test, proven by its
+    TXT record (new people join as viewers)."""
     acme.on_plan("pro")
     configured = saml_configure(acme, saml_idp, default_role="viewer")
     assert configured.status_code == 200, configured.content
+    sso_domain_prove(acme, dns_server)
     return acme
 
 
@@ -233,11 +236,14 @@ def test_a_malformed_response_is_400(pro: Org, saml_idp: SamlIdp, saml_response:
     _nobody("ada@acme.test")
 
 
-def test_acmes_answer_cannot_be_used_on_betas_host(pro: Org, beta: Org, saml_idp: SamlIdp) -> None:
+def test_acmes_answer_cannot_be_used_on_betas_host(
+    pro: Org, beta: Org, saml_idp: SamlIdp, dns_server: DnsServer
+) -> None:
     """beta, with a connection to the same IdP for its own domain: acme's answer is for
     acme's SP (audience, destination) and acme's login (RelayState, InResponseTo)."""
     beta.on_plan("pro")
     assert saml_configure(beta, saml_idp).status_code == 200
+    sso_domain_prove(beta, dns_server)
     acme_client, beta_client = client_for(pro.tenant), client_for(beta.tenant)
     acs_url, form = _answer(acme_client, saml_idp, "ada@acme.test")
     beta_acs = acs_url.replace("acme.", "beta.", 1)
@@ -273,13 +279,16 @@ def test_login_start_refusals(pro: Org, beta: Org) -> None:
     assert not SsoLoginState.objects.exists()
 
 
-def test_the_idp_with_the_post_binding_only(acme: Org, saml_idp: SamlIdp) -> None:
+def test_the_idp_with_the_post_binding_only(
+    acme: Org, saml_idp: SamlIdp, dns_server: DnsServer
+) -> None:
     """The login page posts the AuthnRequest (a form, submitted by its script, allowed by
     its CSP by hash, and aimed at the IdP's origin only); a JSON client gets the form."""
     saml_idp.post_only = True
     acme.on_plan("pro")
     configured = saml_configure(acme, saml_idp)
     assert configured.json()["idp_sso_binding"] == "post"
+    sso_domain_prove(acme, dns_server)
     client = client_for(acme.tenant)
     page = client.get("/api/v1/sso/login/", HTTP_ACCEPT="text/html,*/*;q=0.8")
     assert page.status_code == 200
@@ -311,10 +320,11 @@ def test_a_client_asking_for_json_gets_the_address_in_a_body(pro: Org, saml_idp:
 
 
 def test_two_posts_of_one_answer_at_once_sign_in_once(
-    committed: None, make_org: Any, saml_idp: SamlIdp
+    committed: None, make_org: Any, saml_idp: SamlIdp, dns_server: DnsServer
 ) -> None:
     org = make_org("acme").on_plan("pro")
     assert saml_configure(org, saml_idp).status_code == 200
+    sso_domain_prove(org, dns_server)
     acs_url, form = _answer(client_for(org.tenant), saml_idp, "ada@acme.test")
     results: list[int] = []
     barrier = threading.Barrier(2)

@@ -8,13 +8,20 @@ import pytest
 from accounts.models import Membership
 from accounts.sso.models import SsoLoginCode
 from tests.factories import Org, client_for
+from tests.support.domains import DnsServer
 from tests.support.http import assert_error
 from tests.support.pysaml2_idp import SHA1, Pysaml2Idp
-from tests.support.sso import acs_post, one_time_code, saml_configure, saml_idp_round_trip
+from tests.support.sso import (
+    acs_post,
+    one_time_code,
+    saml_configure,
+    saml_idp_round_trip,
+    sso_domain_prove,
+)
 
 
 @pytest.fixture
-def pro(acme: Org, pysaml2_idp: Pysaml2Idp) -> Org:
+def pro(acme: Org, pysaml2_idp: Pysaml2Idp, dns_server: DnsServer) -> Org:
     """acme on Pro, its connection configured from pysaml2's metadata URL, and our SP
     metadata registered at pysaml2."""
     acme.on_plan("pro")
@@ -23,6 +30,7 @@ def pro(acme: Org, pysaml2_idp: Pysaml2Idp) -> Org:
     )
     assert configured.status_code == 200, configured.content
     assert configured.json()["idp_entity_id"] == pysaml2_idp.entity_id
+    sso_domain_prove(acme, dns_server)
     pysaml2_idp.sp_register(
         client_for(acme.tenant).get("/api/v1/sso/saml/metadata/").content.decode()
     )
