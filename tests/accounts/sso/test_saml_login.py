@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, User
 from accounts.sso.models import SsoLoginCode, SsoLoginState
-from tests.factories import Org, client_for
+from tests.factories import PASSWORD, Org, client_for, make_member, make_user
 from tests.support.domains import DnsServer
 from tests.support.http import assert_error
 from tests.support.saml_idp import SamlIdp
@@ -343,3 +343,24 @@ def test_two_posts_of_one_answer_at_once_sign_in_once(
     assert sorted(results) == [302, 400]
     assert SsoLoginCode.objects.count() == 1
     assert Membership.objects.filter(user__email="ada@acme.test").count() == 1
+
+
+def test_an_enforced_saml_connection_refuses_password_login_except_the_owner(
+    pro: Org, saml_idp: SamlIdp
+) -> None:
+    pro.user.email = "owner@acme.test"
+    pro.user.save()
+    in_domain = make_member(pro.tenant, "admin", user=make_user(email="al@acme.test"))
+    assert saml_configure(pro, saml_idp, policy="enforced").status_code == 200
+
+    def password_login(email: str) -> Any:
+        body = {"email": email, "password": PASSWORD}
+        return client_for(pro.tenant).post("/api/v1/auth/login/", body, format="json")
+
+    assert_error(password_login(in_domain.email), 403, "sso_required")
+    assert password_login(pro.user.email).status_code == 200  # break-glass
+    # The member signs in through the IdP instead, keeping their role.
+    client = client_for(pro.tenant)
+    code = one_time_code(acs_post(client, *_answer(client, saml_idp, "al@acme.test")))
+    assert _exchange(client, code).json()["user"]["email"] == "al@acme.test"
+    assert Membership.objects.get(user=in_domain, tenant=pro.tenant).role == "admin"
