@@ -16,8 +16,9 @@ from accounts.permissions import HasTenantCapability, IsTenantSession
 from accounts.roles import Capability
 from accounts.serializers import TokenPairOutput
 from accounts.tenant_api import TenantApi
-from api.docs import E400, E401, E402, E404, E409, E429, ERRORS_READ, ERRORS_WRITE
+from api.docs import E400, E401, E402, E404, E409, E429, ERRORS_READ, ERRORS_WRITE, paginated
 from api.no_store import NoStoreMixin
+from api.serializers import PageQuery
 from api.throttling import throttles
 from saas.errors import NotAuthenticated
 
@@ -90,8 +91,8 @@ class LoginMfaApi(NoStoreMixin, rest_auth.LoginView):
                 value={
                     "mfa_token": "Hf3k...",
                     "webauthn": {
-                        "id": "q1w2...",
-                        "rawId": "q1w2...",
+                        "id": "q1w2e3r4",
+                        "rawId": "q1w2e3r4",
                         "type": "public-key",
                         "response": {
                             "clientDataJSON": "eyJ0...",
@@ -241,14 +242,19 @@ class WebauthnKeysApi(_OwnMfaApi):
     @extend_schema(
         tags=["auth"],
         summary="My security keys",
-        description="The caller's WebAuthn keys (security keys and passkeys): id, name, the "
-        "host each works on, when it was added and last used; never the credential. "
-        f"{_OWN_LOGIN}",
-        responses={200: WebauthnKeyOutput(many=True), **ERRORS_READ},
+        operation_id="auth_mfa_webauthn_list",
+        description="The caller's WebAuthn keys (security keys and passkeys), oldest first: "
+        "id, name, the host each works on, when it was added and last used; never the "
+        f"credential. {_OWN_LOGIN}",
+        parameters=[PageQuery],
+        responses={
+            200: paginated(WebauthnKeyOutput, name="PaginatedWebauthnKeyList"),
+            **E400,
+            **ERRORS_READ,
+        },
     )
     def get(self, request: Request) -> Response:
-        keys = webauthn_keys_list(user_id=self.grant.user_id)
-        return Response(WebauthnKeyOutput(keys, many=True).data)
+        return self.paginate(webauthn_keys_list(user_id=self.grant.user_id), WebauthnKeyOutput)
 
 
 class WebauthnRegisterApi(NoStoreMixin, _OwnMfaApi):

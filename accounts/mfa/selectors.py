@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from django.core.cache import cache
+from django.db.models import QuerySet
 
 from accounts.roles import MFA_POLICY_ROLES
 
@@ -43,12 +44,10 @@ def mfa_status(*, user_id: int) -> MfaStatus:
     return MfaStatus(by_type.get(Authenticator.Type.TOTP), total, unused, keys)
 
 
-def webauthn_keys_list(*, user_id: int) -> list[Authenticator]:
+def webauthn_keys_list(*, user_id: int) -> QuerySet[Authenticator]:
     """The person's security keys, oldest first (their public credentials stay inside)."""
-    return list(
-        Authenticator.objects.filter(user_id=user_id, type=Authenticator.Type.WEBAUTHN).order_by(
-            "created_at", "pk"
-        )
+    return Authenticator.objects.filter(user_id=user_id, type=Authenticator.Type.WEBAUTHN).order_by(
+        "created_at", "pk"
     )
 
 

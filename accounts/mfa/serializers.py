@@ -13,15 +13,20 @@ from api.serializers import StrictSerializer
 # enrollment's attestation (response.clientDataJSON, response.attestationObject) or the
 # login's assertion (response.clientDataJSON, response.authenticatorData,
 # response.signature, response.userHandle), binary values base64url.
+_BASE64URL = "^[A-Za-z0-9_-]*$"
 _CREDENTIAL_SCHEMA = {
     "type": "object",
     "description": "The browser's PublicKeyCredential as JSON (`credential.toJSON()`), "
     "binary values base64url-encoded.",
     "properties": {
-        "id": {"type": "string"},
-        "rawId": {"type": "string"},
+        "id": {"type": "string", "pattern": _BASE64URL},
+        "rawId": {"type": "string", "pattern": _BASE64URL},
         "type": {"type": "string", "enum": ["public-key"]},
-        "authenticatorAttachment": {"type": "string", "nullable": True},
+        "authenticatorAttachment": {
+            "type": "string",
+            "enum": ["platform", "cross-platform"],
+            "nullable": True,
+        },
         "response": {"type": "object", "additionalProperties": True},
         "clientExtensionResults": {"type": "object", "additionalProperties": True},
     },

@@ -183,7 +183,7 @@ def _mfa_after_enrolling(path: str) -> Callable[..., object]:
 
 def _webauthn_key_removed(org: Org) -> None:
     enroll_key(org)
-    key_id = org.client.get(WEBAUTHN).json()[0]["id"]
+    key_id = org.client.get(WEBAUTHN).json()["results"][0]["id"]
     org.ok("post", f"auth/mfa/webauthn/{key_id}/remove/", {"password": PASSWORD_OF_FACTORIES})
 
 

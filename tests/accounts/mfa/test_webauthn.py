@@ -88,10 +88,10 @@ def test_enroll_list_rename_and_the_status(acme):
 
     listed = acme.client.get(WEBAUTHN)
     assert listed.status_code == 200
-    [entry] = listed.json()
+    [entry] = listed.json()["results"]
     assert set(entry) == {"id", "name", "passkey", "rp_id", "created_at", "last_used_at"}
     assert entry["last_used_at"] is None
-    assert "credential" not in str(listed.json())
+    assert "credential" not in str(listed.json()["results"])
     assert acme.client.get(MFA).json()["enrolled"] is True
     # The pending enrollment is spent.
     assert not WebauthnRegistration.objects.filter(user=acme.user).exists()
@@ -99,7 +99,7 @@ def test_enroll_list_rename_and_the_status(acme):
     renamed = acme.client.patch(f"{WEBAUTHN}{entry['id']}/", {"name": "Work key"}, format="json")
     assert renamed.status_code == 200
     assert renamed.json()["name"] == "Work key"
-    assert acme.client.get(WEBAUTHN).json()[0]["name"] == "Work key"
+    assert acme.client.get(WEBAUTHN).json()["results"][0]["name"] == "Work key"
 
     # A second key: no new recovery codes, and the first is excluded from its options.
     options = register_begin(acme.client)["options"]
@@ -109,12 +109,12 @@ def test_enroll_list_rename_and_the_status(acme):
     second = register_complete(acme.client, SoftKey().create(options, origin=browser_origin(acme)))
     assert second.status_code == 201
     assert second.json()["recovery_codes"] == []
-    assert len(acme.client.get(WEBAUTHN).json()) == 2
+    assert len(acme.client.get(WEBAUTHN).json()["results"]) == 2
 
 
 def test_enrolling_and_removing_are_audited(acme):
     enroll_key(acme, "YubiKey")
-    key_id = acme.client.get(WEBAUTHN).json()[0]["id"]
+    key_id = acme.client.get(WEBAUTHN).json()["results"][0]["id"]
     removed = acme.client.post(f"{WEBAUTHN}{key_id}/remove/", {"password": PASSWORD}, format="json")
     assert removed.status_code == 204
     with acme.tenant:
@@ -228,9 +228,9 @@ def test_the_same_key_twice_is_409(acme):
 
 def test_another_members_key_cannot_be_renamed_or_removed(acme, beta):
     enroll_key(acme)
-    key_id = acme.client.get(WEBAUTHN).json()[0]["id"]
+    key_id = acme.client.get(WEBAUTHN).json()["results"][0]["id"]
     other = acme.join(Role.ADMIN)
-    assert other.client.get(WEBAUTHN).json() == []
+    assert other.client.get(WEBAUTHN).json()["results"] == []
     assert_error(other.client.patch(f"{WEBAUTHN}{key_id}/", {"name": "mine"}, format="json"), 404)
     assert_error(
         other.client.post(f"{WEBAUTHN}{key_id}/remove/", {"password": PASSWORD}, format="json"),
@@ -245,7 +245,7 @@ def test_another_members_key_cannot_be_renamed_or_removed(acme, beta):
 
 def test_removing_needs_the_password_or_a_code(acme):
     enroll_key(acme)
-    key_id = acme.client.get(WEBAUTHN).json()[0]["id"]
+    key_id = acme.client.get(WEBAUTHN).json()["results"][0]["id"]
     url = f"{WEBAUTHN}{key_id}/remove/"
     assert_error(acme.client.post(url, {}, format="json"), 400)
     assert_error(acme.client.post(url, {"password": "wrong"}, format="json"), 400)
@@ -297,7 +297,7 @@ def test_login_with_a_key_202_then_200_with_the_pair(acme):
         .status_code
         == 200
     )
-    assert acme.client.get(WEBAUTHN).json()[0]["last_used_at"] is not None
+    assert acme.client.get(WEBAUTHN).json()["results"][0]["last_used_at"] is not None
 
 
 def test_a_totp_member_is_offered_what_they_have(acme):
@@ -406,7 +406,7 @@ def test_after_removing_the_key_the_login_no_longer_offers_it(acme):
     enroll(acme.client)  # a TOTP app stays
     key = enroll_key(acme)
     stale = key_challenge(acme)
-    key_id = acme.client.get(WEBAUTHN).json()[0]["id"]
+    key_id = acme.client.get(WEBAUTHN).json()["results"][0]["id"]
     removed = acme.client.post(f"{WEBAUTHN}{key_id}/remove/", {"password": PASSWORD}, format="json")
     assert removed.status_code == 204
     started = key_challenge(acme)
@@ -489,7 +489,7 @@ def test_a_key_login_satisfies_the_policy_and_the_last_key_stays(acme):
     assert on.status_code == 200, on.content
     assert client.get("/api/v1/projects/").status_code == 200
     assert client.get(MFA).json()["logged_in_with_mfa"] is True
-    key_id = client.get(WEBAUTHN).json()[0]["id"]
+    key_id = client.get(WEBAUTHN).json()["results"][0]["id"]
     refused = client.post(f"{WEBAUTHN}{key_id}/remove/", {"password": PASSWORD}, format="json")
     assert_error(refused, 409, "mfa_required_by_policy")
     # With another factor it may go.
