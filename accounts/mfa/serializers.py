@@ -50,7 +50,7 @@ class CredentialJsonField(serializers.JSONField):
     refusal, never a 500)."""
 
     def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, Mapping):
+        if not isinstance(data, dict):
             raise serializers.ValidationError("Must be a JSON object.")
         value = super().to_internal_value(data)
         if len(json.dumps(value)) > _MAX_CREDENTIAL_BYTES:

@@ -642,6 +642,7 @@ def login_mfa_complete(
         access = member_access_from_db(user_id=row.user_id, tenant_id=tenant.pk)
         if access is None or not row.user.is_active:
             raise _challenge_invalid()
+        amr: tuple[str, ...] | None
         if assertion is not None:
             outcome = _webauthn_use(row=row, rp=rp, assertion=assertion)
             amr = AMR_WEBAUTHN if outcome == "ok" else None

@@ -37,7 +37,7 @@ def _amr(access: str) -> list[str]:
     return list(AccessToken(access)["amr"])  # type: ignore[arg-type]
 
 
-def _key_login(org: Org, key: SoftKey, **bend: object) -> object:
+def _key_login(org: Org, key: SoftKey, **bend: Any) -> Any:
     started = key_challenge(org)
     kwargs: dict[str, Any] = {"origin": browser_origin(org), **bend}
     assertion = key.get(started["webauthn"], **kwargs)
