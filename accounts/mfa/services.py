@@ -357,12 +357,15 @@ def _webauthn_keys(user_id: int) -> Any:
     return Authenticator.objects.filter(user_id=user_id, type=Authenticator.Type.WEBAUTHN)
 
 
+@transaction.atomic
 def webauthn_registration_begin(
     *, tenant: Tenant, user: User, rp: RelyingParty, passkey: bool
 ) -> WebauthnRegistrationStart:
     """The PublicKeyCredentialCreationOptions for a new key of the person on this host; the
     state waits server-side, bound to the person and the organization, for
-    webauthn_registration_complete. Beginning again replaces it."""
+    webauthn_registration_complete. Beginning again replaces it (one at a time per person:
+    two at once both answer, and the later one's options are the pending ones)."""
+    User.objects.select_for_update().get(pk=user.pk)
     if _webauthn_keys(user.pk).count() >= settings.MFA_WEBAUTHN_MAX_KEYS:
         raise Conflict(
             f"At most {settings.MFA_WEBAUTHN_MAX_KEYS} security keys; remove one first.",

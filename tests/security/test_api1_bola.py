@@ -63,6 +63,7 @@ NOWHERE: dict[str, Any] = {
     "application_id": 10**15 + 4,
     "domain_id": 10**15 + 5,
     "scim_token_id": 10**15 + 5,
+    "key_id": 10**15 + 6,
 }
 
 

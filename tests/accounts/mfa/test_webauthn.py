@@ -573,3 +573,38 @@ def test_one_assertion_sent_twice_at_once_logs_in_once(committed, make_org, totp
         return int(answer.status_code)
 
     assert _twice_at_once(use) == [200, 401]
+
+
+def test_two_concurrent_begins_leave_one_pending_enrollment(committed, make_org, totp_clock):
+    org = make_org("acme")
+    token = f"Bearer {access_token(org.tenant, org.user)}"
+    challenges: list[str] = []
+
+    def begin() -> int:
+        client = client_for(org.tenant)
+        client.credentials(HTTP_AUTHORIZATION=token)
+        answer = client.post(f"{WEBAUTHN}register/", {}, format="json")
+        if answer.status_code == 201:
+            challenges.append(answer.json()["options"]["publicKey"]["challenge"])
+        return int(answer.status_code)
+
+    assert _twice_at_once(begin) == [201, 201]
+    [pending] = WebauthnRegistration.objects.filter(user=org.user)
+    assert pending.state["challenge"] in challenges
+
+
+def test_two_concurrent_removals_of_one_key_remove_it_once(committed, make_org, totp_clock):
+    org = make_org("acme")
+    enroll_key(org)
+    key_id = org.client.get(WEBAUTHN).json()["results"][0]["id"]
+    token = f"Bearer {access_token(org.tenant, org.user)}"
+
+    def remove() -> int:
+        client = client_for(org.tenant)
+        client.credentials(HTTP_AUTHORIZATION=token)
+        url = f"{WEBAUTHN}{key_id}/remove/"
+        return int(client.post(url, {"password": PASSWORD}, format="json").status_code)
+
+    assert _twice_at_once(remove) == [204, 404]
+    with org.tenant:
+        assert AuditEntry.objects.filter(action="mfa.webauthn_removed").count() == 1
