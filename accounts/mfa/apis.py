@@ -327,7 +327,7 @@ class WebauthnKeyApi(_OwnMfaApi):
     )
     def patch(self, request: Request, key_id: int) -> Response:
         data = self.validate(WebauthnRenameInput, request)
-        key = webauthn_rename(user=request.user, key_id=key_id, name=data["name"])  # type: ignore[arg-type]
+        key = webauthn_rename(user=request.user, key_id=key_id, name=data.get("name"))  # type: ignore[arg-type]
         return Response(WebauthnKeyOutput(key).data)
 
 

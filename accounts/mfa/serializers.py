@@ -266,4 +266,6 @@ class WebauthnCompleteOutput(serializers.Serializer):
 
 
 class WebauthnRenameInput(StrictSerializer):
-    name = serializers.CharField(max_length=64)
+    """A PATCH: what is sent changes (only the name can), nothing sent changes nothing."""
+
+    name = serializers.CharField(max_length=64, required=False)

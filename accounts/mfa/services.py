@@ -472,10 +472,12 @@ def _webauthn_key(*, user_id: int, key_id: int, lock: bool = False) -> Authentic
 
 
 @transaction.atomic
-def webauthn_rename(*, user: User, key_id: int, name: str) -> Authenticator:
+def webauthn_rename(*, user: User, key_id: int, name: str | None) -> Authenticator:
+    """Rename one of the person's keys (None: unchanged); 404 for anyone else's."""
     key = _webauthn_key(user_id=user.pk, key_id=key_id, lock=True)
-    key.data["name"] = name
-    key.save(update_fields=["data"])
+    if name is not None and name != key.data.get("name"):
+        key.data["name"] = name
+        key.save(update_fields=["data"])
     return key
 
 

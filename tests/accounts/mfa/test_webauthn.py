@@ -100,6 +100,10 @@ def test_enroll_list_rename_and_the_status(acme):
     assert renamed.status_code == 200
     assert renamed.json()["name"] == "Work key"
     assert acme.client.get(WEBAUTHN).json()["results"][0]["name"] == "Work key"
+    unchanged = acme.client.patch(f"{WEBAUTHN}{entry['id']}/", {}, format="json")
+    assert unchanged.status_code == 200
+    assert unchanged.json()["name"] == "Work key"
+    assert_error(acme.client.patch(f"{WEBAUTHN}{entry['id']}/", {"name": ""}, format="json"), 400)
 
     # A second key: no new recovery codes, and the first is excluded from its options.
     options = register_begin(acme.client)["options"]
