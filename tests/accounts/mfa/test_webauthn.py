@@ -230,6 +230,15 @@ def test_the_same_key_twice_is_409(acme):
     assert Authenticator.objects.filter(user=acme.user, type="webauthn").count() == 1
 
 
+def test_keys_are_capped_per_person(acme, settings):
+    settings.MFA_WEBAUTHN_MAX_KEYS = 2
+    enroll_key(acme, "one")
+    enroll_key(acme, "two")
+    refused = acme.client.post(f"{WEBAUTHN}register/", {}, format="json")
+    assert_error(refused, 409, "mfa_webauthn_too_many_keys")
+    assert not WebauthnRegistration.objects.filter(user=acme.user).exists()
+
+
 def test_another_members_key_cannot_be_renamed_or_removed(acme, beta):
     enroll_key(acme)
     key_id = acme.client.get(WEBAUTHN).json()["results"][0]["id"]
@@ -422,6 +431,22 @@ def test_after_removing_the_key_the_login_no_longer_offers_it(acme):
     assert_error(refused, 401, "mfa_webauthn_invalid")
     # The recovery codes stay with the TOTP app.
     assert acme.client.get(MFA).json()["recovery_codes"]["unused"] == 10
+
+
+def test_removing_the_app_keeps_the_recovery_codes_while_a_key_remains(acme):
+    acme.on_plan("pro")
+    enrolled = enroll(acme.client)
+    key = enroll_key(acme)
+    client = logged_in_with_mfa(acme, totp_code(enrolled.secret))
+    on = client.put(f"{MFA}policy/", {"require_for_admins": True}, format="json")
+    assert on.status_code == 200
+    # The policy holds, but the key is a second factor still: the app may go.
+    removed = client.post(f"{MFA}totp/remove/", {"password": PASSWORD}, format="json")
+    assert removed.status_code == 204, removed.content
+    assert client.get(MFA).json()["recovery_codes"]["unused"] == 10
+    started = key_challenge(acme)
+    assert started["types"] == ["webauthn", "recovery_codes"]
+    assert _key_login(acme, key).status_code == 200
 
 
 def test_a_recovery_code_still_logs_in_a_key_holder(acme):
