@@ -51,8 +51,10 @@ class SoftKey:
         rp_id: str | None = None,
         challenge: str | None = None,
         resident: bool = False,
+        verified: bool = True,
     ) -> dict[str, Any]:
-        """The browser's answer to navigator.credentials.create(options)."""
+        """The browser's answer to navigator.credentials.create(options); `verified`: the
+        key checked the person (PIN, biometrics), the UV flag."""
         public = options["publicKey"]
         rp_id = rp_id or public["rp"]["id"]
         self.user_handle = public["user"]["id"]
@@ -66,7 +68,7 @@ class SoftKey:
         )
         auth_data = AuthenticatorData.create(
             hashlib.sha256(rp_id.encode()).digest(),
-            _FLAGS.UP | _FLAGS.UV | _FLAGS.AT,
+            _FLAGS.UP | _FLAGS.AT | (_FLAGS.UV if verified else 0),
             self.counter,
             credential,
         )

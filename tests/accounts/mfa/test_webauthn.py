@@ -6,11 +6,13 @@ only, from that host's origin, once, from one of the member's own keys, with a c
 goes up."""
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from allauth.mfa.models import Authenticator
 from django.db import connection
+from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.mfa.models import WebauthnRegistration
@@ -70,6 +72,26 @@ def test_a_passkey_is_asked_to_be_resident_and_verify_the_person(acme):
     public = register_begin(acme.client, passkey=True)["options"]["publicKey"]
     assert public["authenticatorSelection"]["residentKey"] == "required"
     assert public["authenticatorSelection"]["userVerification"] == "required"
+
+
+def test_a_passkey_that_did_not_verify_the_person_is_refused(acme):
+    options = register_begin(acme.client, passkey=True)["options"]
+    unverified = SoftKey().create(options, origin=browser_origin(acme), verified=False)
+    assert_error(register_complete(acme.client, unverified), 400, "mfa_webauthn_invalid")
+    # A security key as a second factor is only asked to ("preferred"): it enrolls.
+    options = register_begin(acme.client)["options"]
+    plain = SoftKey().create(options, origin=browser_origin(acme), verified=False)
+    assert register_complete(acme.client, plain).status_code == 201
+
+
+def test_an_expired_enrollment_is_409(acme):
+    options = register_begin(acme.client)["options"]
+    WebauthnRegistration.objects.filter(user=acme.user).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    late = register_complete(acme.client, SoftKey().create(options, origin=browser_origin(acme)))
+    assert_error(late, 409, "mfa_setup_not_started")
+    assert not Authenticator.objects.filter(user=acme.user).exists()
 
 
 def test_enroll_list_rename_and_the_status(acme):
