@@ -25,6 +25,7 @@ from saas.errors import NotAuthenticated
 from .grants import TenantGrant
 from .mfa.serializers import MfaChallengeOutput
 from .mfa.services import LoginStart, login_start
+from .mfa.webauthn import request_relying_party
 from .models import User
 from .permissions import HasTenantGrant, IsTenantSession, MfaPolicyMet
 from .serializers import (
@@ -99,6 +100,7 @@ class LoginApi(NoStoreMixin, rest_auth.LoginView):
                 email=data["email"],
                 password=data["password"],
                 policy=sso_password_login_check,
+                rp=request_relying_party(self.request),
             )
         self.user = self.started.user
         if self.started.refresh is not None:
@@ -112,6 +114,8 @@ class LoginApi(NoStoreMixin, rest_auth.LoginView):
                 "mfa_token": self.started.challenge,
                 "expires_in": self.started.expires_in,
                 "methods": ["totp", "recovery_code"],
+                "types": list(self.started.types),
+                "webauthn": self.started.webauthn_options,
             }
             return Response(MfaChallengeOutput(body).data, status=202)
         return super().get_response()

@@ -37,9 +37,37 @@ class MfaChallenge(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     failed_attempts = models.PositiveSmallIntegerField(default=0)
+    # The WebAuthn request this login offered (fido2's state: the challenge, the user
+    # verification asked for) and the relying party id (the host) it was made for; empty
+    # when the person has no security key for that host.
+    webauthn_state = models.JSONField(null=True, blank=True)
+    webauthn_rp_id = models.CharField(max_length=253, blank=True, default="")
 
     class Meta:
         indexes = [models.Index(fields=["expires_at"], name="mfa_challenge_expires_idx")]
 
     def __str__(self) -> str:
         return f"MFA challenge {self.pk} of user {self.user_id}"
+
+
+class WebauthnRegistration(models.Model):
+    """A security key enrollment begun on a tenant's host: the creation options' state
+    (fido2's: the challenge, the user verification asked for), waiting for the browser's
+    attestation. One per person and organization (beginning again replaces it); spent by
+    the first complete, right or wrong, and dead after MFA_WEBAUTHN_REGISTRATION_SECONDS."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE)
+    rp_id = models.CharField(max_length=253)
+    state = models.JSONField()
+    passkey = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "tenant"], name="webauthn_registration_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"WebAuthn registration of user {self.user_id} on tenant {self.tenant_id}"

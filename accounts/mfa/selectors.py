@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from django.core.cache import cache
+from django.db.models import QuerySet
 
 from accounts.roles import MFA_POLICY_ROLES
 
@@ -14,8 +15,8 @@ from .models import MfaPolicy
 
 # The roles a policy can require a second factor of.
 POLICY_ROLES = MFA_POLICY_ROLES
-# The factors a login's second step accepts (WebAuthn is not offered on the API yet).
-SECOND_FACTORS = (Authenticator.Type.TOTP,)
+# The second factors (recovery codes are a fallback for them, not one).
+SECOND_FACTORS = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
 POLICY_CACHE_SECONDS = 300
 
 
@@ -24,20 +25,30 @@ class MfaStatus:
     totp: Authenticator | None
     recovery_codes_total: int
     recovery_codes_unused: int
+    webauthn_keys: int = 0
 
     @property
     def enrolled(self) -> bool:
-        return self.totp is not None
+        return self.totp is not None or self.webauthn_keys > 0
 
 
 def mfa_status(*, user_id: int) -> MfaStatus:
-    by_type = {a.type: a for a in Authenticator.objects.filter(user_id=user_id)}
+    rows = list(Authenticator.objects.filter(user_id=user_id))
+    by_type = {a.type: a for a in rows}
+    keys = sum(1 for a in rows if a.type == Authenticator.Type.WEBAUTHN)
     codes = by_type.get(Authenticator.Type.RECOVERY_CODES)
     total = unused = 0
     if codes is not None:
         wrapped = RecoveryCodes(codes)  # not wrap(): it imports WebAuthn (fido2)
         total, unused = len(wrapped.generate_codes()), len(wrapped.get_unused_codes())
-    return MfaStatus(by_type.get(Authenticator.Type.TOTP), total, unused)
+    return MfaStatus(by_type.get(Authenticator.Type.TOTP), total, unused, keys)
+
+
+def webauthn_keys_list(*, user_id: int) -> QuerySet[Authenticator]:
+    """The person's security keys, oldest first (their public credentials stay inside)."""
+    return Authenticator.objects.filter(user_id=user_id, type=Authenticator.Type.WEBAUTHN).order_by(
+        "created_at", "pk"
+    )
 
 
 def mfa_enrolled(*, user_id: int) -> bool:

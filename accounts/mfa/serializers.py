@@ -1,11 +1,66 @@
 """Bodies of the MFA endpoints and of the login's second step."""
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers import StrictSerializer
+
+# What a browser's PublicKeyCredential.toJSON() (or the same built by hand) looks like: the
+# enrollment's attestation (response.clientDataJSON, response.attestationObject) or the
+# login's assertion (response.clientDataJSON, response.authenticatorData,
+# response.signature, response.userHandle), binary values base64url.
+_BASE64URL = "^[A-Za-z0-9_-]*$"
+_CREDENTIAL_SCHEMA = {
+    "type": "object",
+    "description": "The browser's PublicKeyCredential as JSON (`credential.toJSON()`), "
+    "binary values base64url-encoded.",
+    "properties": {
+        "id": {"type": "string", "pattern": _BASE64URL},
+        "rawId": {"type": "string", "pattern": _BASE64URL},
+        "type": {"type": "string", "enum": ["public-key"]},
+        "authenticatorAttachment": {
+            "type": "string",
+            "enum": ["platform", "cross-platform"],
+            "nullable": True,
+        },
+        "response": {"type": "object", "additionalProperties": True},
+        "clientExtensionResults": {"type": "object", "additionalProperties": True},
+    },
+    "required": ["id", "rawId", "type", "response"],
+    "additionalProperties": True,
+}
+_MAX_CREDENTIAL_BYTES = 16_384
+_OPTIONS_SCHEMA = {
+    "type": "object",
+    "additionalProperties": True,
+    "description": '`{"publicKey": {...}}`: the options for '
+    "`navigator.credentials.create()`/`.get()`, binary values base64url-encoded "
+    "(`PublicKeyCredential.parseCreationOptionsFromJSON()` / "
+    "`parseRequestOptionsFromJSON()` read them).",
+}
+
+
+@extend_schema_field(_CREDENTIAL_SCHEMA)
+class CredentialJsonField(serializers.JSONField):
+    """A JSON object of bounded size; fido2 checks the rest (a bad one is the service's
+    refusal, never a 500)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        value = super().to_internal_value(data)
+        if len(json.dumps(value)) > _MAX_CREDENTIAL_BYTES:
+            raise serializers.ValidationError("Too large.")
+        return value
+
+
+@extend_schema_field(_OPTIONS_SCHEMA)
+class OptionsJsonField(serializers.JSONField):
+    pass
 
 
 class MfaChallengeOutput(serializers.Serializer):
@@ -19,14 +74,46 @@ class MfaChallengeOutput(serializers.Serializer):
     methods = serializers.ListField(
         child=serializers.CharField(), help_text="What `code` may be: `totp`, `recovery_code`."
     )
+    types = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The second factors this account can use on this host: `totp`, "
+        "`webauthn` (send `webauthn`, the browser's assertion for the options below), "
+        "`recovery_codes`.",
+    )
+    webauthn = OptionsJsonField(
+        allow_null=True,
+        help_text="With a security key enrolled on this host: the "
+        'PublicKeyCredentialRequestOptions of this challenge (`{"publicKey": {...}}`), '
+        "for `navigator.credentials.get()`. Null otherwise.",
+    )
 
 
 class LoginMfaInput(StrictSerializer):
+    """The challenge and exactly one second factor: a `code`, or a security key's
+    `webauthn` assertion."""
+
     mfa_token = serializers.CharField(max_length=200, help_text="The login's `mfa_token`.")
     code = serializers.CharField(
         max_length=32,
+        required=False,
         help_text="The authenticator app's current 6-digit code, or an unused recovery code.",
     )
+    webauthn = CredentialJsonField(
+        required=False,
+        help_text="The browser's answer to the challenge's `webauthn` options "
+        "(`navigator.credentials.get()`, as JSON).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("code" in attrs) == ("webauthn" in attrs):
+            raise serializers.ValidationError(
+                {"code": ["Send either a code or a security key's `webauthn` answer."]}
+            )
+        return {
+            "mfa_token": attrs["mfa_token"],
+            "code": attrs.get("code", ""),
+            "webauthn": attrs.get("webauthn"),
+        }
 
 
 class CodeOrPasswordInput(StrictSerializer):
@@ -112,3 +199,73 @@ class MfaPolicyInput(StrictSerializer):
 
 class MfaPolicyOutput(serializers.Serializer):
     require_for_admins = serializers.BooleanField()
+
+
+class WebauthnRegisterInput(StrictSerializer):
+    passkey = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="A passkey: the key keeps the credential (resident key) and verifies the "
+        "person (PIN, biometrics). Otherwise a security key as a second factor.",
+    )
+
+    def to_internal_value(self, data: Any) -> Any:
+        if (
+            isinstance(data, Mapping)
+            and "passkey" in data
+            and not isinstance(data["passkey"], bool)
+        ):
+            raise serializers.ValidationError({"passkey": ["Must be true or false."]})
+        return super().to_internal_value(data)
+
+
+class WebauthnRegisterOutput(serializers.Serializer):
+    options = OptionsJsonField(
+        help_text='PublicKeyCredentialCreationOptions (`{"publicKey": {...}}`) for '
+        "`navigator.credentials.create()`."
+    )
+    expires_in = serializers.IntegerField(help_text="Seconds left to complete it.")
+
+
+class WebauthnKeyOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    name = serializers.SerializerMethodField()
+    passkey = serializers.SerializerMethodField(
+        help_text="The browser said the key keeps the credential (a resident key)."
+    )
+    rp_id = serializers.SerializerMethodField(help_text="The host the key works on.")
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+
+    def get_name(self, key: Any) -> str:
+        return str(key.data.get("name", ""))
+
+    def get_passkey(self, key: Any) -> bool:
+        rk = key.data.get("credential", {}).get("clientExtensionResults", {})
+        return bool((rk.get("credProps") or {}).get("rk"))
+
+    def get_rp_id(self, key: Any) -> str:
+        return str(key.data.get("rp_id", ""))
+
+
+class WebauthnCompleteInput(StrictSerializer):
+    name = serializers.CharField(
+        max_length=64, help_text='What to call the key ("YubiKey", "Laptop").'
+    )
+    credential = CredentialJsonField(
+        help_text="The browser's answer to the options (`navigator.credentials.create()`, as JSON)."
+    )
+
+
+class WebauthnCompleteOutput(serializers.Serializer):
+    key = WebauthnKeyOutput()
+    recovery_codes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Made with the first second factor, shown this once (empty otherwise).",
+    )
+
+
+class WebauthnRenameInput(StrictSerializer):
+    """A PATCH: what is sent changes (only the name can), nothing sent changes nothing."""
+
+    name = serializers.CharField(max_length=64, required=False)

@@ -10,8 +10,9 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from allauth.core.internal.cryptokit import compare_user_code
 from allauth.mfa import app_settings as mfa_settings
@@ -25,6 +26,7 @@ from allauth.mfa.totp.internal.auth import (
     hotp_value,
     yield_hotp_counters_from_time,
 )
+from allauth.mfa.webauthn.internal.auth import WebAuthn
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -41,12 +43,25 @@ from saas.errors import (
     Conflict,
     InvalidInput,
     NotAuthenticated,
+    NotFound,
     TooManyRequests,
 )
 from tenants.models import Tenant
 
-from .models import MfaChallenge, MfaPolicy
-from .selectors import mfa_enrolled, mfa_policy_forget, mfa_required_of
+from .models import MfaChallenge, MfaPolicy, WebauthnRegistration
+from .selectors import SECOND_FACTORS, mfa_enrolled, mfa_policy_forget, mfa_required_of
+from .webauthn import (
+    RP_ID,
+    SIGN_COUNT,
+    RelyingParty,
+    WebauthnRefused,
+    assertion_options,
+    assertion_verify,
+    credentials_for,
+    registration_options,
+    registration_verify,
+    sign_count_advances,
+)
 
 logger = logging.getLogger("accounts.mfa")
 
@@ -54,6 +69,7 @@ logger = logging.getLogger("accounts.mfa")
 # "otp"; "rc", a recovery code, is ours). "mfa" marks any second factor.
 AMR_TOTP = ("pwd", "otp", "mfa")
 AMR_RECOVERY_CODE = ("pwd", "rc", "mfa")
+AMR_WEBAUTHN = ("pwd", "webauthn", "mfa")
 
 
 def _normalized(code: str) -> str:
@@ -271,18 +287,13 @@ def totp_remove(*, tenant: Tenant, user: User, role: str, code: str, password: s
     go with it (they are a fallback for a factor no longer there). Refused while this
     organization's policy requires a second factor of the caller's role."""
     User.objects.select_for_update().get(pk=user.pk)
-    if not Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists():
+    totp = Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).first()
+    if totp is None:
         raise Conflict("No authenticator app is set up.", code="mfa_not_enrolled")
-    if mfa_required_of(tenant_id=tenant.pk, role=role):
-        raise Conflict(
-            "This organization requires a second factor of your role.",
-            code="mfa_required_by_policy",
-        )
+    _last_factor_check(tenant=tenant, user=user, role=role, leaving=totp)
     _code_check(user=user, code=code, password=password)
-    removed, _ = Authenticator.objects.filter(
-        user_id=user.pk,
-        type__in=[Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES],
-    ).delete()
+    totp.delete()
+    _recovery_codes_drop_if_alone(user_id=user.pk)
     audit_entry_record(
         action="mfa.totp_removed",
         target_type="user",
@@ -312,6 +323,187 @@ def recovery_codes_regenerate(*, tenant: Tenant, user: User, code: str, password
     return codes
 
 
+def _last_factor_check(*, tenant: Tenant, user: User, role: str, leaving: Authenticator) -> None:
+    """Removing `leaving` is refused when it is the person's last second factor and this
+    organization requires one of their role."""
+    others = Authenticator.objects.filter(user_id=user.pk, type__in=SECOND_FACTORS).exclude(
+        pk=leaving.pk
+    )
+    if not others.exists() and mfa_required_of(tenant_id=tenant.pk, role=role):
+        raise Conflict(
+            "This organization requires a second factor of your role.",
+            code="mfa_required_by_policy",
+        )
+
+
+def _recovery_codes_drop_if_alone(*, user_id: int) -> None:
+    """Recovery codes are a fallback for a second factor: they go with the last one."""
+    if not mfa_enrolled(user_id=user_id):
+        Authenticator.objects.filter(
+            user_id=user_id, type=Authenticator.Type.RECOVERY_CODES
+        ).delete()
+
+
+# ---- WebAuthn enrollment --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebauthnRegistrationStart:
+    options: dict[str, Any]
+    expires_in: int
+
+
+def _webauthn_keys(user_id: int) -> Any:
+    return Authenticator.objects.filter(user_id=user_id, type=Authenticator.Type.WEBAUTHN)
+
+
+@transaction.atomic
+def webauthn_registration_begin(
+    *, tenant: Tenant, user: User, rp: RelyingParty, passkey: bool
+) -> WebauthnRegistrationStart:
+    """The PublicKeyCredentialCreationOptions for a new key of the person on this host; the
+    state waits server-side, bound to the person and the organization, for
+    webauthn_registration_complete. Beginning again replaces it (one at a time per person:
+    two at once both answer, and the later one's options are the pending ones)."""
+    User.objects.select_for_update().get(pk=user.pk)
+    if _webauthn_keys(user.pk).count() >= settings.MFA_WEBAUTHN_MAX_KEYS:
+        raise Conflict(
+            f"At most {settings.MFA_WEBAUTHN_MAX_KEYS} security keys; remove one first.",
+            code="mfa_webauthn_too_many_keys",
+        )
+    options, state = registration_options(rp=rp, user=user, passkey=passkey)
+    now = timezone.now()
+    seconds = settings.MFA_WEBAUTHN_REGISTRATION_SECONDS
+    WebauthnRegistration.objects.update_or_create(
+        user=user,
+        tenant=tenant,
+        defaults={
+            "rp_id": rp.id,
+            "state": state,
+            "passkey": passkey,
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=seconds),
+        },
+    )
+    return WebauthnRegistrationStart(options=options, expires_in=seconds)
+
+
+def _registration_invalid() -> InvalidInput:
+    return InvalidInput(
+        "The security key's answer does not verify for this enrollment: begin again.",
+        code="mfa_webauthn_invalid",
+        extra={"fields": {"credential": ["Not a valid answer to this enrollment's options."]}},
+    )
+
+
+def webauthn_registration_complete(
+    *, tenant: Tenant, user: User, rp: RelyingParty, name: str, credential: Any
+) -> tuple[Authenticator, list[str]]:
+    """The browser's attestation for the pending enrollment of this person on this host
+    makes the key (allauth's WebAuthn authenticator, with its relying party id and signature
+    counter). The pending state is spent by the first attempt, right or wrong. The first
+    second factor also makes the recovery codes, returned this once."""
+    with transaction.atomic():
+        User.objects.select_for_update().get(pk=user.pk)  # one completion at a time per person
+        pending = (
+            WebauthnRegistration.objects.select_for_update()
+            .filter(user=user, tenant=tenant)
+            .first()
+        )
+        if pending is None or pending.expires_at <= timezone.now() or pending.rp_id != rp.id:
+            if pending is not None:
+                pending.delete()
+            raise Conflict(
+                "No security key enrollment is pending here (or it expired): begin again.",
+                code="mfa_setup_not_started",
+            )
+        state = pending.state
+        pending.delete()
+        refused: InvalidInput | Conflict | None = None
+        try:
+            response, auth_data = registration_verify(rp=rp, state=state, credential=credential)
+        except WebauthnRefused as exc:
+            logger.info("webauthn registration refused: %s", exc)
+            refused = _registration_invalid()
+        if refused is None:
+            credential_id = auth_data.credential_data.credential_id  # type: ignore[union-attr]
+            if any(
+                c.credential_id == credential_id
+                for _, c in credentials_for(user_id=user.pk, rp_id=rp.id)
+            ):
+                refused = Conflict(
+                    "This security key is already enrolled.", code="mfa_webauthn_already_enrolled"
+                )
+        if refused is None:
+            first_factor = not mfa_enrolled(user_id=user.pk)
+            key = WebAuthn.add(user, name, dict(response)).instance
+            key.data[RP_ID] = rp.id
+            key.data[SIGN_COUNT] = int(auth_data.counter)
+            key.save(update_fields=["data"])
+            codes: list[str] = []
+            if (
+                first_factor
+                and not Authenticator.objects.filter(
+                    user_id=user.pk, type=Authenticator.Type.RECOVERY_CODES
+                ).exists()
+            ):
+                codes = RecoveryCodes.activate(user).generate_codes()
+            audit_entry_record(
+                action="mfa.webauthn_added",
+                target_type="user",
+                target_id=user.pk,
+                changes={
+                    "webauthn": {"before": None, "after": {"id": key.pk, "name": name}},
+                    **({"recovery_codes": {"before": 0, "after": len(codes)}} if codes else {}),
+                },
+                tenant=tenant,
+            )
+            return key, codes
+    # The spent state is committed; the refusal is raised after it.
+    raise refused
+
+
+def _webauthn_key(*, user_id: int, key_id: int, lock: bool = False) -> Authenticator:
+    keys = _webauthn_keys(user_id)
+    key = (keys.select_for_update() if lock else keys).filter(pk=key_id).first()
+    if key is None:
+        raise NotFound("No such security key.", code="mfa_webauthn_not_found")
+    return key
+
+
+@transaction.atomic
+def webauthn_rename(*, user: User, key_id: int, name: str | None) -> Authenticator:
+    """Rename one of the person's keys (None: unchanged); 404 for anyone else's."""
+    key = _webauthn_key(user_id=user.pk, key_id=key_id, lock=True)
+    if name is not None and name != key.data.get("name"):
+        key.data["name"] = name
+        key.save(update_fields=["data"])
+    return key
+
+
+@transaction.atomic
+def webauthn_remove(
+    *, tenant: Tenant, user: User, role: str, key_id: int, code: str, password: str
+) -> None:
+    """Remove one of the person's security keys, with the password or a current code. The
+    recovery codes go with the last second factor. Refused for the last factor while this
+    organization's policy requires one of the caller's role."""
+    User.objects.select_for_update().get(pk=user.pk)
+    key = _webauthn_key(user_id=user.pk, key_id=key_id, lock=True)
+    _last_factor_check(tenant=tenant, user=user, role=role, leaving=key)
+    _code_check(user=user, code=code, password=password)
+    name = key.data.get("name", "")
+    key.delete()
+    _recovery_codes_drop_if_alone(user_id=user.pk)
+    audit_entry_record(
+        action="mfa.webauthn_removed",
+        target_type="user",
+        target_id=user.pk,
+        changes={"webauthn": {"before": {"id": key_id, "name": name}, "after": None}},
+        tenant=tenant,
+    )
+
+
 # ---- the login ------------------------------------------------------------------------------
 
 
@@ -323,6 +515,10 @@ class LoginStart:
     refresh: RefreshToken | None = None
     challenge: str = ""
     expires_in: int = 0
+    # The factors the second step takes on this host ("totp", "webauthn", "recovery_codes")
+    # and, with a security key, the PublicKeyCredentialRequestOptions to pass the browser.
+    types: tuple[str, ...] = ()
+    webauthn_options: dict[str, Any] | None = field(default=None)
 
 
 def _token_hash(token: str) -> str:
@@ -330,12 +526,18 @@ def _token_hash(token: str) -> str:
 
 
 def login_start(
-    *, tenant: Tenant, email: str, password: str, policy: Callable[..., None] | None = None
+    *,
+    tenant: Tenant,
+    email: str,
+    password: str,
+    policy: Callable[..., None] | None = None,
+    rp: RelyingParty | None = None,
 ) -> LoginStart:
     """The password step (accounts.services.login_credentials_check, with the caller's
     `policy`: the organization's enforced single sign-on). An account with a second factor
     gets a challenge (its token returned once, only its hash kept), never tokens: the pair
-    comes from login_mfa_complete."""
+    comes from login_mfa_complete. With security keys enrolled for `rp` (the host of the
+    login), the challenge also carries a WebAuthn request for them."""
     user, role = login_credentials_check(
         tenant=tenant, email=email, password=password, policy=policy
     )
@@ -346,16 +548,34 @@ def login_start(
         )
     token = secrets.token_urlsafe(32)
     now = timezone.now()
+    types = [
+        t
+        for t in (Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES)
+        if Authenticator.objects.filter(user_id=user.pk, type=t).exists()
+    ]
+    options = state = None
+    keys = credentials_for(user_id=user.pk, rp_id=rp.id) if rp is not None else []
+    if keys and rp is not None:
+        options, state = assertion_options(rp=rp, credentials=[c for _, c in keys])
+        types.insert(1 if Authenticator.Type.TOTP in types else 0, Authenticator.Type.WEBAUTHN)
     MfaChallenge.objects.create(
         token_hash=_token_hash(token),
         user=user,
         tenant=tenant,
         created_at=now,
         expires_at=now + timedelta(seconds=settings.MFA_CHALLENGE_SECONDS),
+        webauthn_state=state,
+        webauthn_rp_id=rp.id if state is not None and rp is not None else "",
     )
     # Spent and expired challenges of this person go as new ones come (no sweeper needed).
     MfaChallenge.objects.filter(user=user, expires_at__lt=now).delete()
-    return LoginStart(user=user, challenge=token, expires_in=settings.MFA_CHALLENGE_SECONDS)
+    return LoginStart(
+        user=user,
+        challenge=token,
+        expires_in=settings.MFA_CHALLENGE_SECONDS,
+        types=tuple(str(t) for t in types),
+        webauthn_options=options,
+    )
 
 
 def _challenge_invalid() -> NotAuthenticated:
@@ -366,11 +586,46 @@ def _challenge_invalid() -> NotAuthenticated:
     )
 
 
-def login_mfa_complete(*, tenant: Tenant, challenge: str, code: str) -> tuple[User, RefreshToken]:
+def _webauthn_use(*, row: MfaChallenge, rp: RelyingParty | None, assertion: Any) -> str:
+    """ "ok" (the key's counter and last use recorded) or "wrong": the challenge's own
+    WebAuthn request, on the host it was made for, answered by one of the person's keys of
+    that host, with a signature counter that went up (or a key that never counts)."""
+    if row.webauthn_state is None or rp is None or rp.id != row.webauthn_rp_id:
+        return "wrong"
+    keys = credentials_for(user_id=row.user_id, rp_id=rp.id)
+    try:
+        credential, counter = assertion_verify(
+            rp=rp, state=row.webauthn_state, credentials=[c for _, c in keys], assertion=assertion
+        )
+    except WebauthnRefused as exc:
+        logger.info("webauthn assertion refused: %s", exc)
+        return "wrong"
+    key_id = next(a.pk for a, c in keys if c.credential_id == credential.credential_id)
+    key = Authenticator.objects.select_for_update().get(pk=key_id)
+    stored = int(key.data.get(SIGN_COUNT, 0))
+    if not sign_count_advances(stored=stored, presented=counter):
+        logger.warning("webauthn signature counter did not advance (key %s)", key.pk)
+        return "wrong"
+    key.data[SIGN_COUNT] = counter
+    key.last_used_at = timezone.now()
+    key.save(update_fields=["data", "last_used_at"])
+    return "ok"
+
+
+def login_mfa_complete(
+    *,
+    tenant: Tenant,
+    challenge: str,
+    code: str = "",
+    assertion: Any = None,
+    rp: RelyingParty | None = None,
+) -> tuple[User, RefreshToken]:
     """The second step: the challenge of a login on this tenant's host, and a current TOTP
-    code (each time step once) or an unused recovery code (once). The pair carries how
-    (`amr`). A wrong code counts against the challenge (MFA_CHALLENGE_MAX_FAILURES, then it
-    is dead) and the account (MFA_ACCOUNT_MAX_FAILURES per window, then 429)."""
+    code (each time step once), an unused recovery code (once) or the browser's WebAuthn
+    assertion for the challenge's request (on `rp`, the host of the request). The pair
+    carries how (`amr`). A wrong one counts against the challenge
+    (MFA_CHALLENGE_MAX_FAILURES, then it is dead) and the account (MFA_ACCOUNT_MAX_FAILURES
+    per window, then 429)."""
     with transaction.atomic():
         row = (
             MfaChallenge.objects.select_for_update()
@@ -392,7 +647,12 @@ def login_mfa_complete(*, tenant: Tenant, challenge: str, code: str) -> tuple[Us
         access = member_access_from_db(user_id=row.user_id, tenant_id=tenant.pk)
         if access is None or not row.user.is_active:
             raise _challenge_invalid()
-        outcome, amr = _second_factor_use(user_id=row.user_id, code=code)
+        amr: tuple[str, ...] | None
+        if assertion is not None:
+            outcome = _webauthn_use(row=row, rp=rp, assertion=assertion)
+            amr = AMR_WEBAUTHN if outcome == "ok" else None
+        else:
+            outcome, amr = _second_factor_use(user_id=row.user_id, code=code)
         if outcome == "ok" and amr is not None:
             row.used_at = timezone.now()
             row.save(update_fields=["used_at"])
@@ -402,6 +662,11 @@ def login_mfa_complete(*, tenant: Tenant, challenge: str, code: str) -> tuple[Us
         row.failed_attempts += 1
         row.save(update_fields=["failed_attempts"])
     _account_failure(row.user_id)
+    if assertion is not None:
+        raise NotAuthenticated(
+            "This security key's answer does not verify for this login.",
+            code="mfa_webauthn_invalid",
+        )
     refused = _reused_code() if outcome == "reused" else _wrong_code()
     raise NotAuthenticated(refused.message, code=refused.code)
 

@@ -16,4 +16,25 @@ urlpatterns = [
         name="auth-mfa-recovery-codes-regenerate",
     ),
     path("auth/mfa/policy/", apis.MfaPolicyApi.as_view(), name="auth-mfa-policy"),
+    path("auth/mfa/webauthn/", apis.WebauthnKeysApi.as_view(), name="auth-mfa-webauthn"),
+    path(
+        "auth/mfa/webauthn/register/",
+        apis.WebauthnRegisterApi.as_view(),
+        name="auth-mfa-webauthn-register",
+    ),
+    path(
+        "auth/mfa/webauthn/register/complete/",
+        apis.WebauthnRegisterCompleteApi.as_view(),
+        name="auth-mfa-webauthn-register-complete",
+    ),
+    path(
+        "auth/mfa/webauthn/<int:key_id>/",
+        apis.WebauthnKeyApi.as_view(),
+        name="auth-mfa-webauthn-key",
+    ),
+    path(
+        "auth/mfa/webauthn/<int:key_id>/remove/",
+        apis.WebauthnKeyRemoveApi.as_view(),
+        name="auth-mfa-webauthn-key-remove",
+    ),
 ]

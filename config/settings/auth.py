@@ -120,7 +120,16 @@ SIGNUP_CHALLENGE_VERIFIER = env.str("SIGNUP_CHALLENGE_VERIFIER", default="")
 
 # ---- MFA on the API login (accounts.mfa, on allauth.mfa) ------------------------------------
 MFA_ADAPTER = "accounts.mfa.adapter.MfaAdapter"
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+# WebAuthn (security keys, passkeys): the browser asks for user verification (a PIN or a
+# fingerprint) where the key can do it; a passkey enrollment requires it. The relying party
+# is the tenant host the browser is on, and the origin must be that host exactly
+# (accounts.mfa.webauthn); allauth's "insecure origin" escape hatch stays off.
+MFA_WEBAUTHN_USER_VERIFICATION = "preferred"
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = False
+# A pending WebAuthn enrollment (options, then the browser's attestation) waits this long.
+MFA_WEBAUTHN_REGISTRATION_SECONDS = 300
+MFA_WEBAUTHN_MAX_KEYS = 10
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="SaaS")
 # One period either side for clock drift: a replay is refused anyway (accounts.mfa.services
 # keeps the last accepted time step of each authenticator).

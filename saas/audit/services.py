@@ -60,6 +60,8 @@ AUDITED_ACTIONS: dict[str, str] = {
     "mfa.totp_removed": "A member removed their authenticator app.",
     "mfa.recovery_codes_regenerated": "A member replaced their recovery codes.",
     "mfa.policy_changed": "Requiring a second factor of owners and admins was turned on or off.",
+    "mfa.webauthn_added": "A member added a security key or passkey (WebAuthn), by its name.",
+    "mfa.webauthn_removed": "A member removed one of their security keys (WebAuthn).",
     "scim.token_created": "A SCIM token was made for the organization's identity provider.",
     "scim.token_revoked": "A SCIM token was revoked.",
 }

@@ -26,6 +26,7 @@ from tests.support.domains import DnsServer
 from tests.support.mfa import MFA, enroll, logged_in_with_mfa, totp_clock_stop, totp_code
 from tests.support.oidc_idp import running_provider
 from tests.support.sso import sso_configure, sso_domain_prove
+from tests.support.webauthn import WEBAUTHN, enroll_key
 
 PASSWORD = "a-long-enough-password-2026"
 
@@ -201,6 +202,12 @@ def _mfa_after_enrolling(path: str) -> Callable[..., object]:
     return scenario
 
 
+def _webauthn_key_removed(org: Org) -> None:
+    enroll_key(org)
+    key_id = org.client.get(WEBAUTHN).json()["results"][0]["id"]
+    org.ok("post", f"auth/mfa/webauthn/{key_id}/remove/", {"password": PASSWORD_OF_FACTORIES})
+
+
 SCENARIOS: dict[str, Callable[..., object]] = {
     "member.added": lambda org, mp: make_member(org.tenant, Role.MEMBER),
     "member.role_changed": lambda org, mp: _role_changed(org),
@@ -237,6 +244,8 @@ SCENARIOS: dict[str, Callable[..., object]] = {
     "mfa.totp_removed": _mfa_after_enrolling("totp/remove/"),
     "mfa.recovery_codes_regenerated": _mfa_after_enrolling("recovery-codes/regenerate/"),
     "mfa.policy_changed": _mfa_policy_on,
+    "mfa.webauthn_added": lambda org, mp: enroll_key(org),
+    "mfa.webauthn_removed": lambda org, mp: _webauthn_key_removed(org),
     "scim.token_created": lambda org, mp: _scim_token(org),
     "scim.token_revoked": lambda org, mp: org.ok("delete", f"scim/tokens/{_scim_token(org)}/"),
 }

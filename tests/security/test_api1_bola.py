@@ -64,6 +64,7 @@ NOWHERE: dict[str, Any] = {
     "domain_id": 10**15 + 5,
     "scim_token_id": 10**15 + 5,
     "domain": "nowhere.test",  # an SSO email domain no connection lists
+    "key_id": 10**15 + 6,
 }
 
 

@@ -26,6 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
@@ -117,6 +118,15 @@ def _seed(world: World, name: str | None, rows: int) -> None:
     elif name == "scim-token-list":
         ScimToken.objects.bulk_create(
             ScimToken(tenant=acme, name=f"t{i}", prefix="scim_x", token_hash=f"{i:064d}")
+            for i in range(rows)
+        )
+    elif name == "auth-mfa-webauthn":  # the caller's (the owner's) own security keys
+        Authenticator.objects.bulk_create(
+            Authenticator(
+                user=world.acme.owner,
+                type=Authenticator.Type.WEBAUTHN,
+                data={"name": f"k{i}", "rp_id": world.acme.host},
+            )
             for i in range(rows)
         )
     elif name == "plan-list":

@@ -66,6 +66,7 @@ from tests.support.db import drop_tenant_schemas
 from tests.support.http import host_of
 from tests.support.oauth import App, client_credentials_token
 from tests.support.oidc_idp import OidcProvider, RunningProvider
+from tests.support.webauthn import key_row
 
 ROLES = (Role.OWNER, Role.ADMIN, Role.BILLING, Role.MEMBER, Role.VIEWER)
 NEW_PASSWORD = "a-fresh-long-passphrase-77"
@@ -230,6 +231,11 @@ SESSION_OPERATIONS = {
     ("POST", "auth-mfa-totp-confirm"),
     ("POST", "auth-mfa-totp-remove"),
     ("POST", "auth-mfa-recovery-codes-regenerate"),
+    ("GET", "auth-mfa-webauthn"),
+    ("POST", "auth-mfa-webauthn-register"),
+    ("POST", "auth-mfa-webauthn-register-complete"),
+    ("PATCH", "auth-mfa-webauthn-key"),
+    ("POST", "auth-mfa-webauthn-key-remove"),
 }
 ANY_GRANT_OPERATIONS = {("GET", "auth-user")}
 
@@ -257,6 +263,7 @@ class Side:
     domain: CustomDomain  # verified: routes to this side (verifying again asks no DNS)
     tokens: dict[str, str] = field(default_factory=dict)  # caller name -> bearer value
     scim_token_id: int = 0
+    webauthn_key_id: int = 0  # a security key of `extra` (no caller's own)
 
     @property
     def host(self) -> str:
@@ -279,6 +286,7 @@ class Side:
             # The SSO connection's email domain (verified: verifying again asks no DNS).
             "domain": f"{self.tenant.slug}.test",
             "scim_token_id": self.scim_token_id,
+            "key_id": self.webauthn_key_id,
             # The SCIM service's (scim/v2/): a group is a role, and the discovery documents.
             "group_id": "admin",
             "name": "User",
@@ -395,6 +403,7 @@ def _side(slug: str) -> Side:
         scim_token_id=scim_token_create(
             tenant=tenant, user_id=users[Role.OWNER].pk, name=f"{slug} IdP"
         ).token.pk,
+        webauthn_key_id=key_row(extra, host_of(tenant)).pk,
     )
 
 
@@ -584,6 +593,13 @@ def valid_body(
         ("POST", "auth-mfa-totp-remove"): lambda: {"password": PASSWORD},
         ("POST", "auth-mfa-recovery-codes-regenerate"): lambda: {"password": PASSWORD},
         ("PUT", "auth-mfa-policy"): lambda: {"require_for_admins": False},
+        ("POST", "auth-mfa-webauthn-register"): lambda: {},
+        ("POST", "auth-mfa-webauthn-register-complete"): lambda: {
+            "name": "Key",
+            "credential": {"id": "AA", "rawId": "AA", "type": "public-key", "response": {}},
+        },
+        ("PATCH", "auth-mfa-webauthn-key"): lambda: {"name": "Renamed key"},
+        ("POST", "auth-mfa-webauthn-key-remove"): lambda: {"password": PASSWORD},
         ("POST", "domain-list"): lambda: {"hostname": "new.customer.test"},
         ("PUT", "sso-connection"): lambda: {
             "issuer": world_idp().issuer,

@@ -39,7 +39,9 @@ def test_with_a_factor_the_password_gives_a_challenge_then_the_code_the_pair(acm
     assert first.status_code == 202
     assert_no_store(first)
     body = first.json()
-    assert set(body) == {"mfa_required", "mfa_token", "expires_in", "methods"}
+    assert set(body) == {"mfa_required", "mfa_token", "expires_in", "methods", "types", "webauthn"}
+    assert body["types"] == ["totp", "recovery_codes"]
+    assert body["webauthn"] is None  # no security key (tests/accounts/mfa/test_webauthn.py)
     assert body["mfa_required"] is True
     assert body["expires_in"] == 300
     assert "access" not in body
