@@ -15,6 +15,11 @@ def billing_account_get(*, tenant: Tenant) -> BillingAccount:
     )
 
 
+def plan_includes(*, tenant: Tenant, feature: str) -> bool:
+    """Whether the tenant's plan has `feature` now (a read; entitlement_require refuses)."""
+    return BillingAccount.objects.filter(tenant=tenant, plan__features__contains=[feature]).exists()
+
+
 def invoice_list() -> QuerySet[Invoice]:
     """Invoices of the current tenant: the connection is on its schema."""
     return Invoice.objects.order_by("-created", "-id")

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from billing.selectors import plan_includes
 from billing.services.entitlements import entitlement_require
 from saas.audit.services import audit_entry_record
 from saas.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
@@ -591,14 +592,16 @@ def _unverified(error: type[InvalidInput] | type[PermissionDenied]) -> Exception
 
 
 def _enforced_for(*, tenant: Tenant, email: str) -> bool:
-    """Does the organization enforce single sign-on for `email`: an enforced policy, and the
-    email's domain one the organization has proven (a merely listed one locks nobody out)."""
+    """Does the organization enforce single sign-on for `email`: an enforced policy, the
+    email's domain one the organization has proven (a merely listed one locks nobody out),
+    and a plan that still includes `sso` (after a downgrade the provider's login is 402, so
+    enforcing would lock those members out; the policy holds again after an upgrade)."""
     return SsoDomain.objects.filter(
         connection__tenant=tenant,
         connection__policy=Policy.ENFORCED,
         domain=_domain_of(email),
         verified_at__isnull=False,
-    ).exists()
+    ).exists() and plan_includes(tenant=tenant, feature=FEATURE)
 
 
 def sso_password_login_check(*, tenant: Tenant, user: User, role: str) -> None:

@@ -18,7 +18,7 @@ from accounts.models import Membership, User
 from accounts.sso.models import SsoConnection, SsoLoginCode, SsoLoginState
 from billing.models import Plan
 from saas.audit.models import AuditEntry
-from tests.factories import PASSWORD, Org, client_for, make_member, make_user
+from tests.factories import PASSWORD, Org, client_for, make_invitation, make_member, make_user
 from tests.support.domains import DnsServer
 from tests.support.http import assert_error
 from tests.support.oidc_idp import OidcProvider
@@ -363,3 +363,36 @@ def test_a_single_sign_on_satisfies_the_mfa_policy_a_password_login_does_not(
     signed_on = client_for(pro.tenant)
     signed_on.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.json()['access']}")
     assert signed_on.get("/api/v1/projects/").status_code == 200
+
+
+def test_an_organization_that_loses_the_sso_feature_no_longer_enforces_it(
+    pro: Org, oidc_idp: OidcProvider, beta: Org
+) -> None:
+    """After a downgrade the provider is out of reach (its login is 402), so an enforced
+    policy would lock its domain's members out: they sign in with their password again
+    until the organization is back on a plan with `sso`, when the policy holds again."""
+    in_domain = make_member(pro.tenant, "admin", user=make_user(email="al@acme.test"))
+    body = {
+        "issuer": oidc_idp.issuer,
+        "client_id": _client_id(pro),
+        "domains": ["acme.test"],
+        "policy": "enforced",
+    }
+    assert pro.client.put("/api/v1/sso/", body, format="json").status_code == 200
+    assert_error(_password_login(pro, in_domain.email), 403, "sso_required")
+
+    pro.on_plan("starter")
+    assert_error(client_for(pro.tenant).get("/api/v1/sso/login/"), 402, "entitlement_exceeded")
+    assert _password_login(pro, in_domain.email).status_code == 200
+    invited = make_invitation(pro.tenant, pro.user, "bo@acme.test")
+    accepted = client_for(pro.tenant).post(
+        f"/api/v1/invitations/{invited}/accept/",
+        {"password": "a-long-password-2026"},
+        format="json",
+    )
+    assert accepted.status_code == 201, accepted.content
+
+    pro.on_plan("pro")
+    assert_error(_password_login(pro, in_domain.email), 403, "sso_required")
+    # beta (on Free, no connection) never was affected.
+    assert beta.client.get("/api/v1/projects/").status_code == 200
