@@ -328,21 +328,35 @@ def webhook_deliveries_replay(
 # ---- delivery -----------------------------------------------------------------------------
 
 
+class DeliveryHeld(Exception):  # noqa: N818 - a state, not a failure
+    """Another run holds the delivery (or held it and died): try again once its lease ends."""
+
+    def __init__(self, retry_in: float) -> None:
+        super().__init__(f"held by another run for {retry_in:.1f} s")
+        self.retry_in = retry_in
+
+
 def _lease() -> timedelta:
-    # Longer than one attempt can take (connect, send, read: each bounded by the timeout).
-    return timedelta(seconds=4 * settings.WEBHOOKS_TIMEOUT_SECONDS + 30)
+    # Longer than one attempt can take: connect, then the answer within one deadline (each
+    # bounded by the timeout), plus the recording.
+    return timedelta(seconds=3 * settings.WEBHOOKS_TIMEOUT_SECONDS + 5)
 
 
 def _claim(delivery_id: int, now: datetime) -> WebhookDelivery | None:
-    """Take the delivery for one attempt if it is due and nobody holds it."""
-    taken = (
-        WebhookDelivery.objects.filter(
-            pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
-        )
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=now + _lease())
+    """Take the delivery for one attempt if it is due and nobody holds it. None when there
+    is nothing to do (sent, failed for good, gone, or not due: its retry is queued);
+    DeliveryHeld when another run holds it (a duplicate of this task, or a killed worker's
+    run whose lease has not passed yet)."""
+    due = WebhookDelivery.objects.filter(
+        pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
+    )
+    taken = due.filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now)).update(
+        lease_until=now + _lease()
     )
     if not taken:
+        held_until = due.values_list("lease_until", flat=True).first()
+        if held_until is not None:
+            raise DeliveryHeld(max((held_until - now).total_seconds(), 0.0) + 1.0)
         return None
     return WebhookDelivery.objects.select_related("endpoint", "event").get(pk=delivery_id)
 
@@ -363,8 +377,8 @@ def webhook_message(event: WebhookEvent) -> bytes:
 
 def webhook_delivery_attempt(*, delivery_id: int) -> str:
     """One attempt of a delivery (the Celery task's body): the delivery's status after it,
-    or "skipped" when it was not due, was held by another worker or is gone. The HTTP request
-    runs outside any transaction; its outcome is recorded in one."""
+    or "skipped" when it was not due or is gone; DeliveryHeld while another run holds it.
+    The HTTP request runs outside any transaction; its outcome is recorded in one."""
     now = timezone.now()
     delivery = _claim(delivery_id, now)
     if delivery is None:

@@ -6,15 +6,17 @@ auto-disable after a whole schedule of failures."""
 
 import json
 import socket
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from saas.outbox.models import OutboxMessage
 from saas.webhooks_out import network
 from saas.webhooks_out.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from saas.webhooks_out.services import DELIVER_TASK, webhook_delivery_attempt
+from saas.webhooks_out.services import DELIVER_TASK, DeliveryHeld, webhook_delivery_attempt
 from tests.factories import Org
 from tests.support.webhook_receiver import Answer, Receiver, register_endpoint, verified
 
@@ -245,3 +247,18 @@ def test_the_body_is_the_standard_webhooks_envelope(hooks: Org, receiver: Receiv
     body = json.loads(receiver.received[0].body)
     assert list(body) == ["type", "timestamp", "data"]
     assert body["timestamp"].endswith("+00:00")
+
+
+def test_a_copy_that_finds_the_delivery_held_tries_again_after_the_lease(
+    hooks: Org, receiver: Receiver
+) -> None:
+    _, delivery = _one_project(hooks, receiver)
+    with hooks.tenant:
+        WebhookDelivery.objects.update(lease_until=timezone.now() + timedelta(seconds=30))
+    with pytest.raises(DeliveryHeld) as held:
+        _attempt(hooks, delivery)
+    assert 29 <= held.value.retry_in <= 32
+    assert receiver.received == []
+    with hooks.tenant:  # the lease of a run that died has passed: this copy sends it
+        WebhookDelivery.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert _attempt(hooks, delivery) == "delivered"
