@@ -10,6 +10,7 @@ from accounts.roles import Capability
 from accounts.tenant_api import TenantApi
 from api.docs import E400, E402, E409, ERRORS_READ, ERRORS_WRITE, paginated
 from api.no_store import NoStoreMixin
+from api.serializers import PageQuery
 
 from . import selectors, services
 from .catalog import EVENT_TYPES, WILDCARDS
@@ -34,6 +35,12 @@ _OWNERS_ADMINS = " Owners and admins."
 _FEATURE = " On plans with the `api` feature (402 otherwise)."
 
 
+EVENT_TYPE_ROWS = [
+    *({"name": e.name, "description": e.description} for e in EVENT_TYPES.values()),
+    *({"name": w, "description": f"Every {w[:-2]} event."} for w in WILDCARDS),
+]
+
+
 def _with_secret(endpoint: object, secret: str) -> dict:
     return {**WebhookEndpointOutput(endpoint).data, "secret": secret}
 
@@ -48,12 +55,15 @@ class WebhookEventTypeListApi(TenantApi):
         description="The catalog an endpoint subscribes from: every event type with what it "
         "means, then each group's wildcard (`project.*`). Each type's payload is documented "
         "in this document's `webhooks` section." + _OWNERS_ADMINS,
-        responses={200: WebhookEventTypeOutput(many=True), **ERRORS_READ},
+        parameters=[PageQuery],
+        responses={
+            200: paginated(WebhookEventTypeOutput, name="PaginatedWebhookEventTypeList"),
+            **E400,
+            **ERRORS_READ,
+        },
     )
     def get(self, request: Request) -> Response:
-        types = [{"name": e.name, "description": e.description} for e in EVENT_TYPES.values()]
-        wildcards = [{"name": w, "description": f"Every {w[:-2]} event."} for w in WILDCARDS]
-        return Response(types + wildcards)
+        return self.paginate(EVENT_TYPE_ROWS, WebhookEventTypeOutput)  # type: ignore[arg-type]
 
 
 class WebhookEndpointListCreateApi(NoStoreMixin, TenantApi):
@@ -64,6 +74,7 @@ class WebhookEndpointListCreateApi(NoStoreMixin, TenantApi):
         summary="List webhook endpoints",
         operation_id="webhook_endpoints_list",
         description="The organization's endpoints (never their secrets)." + _OWNERS_ADMINS,
+        parameters=[PageQuery],
         responses={
             200: paginated(WebhookEndpointOutput, name="PaginatedWebhookEndpointList"),
             **E400,

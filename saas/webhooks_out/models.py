@@ -54,6 +54,13 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# What a time range's replay may be limited to.
+REPLAYABLE_STATUSES = [
+    (DeliveryStatus.FAILED.value, DeliveryStatus.FAILED.label),
+    (DeliveryStatus.DELIVERED.value, DeliveryStatus.DELIVERED.label),
+]
+
+
 class WebhookDelivery(models.Model):
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"

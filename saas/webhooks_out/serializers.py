@@ -6,7 +6,7 @@ from rest_framework import serializers
 from api.serializers import ChoiceField, PageQuery, StrictSerializer
 
 from .catalog import SUBSCRIBABLE
-from .models import DeliveryStatus, WebhookEndpoint
+from .models import REPLAYABLE_STATUSES, DeliveryStatus, WebhookEndpoint
 
 _EVENT_TYPES_HELP = (
     "Event types from GET /api/v1/webhook-event-types/ (such as `project.created`), or a "
@@ -119,7 +119,7 @@ class WebhookReplayRangeInput(StrictSerializer):
     since = serializers.DateTimeField(help_text="Deliveries created at or after this...")
     until = serializers.DateTimeField(help_text="... and before this.")
     status = ChoiceField(
-        choices=[DeliveryStatus.FAILED, DeliveryStatus.DELIVERED],
+        choices=REPLAYABLE_STATUSES,
         required=False,
         help_text="Only failed (or only delivered) ones; default both.",
     )

@@ -32,14 +32,14 @@ def _queued(org: Org, delivery_id: int) -> int:
 
 
 @pytest.fixture
-def endpoint(hooks: Org, receiver: Receiver) -> dict[str, Any]:
-    return register_endpoint(hooks, receiver.url(), ["project.*"])
+def endpoint(hooks: Org, hook_receiver: Receiver) -> dict[str, Any]:
+    return register_endpoint(hooks, hook_receiver.url(), ["project.*"])
 
 
 def test_the_log_lists_deliveries_with_their_attempts(
-    hooks: Org, receiver: Receiver, endpoint: dict, fast_retries: list[int]
+    hooks: Org, hook_receiver: Receiver, endpoint: dict, fast_retries: list[int]
 ) -> None:
-    receiver.answer(Answer(500, b"not now"))
+    hook_receiver.answer(Answer(500, b"not now"))
     hooks.ok("post", "projects/", {"name": "One"})
     hooks.ok("post", "projects/", {"name": "Two"})
     _run_due(hooks)
@@ -65,7 +65,7 @@ def test_the_log_lists_deliveries_with_their_attempts(
 
 
 def test_replaying_a_delivery_sends_it_again_with_the_same_id(
-    hooks: Org, receiver: Receiver, endpoint: dict
+    hooks: Org, hook_receiver: Receiver, endpoint: dict
 ) -> None:
     hooks.ok("post", "projects/", {"name": "One"})
     _run_due(hooks)
@@ -76,7 +76,7 @@ def test_replaying_a_delivery_sends_it_again_with_the_same_id(
     assert response.json()["status"] == "pending"
     assert_error(hooks.client.post(path), 409, "webhook_delivery_pending")
     assert _run_due(hooks) == ["delivered"]
-    first, second = receiver.received
+    first, second = hook_receiver.received
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
     verified(endpoint["secret"], second)
     detail = hooks.ok("get", f"webhook-endpoints/{endpoint['id']}/deliveries/{delivery['id']}/")
@@ -85,10 +85,10 @@ def test_replaying_a_delivery_sends_it_again_with_the_same_id(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_replays_at_once_queue_one_send(
-    committed: None, make_org: Any, receiver: Receiver
+    committed: None, make_org: Any, hook_receiver: Receiver
 ) -> None:
     org = make_org("acme").on_plan("starter")
-    created = register_endpoint(org, receiver.url(), ["project.*"])
+    created = register_endpoint(org, hook_receiver.url(), ["project.*"])
     org.ok("post", "projects/", {"name": "One"})
     with org.tenant:
         (delivery,) = WebhookDelivery.objects.all()
@@ -116,8 +116,8 @@ def test_two_replays_at_once_queue_one_send(
         OutboxMessage.objects.filter(task=DELIVER_TASK).delete()  # no worker runs here
 
 
-def test_replaying_a_time_range(hooks: Org, receiver: Receiver, endpoint: dict) -> None:
-    receiver.default = Answer(500)
+def test_replaying_a_time_range(hooks: Org, hook_receiver: Receiver, endpoint: dict) -> None:
+    hook_receiver.default = Answer(500)
     for name in ("One", "Two", "Three"):
         hooks.ok("post", "projects/", {"name": name})
     with hooks.tenant:
@@ -143,12 +143,12 @@ def test_replaying_a_time_range(hooks: Org, receiver: Receiver, endpoint: dict) 
     assert_error(hooks.client.post(path, {"since": "yesterday"}, format="json"), 400)
 
 
-def test_send_a_test_event(hooks: Org, receiver: Receiver, endpoint: dict) -> None:
+def test_send_a_test_event(hooks: Org, hook_receiver: Receiver, endpoint: dict) -> None:
     response = hooks.client.post(f"/api/v1/webhook-endpoints/{endpoint['id']}/test/")
     assert response.status_code == 202, response.content
     assert response.json()["event_type"] == "webhook.test"
     assert _run_due(hooks) == ["delivered"]
-    payload = verified(endpoint["secret"], receiver.received[0])
+    payload = verified(endpoint["secret"], hook_receiver.received[0])
     assert payload["type"] == "webhook.test"
     assert payload["data"]["endpoint_id"] == endpoint["id"]
     hooks.ok("patch", f"webhook-endpoints/{endpoint['id']}/", {"enabled": False})
@@ -160,7 +160,7 @@ def test_send_a_test_event(hooks: Org, receiver: Receiver, endpoint: dict) -> No
 
 
 def test_another_organization_cannot_see_or_replay_deliveries(
-    hooks: Org, beta: Org, receiver: Receiver, endpoint: dict
+    hooks: Org, beta: Org, hook_receiver: Receiver, endpoint: dict
 ) -> None:
     beta.on_plan("starter")
     hooks.ok("post", "projects/", {"name": "Secret plans"})
@@ -175,7 +175,7 @@ def test_another_organization_cannot_see_or_replay_deliveries(
         beta.client.post(f"{base}replay/", {"since": now, "until": now}, format="json"), 404
     )
     # beta's own endpoint with the same id space never shows acme's deliveries.
-    own = register_endpoint(beta, receiver.url("/beta"), ["project.*"])
+    own = register_endpoint(beta, hook_receiver.url("/beta"), ["project.*"])
     listed = beta.ok("get", f"webhook-endpoints/{own['id']}/deliveries/")
     assert listed["count"] == 0
     with hooks.tenant:

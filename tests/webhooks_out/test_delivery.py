@@ -31,19 +31,21 @@ def _attempt(org: Org, delivery: WebhookDelivery) -> str:
         return webhook_delivery_attempt(delivery_id=delivery.pk)
 
 
-def _one_project(org: Org, receiver: Receiver, **endpoint: Any) -> tuple[dict, WebhookDelivery]:
-    created = register_endpoint(org, receiver.url(), ["project.*"], **endpoint)
+def _one_project(
+    org: Org, hook_receiver: Receiver, **endpoint: Any
+) -> tuple[dict, WebhookDelivery]:
+    created = register_endpoint(org, hook_receiver.url(), ["project.*"], **endpoint)
     org.ok("post", "projects/", {"name": "Rocket"})
     (delivery,) = _deliveries(org)
     return created, delivery
 
 
 def test_the_receiver_gets_a_signed_event_the_reference_library_verifies(
-    hooks: Org, receiver: Receiver
+    hooks: Org, hook_receiver: Receiver
 ) -> None:
-    created, delivery = _one_project(hooks, receiver)
+    created, delivery = _one_project(hooks, hook_receiver)
     assert _attempt(hooks, delivery) == "delivered"
-    (request,) = receiver.received
+    (request,) = hook_receiver.received
     payload = verified(created["secret"], request)
     assert payload["type"] == "project.created"
     assert payload["data"]["name"] == "Rocket"
@@ -59,21 +61,21 @@ def test_the_receiver_gets_a_signed_event_the_reference_library_verifies(
     assert done.last_status_code == 200
     # A second copy of the task (at least once) finds nothing to do.
     assert _attempt(hooks, done) == "skipped"
-    assert len(receiver.received) == 1
+    assert len(hook_receiver.received) == 1
 
 
 def test_a_failed_attempt_is_retried_on_the_schedule_then_delivered(
-    hooks: Org, receiver: Receiver, fast_retries: list[int]
+    hooks: Org, hook_receiver: Receiver, fast_retries: list[int]
 ) -> None:
-    receiver.answer(Answer(500, b"boom"), Answer(503, b"later"))
-    created, delivery = _one_project(hooks, receiver)
+    hook_receiver.answer(Answer(500, b"boom"), Answer(503, b"later"))
+    created, delivery = _one_project(hooks, hook_receiver)
     assert _attempt(hooks, delivery) == "pending"
     with hooks.tenant:
         retries = OutboxMessage.objects.filter(task=DELIVER_TASK, retries=0)
         assert retries.filter(kwargs__delivery_id=delivery.pk).count() == 2  # first + retry
     assert _attempt(hooks, delivery) == "pending"
     assert _attempt(hooks, delivery) == "delivered"
-    requests = receiver.received
+    requests = hook_receiver.received
     assert len(requests) == 3
     assert len({r.headers["webhook-id"] for r in requests}) == 1  # one message id throughout
     for request in requests:
@@ -89,36 +91,36 @@ def test_a_failed_attempt_is_retried_on_the_schedule_then_delivered(
     assert attempts[0].error == "HTTP 500."
 
 
-def test_the_default_schedule_waits_in_the_outbox(hooks: Org, receiver: Receiver) -> None:
-    receiver.answer(Answer(500))
-    _, delivery = _one_project(hooks, receiver)
+def test_the_default_schedule_waits_in_the_outbox(hooks: Org, hook_receiver: Receiver) -> None:
+    hook_receiver.answer(Answer(500))
+    _, delivery = _one_project(hooks, hook_receiver)
     assert _attempt(hooks, delivery) == "pending"
     (pending,) = _deliveries(hooks)
     waited = (pending.next_attempt_at - pending.last_attempt_at).total_seconds()
     assert 4 <= waited <= 10  # the first retry: 5 s
     # Not due yet: a copy of the task that arrives early does nothing.
     assert _attempt(hooks, pending) == "skipped"
-    assert len(receiver.received) == 1
+    assert len(hook_receiver.received) == 1
 
 
 def test_a_redirect_is_a_failure_and_is_not_followed(
-    hooks: Org, receiver: Receiver, fast_retries: list[int]
+    hooks: Org, hook_receiver: Receiver, fast_retries: list[int]
 ) -> None:
-    receiver.default = Answer(302, b"", headers={"Location": receiver.url("/elsewhere")})
-    _, delivery = _one_project(hooks, receiver)
+    hook_receiver.default = Answer(302, b"", headers={"Location": hook_receiver.url("/elsewhere")})
+    _, delivery = _one_project(hooks, hook_receiver)
     assert _attempt(hooks, delivery) == "pending"
-    assert [r.path for r in receiver.received] == ["/hook"]
+    assert [r.path for r in hook_receiver.received] == ["/hook"]
     (after,) = _deliveries(hooks)
     assert after.last_status_code == 302
     assert "redirects are not followed" in after.last_error
 
 
 def test_a_slow_receiver_is_cut_off_at_the_time_limit(
-    hooks: Org, receiver: Receiver, settings: Any
+    hooks: Org, hook_receiver: Receiver, settings: Any
 ) -> None:
     settings.WEBHOOKS_TIMEOUT_SECONDS = 0.5
-    receiver.answer(Answer(200, delay=10))
-    _, delivery = _one_project(hooks, receiver)
+    hook_receiver.answer(Answer(200, delay=10))
+    _, delivery = _one_project(hooks, hook_receiver)
     assert _attempt(hooks, delivery) == "pending"
     (after,) = _deliveries(hooks)
     assert after.last_status_code is None
@@ -126,11 +128,11 @@ def test_a_slow_receiver_is_cut_off_at_the_time_limit(
 
 
 def test_a_huge_answer_is_read_only_up_to_the_limit(
-    hooks: Org, receiver: Receiver, settings: Any
+    hooks: Org, hook_receiver: Receiver, settings: Any
 ) -> None:
     settings.WEBHOOKS_RESPONSE_MAX_BYTES = 2048
-    receiver.answer(Answer(200, huge=50 * 1024 * 1024))
-    _, delivery = _one_project(hooks, receiver)
+    hook_receiver.answer(Answer(200, huge=50 * 1024 * 1024))
+    _, delivery = _one_project(hooks, hook_receiver)
     assert _attempt(hooks, delivery) == "delivered"
     with hooks.tenant:
         (attempt,) = WebhookAttempt.objects.all()
@@ -138,16 +140,16 @@ def test_a_huge_answer_is_read_only_up_to_the_limit(
 
 
 def test_a_host_that_now_resolves_to_loopback_is_refused_at_delivery(
-    hooks: Org, receiver: Receiver, settings: Any
+    hooks: Org, hook_receiver: Receiver, settings: Any
 ) -> None:
     """Registered while allowed (as a name that later points at us would be), refused when
     the delivery resolves it: nothing reaches the receiver."""
-    register_endpoint(hooks, receiver.url(host="localhost"), ["project.*"])
+    register_endpoint(hooks, hook_receiver.url(host="localhost"), ["project.*"])
     hooks.ok("post", "projects/", {"name": "Rocket"})
     (delivery,) = _deliveries(hooks)
     settings.WEBHOOKS_ALLOW_LOOPBACK = False
     assert _attempt(hooks, delivery) == "pending"
-    assert receiver.received == []
+    assert hook_receiver.received == []
     (after,) = _deliveries(hooks)
     assert after.last_error.startswith("Refused:")
     assert "public internet" in after.last_error
@@ -155,9 +157,9 @@ def test_a_host_that_now_resolves_to_loopback_is_refused_at_delivery(
 
 @pytest.mark.parametrize("url", ["http://10.0.0.1/hook", "http://169.254.169.254/latest/"])
 def test_a_private_address_is_refused_at_delivery_without_connecting(
-    hooks: Org, receiver: Receiver, monkeypatch: pytest.MonkeyPatch, url: str
+    hooks: Org, hook_receiver: Receiver, monkeypatch: pytest.MonkeyPatch, url: str
 ) -> None:
-    _, delivery = _one_project(hooks, receiver)
+    _, delivery = _one_project(hooks, hook_receiver)
     with hooks.tenant:
         WebhookEndpoint.objects.update(url=url)  # as if the row had been changed under us
     connects: list[Any] = []
@@ -173,13 +175,13 @@ def test_a_private_address_is_refused_at_delivery_without_connecting(
     assert after.last_error.startswith("Refused:")
 
 
-def test_during_a_rotation_both_secrets_sign(hooks: Org, receiver: Receiver) -> None:
-    created, delivery = _one_project(hooks, receiver)
+def test_during_a_rotation_both_secrets_sign(hooks: Org, hook_receiver: Receiver) -> None:
+    created, delivery = _one_project(hooks, hook_receiver)
     rotated = hooks.ok("post", f"webhook-endpoints/{created['id']}/rotate-secret/")
     assert rotated["secret"] != created["secret"]
     assert rotated["previous_secret_expires_at"]
     _attempt(hooks, delivery)
-    (request,) = receiver.received
+    (request,) = hook_receiver.received
     signatures = request.headers["webhook-signature"].split(" ")
     assert len(signatures) == 2
     assert all(s.startswith("v1,") for s in signatures)
@@ -187,13 +189,13 @@ def test_during_a_rotation_both_secrets_sign(hooks: Org, receiver: Receiver) -> 
 
 
 def test_after_the_overlap_only_the_new_secret_signs(
-    hooks: Org, receiver: Receiver, settings: Any
+    hooks: Org, hook_receiver: Receiver, settings: Any
 ) -> None:
     settings.WEBHOOKS_SECRET_OVERLAP_SECONDS = 0
-    created, delivery = _one_project(hooks, receiver)
+    created, delivery = _one_project(hooks, hook_receiver)
     rotated = hooks.ok("post", f"webhook-endpoints/{created['id']}/rotate-secret/")
     _attempt(hooks, delivery)
-    (request,) = receiver.received
+    (request,) = hook_receiver.received
     assert len(request.headers["webhook-signature"].split(" ")) == 1
     verified(rotated["secret"], request)
     with pytest.raises(WebhookVerificationError):
@@ -201,12 +203,12 @@ def test_after_the_overlap_only_the_new_secret_signs(
 
 
 def test_an_endpoint_failing_for_the_whole_schedule_is_disabled_and_admins_are_told(
-    hooks: Org, receiver: Receiver, fast_retries: list[int]
+    hooks: Org, hook_receiver: Receiver, fast_retries: list[int]
 ) -> None:
     admin = hooks.join("admin")
     hooks.join("member")
-    receiver.default = Answer(500)
-    created, delivery = _one_project(hooks, receiver)
+    hook_receiver.default = Answer(500)
+    created, delivery = _one_project(hooks, hook_receiver)
     outcomes = [_attempt(hooks, delivery) for _ in range(len(fast_retries) + 1)]
     assert outcomes == ["pending", "pending", "failed"]
     detail = hooks.ok("get", f"webhook-endpoints/{created['id']}/")
@@ -226,39 +228,39 @@ def test_an_endpoint_failing_for_the_whole_schedule_is_disabled_and_admins_are_t
 
 
 def test_a_success_in_between_keeps_the_endpoint_enabled(
-    hooks: Org, receiver: Receiver, fast_retries: list[int]
+    hooks: Org, hook_receiver: Receiver, fast_retries: list[int]
 ) -> None:
-    created = register_endpoint(hooks, receiver.url(), ["project.*"])
-    receiver.default = Answer(500)
+    created = register_endpoint(hooks, hook_receiver.url(), ["project.*"])
+    hook_receiver.default = Answer(500)
     hooks.ok("post", "projects/", {"name": "One"})
     (first,) = _deliveries(hooks)
     _attempt(hooks, first)
     hooks.ok("post", "projects/", {"name": "Two"})
     second = _deliveries(hooks)[1]
-    receiver.answer(Answer(200))
+    hook_receiver.answer(Answer(200))
     assert _attempt(hooks, second) == "delivered"
     assert [_attempt(hooks, first) for _ in fast_retries] == ["pending", "failed"]
     assert hooks.ok("get", f"webhook-endpoints/{created['id']}/")["enabled"] is True
 
 
-def test_the_body_is_the_standard_webhooks_envelope(hooks: Org, receiver: Receiver) -> None:
-    _, delivery = _one_project(hooks, receiver)
+def test_the_body_is_the_standard_webhooks_envelope(hooks: Org, hook_receiver: Receiver) -> None:
+    _, delivery = _one_project(hooks, hook_receiver)
     _attempt(hooks, delivery)
-    body = json.loads(receiver.received[0].body)
+    body = json.loads(hook_receiver.received[0].body)
     assert list(body) == ["type", "timestamp", "data"]
     assert body["timestamp"].endswith("+00:00")
 
 
 def test_a_copy_that_finds_the_delivery_held_tries_again_after_the_lease(
-    hooks: Org, receiver: Receiver
+    hooks: Org, hook_receiver: Receiver
 ) -> None:
-    _, delivery = _one_project(hooks, receiver)
+    _, delivery = _one_project(hooks, hook_receiver)
     with hooks.tenant:
         WebhookDelivery.objects.update(lease_until=timezone.now() + timedelta(seconds=30))
     with pytest.raises(DeliveryHeld) as held:
         _attempt(hooks, delivery)
     assert 29 <= held.value.retry_in <= 32
-    assert receiver.received == []
+    assert hook_receiver.received == []
     with hooks.tenant:  # the lease of a run that died has passed: this copy sends it
         WebhookDelivery.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
     assert _attempt(hooks, delivery) == "delivered"

@@ -18,10 +18,10 @@ from tests.support.webhook_receiver import register_endpoint
 URL = "/api/v1/webhook-endpoints/"
 
 
-def test_the_secret_is_shown_once_and_stored_encrypted(hooks: Org, receiver: Any) -> None:
+def test_the_secret_is_shown_once_and_stored_encrypted(hooks: Org, hook_receiver: Any) -> None:
     response = hooks.client.post(
         URL,
-        {"url": receiver.url(), "event_types": ["project.*"], "description": "CI"},
+        {"url": hook_receiver.url(), "event_types": ["project.*"], "description": "CI"},
         format="json",
     )
     assert response.status_code == 201, response.content
@@ -52,7 +52,7 @@ def test_the_secret_is_shown_once_and_stored_encrypted(hooks: Org, receiver: Any
 def test_the_catalog_lists_every_event_type_and_wildcard(hooks: Org) -> None:
     response = hooks.client.get("/api/v1/webhook-event-types/")
     assert response.status_code == 200
-    names = [row["name"] for row in response.json()]
+    names = [row["name"] for row in response.json()["results"]]
     assert names[: len(EVENT_TYPES)] == list(EVENT_TYPES)
     assert {"project.*", "task.*", "member.*"} <= set(names)
     assert "webhook.test" not in names
@@ -86,10 +86,10 @@ def test_bad_input_is_refused_naming_the_field(hooks: Org, body: dict, field: st
 
 
 def test_loopback_and_plain_http_are_refused_outside_dev_and_test(
-    hooks: Org, receiver: Any, settings: Any
+    hooks: Org, hook_receiver: Any, settings: Any
 ) -> None:
     settings.WEBHOOKS_ALLOW_LOOPBACK = False
-    for url in (receiver.url(host="localhost"), receiver.url(), "https://127.0.0.1/hook"):
+    for url in (hook_receiver.url(host="localhost"), hook_receiver.url(), "https://127.0.0.1/hook"):
         error = assert_error(
             hooks.client.post(URL, {"url": url, "event_types": ["task.*"]}, format="json"), 400
         )
@@ -102,37 +102,41 @@ def test_loopback_and_plain_http_are_refused_outside_dev_and_test(
         400,
     )
     assert error["fields"]["url"] == ["Must be an https URL."]
-    assert not receiver.received
+    assert not hook_receiver.received
 
 
-def test_members_viewers_and_billing_cannot_manage_endpoints(hooks: Org, receiver: Any) -> None:
-    created = register_endpoint(hooks, receiver.url())
+def test_members_viewers_and_billing_cannot_manage_endpoints(
+    hooks: Org, hook_receiver: Any
+) -> None:
+    created = register_endpoint(hooks, hook_receiver.url())
     for role in ("member", "viewer", "billing"):
         other = hooks.join(role)
         assert_error(other.client.get(URL), 403)
-        body = {"url": receiver.url(), "event_types": ["task.*"]}
+        body = {"url": hook_receiver.url(), "event_types": ["task.*"]}
         assert_error(other.client.post(URL, body, format="json"), 403)
         assert_error(other.client.get(f"{URL}{created['id']}/deliveries/"), 403)
     admin = hooks.join("admin")
     assert admin.client.get(f"{URL}{created['id']}/").status_code == 200
 
 
-def test_a_plan_without_the_api_feature_answers_402(acme: Org, receiver: Any) -> None:
+def test_a_plan_without_the_api_feature_answers_402(acme: Org, hook_receiver: Any) -> None:
     error = assert_error(
-        acme.client.post(URL, {"url": receiver.url(), "event_types": ["task.*"]}, format="json"),
+        acme.client.post(
+            URL, {"url": hook_receiver.url(), "event_types": ["task.*"]}, format="json"
+        ),
         402,
         "entitlement_exceeded",
     )
     assert error["entitlement"] == "feature:api"
 
 
-def test_at_most_the_limit_of_endpoints(hooks: Org, receiver: Any, settings: Any) -> None:
+def test_at_most_the_limit_of_endpoints(hooks: Org, hook_receiver: Any, settings: Any) -> None:
     settings.WEBHOOKS_ENDPOINTS_PER_TENANT = 2
-    register_endpoint(hooks, receiver.url("/a"))
-    register_endpoint(hooks, receiver.url("/b"))
+    register_endpoint(hooks, hook_receiver.url("/a"))
+    register_endpoint(hooks, hook_receiver.url("/b"))
     assert_error(
         hooks.client.post(
-            URL, {"url": receiver.url("/c"), "event_types": ["task.*"]}, format="json"
+            URL, {"url": hook_receiver.url("/c"), "event_types": ["task.*"]}, format="json"
         ),
         409,
         "webhook_endpoint_limit_reached",
@@ -141,7 +145,7 @@ def test_at_most_the_limit_of_endpoints(hooks: Org, receiver: Any, settings: Any
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_creates_cannot_both_take_the_last_place(
-    committed: None, make_org: Any, receiver: Any, settings: Any
+    committed: None, make_org: Any, hook_receiver: Any, settings: Any
 ) -> None:
     org = make_org("acme").on_plan("starter")
     settings.WEBHOOKS_ENDPOINTS_PER_TENANT = 1
@@ -151,7 +155,7 @@ def test_two_concurrent_creates_cannot_both_take_the_last_place(
     def create(path: str) -> None:
         client = client_for(org.tenant, org.user)
         barrier.wait()
-        body = {"url": receiver.url(path), "event_types": ["task.*"]}
+        body = {"url": hook_receiver.url(path), "event_types": ["task.*"]}
         results.append(client.post(URL, body, format="json").status_code)
         connection.close()
 
@@ -165,8 +169,8 @@ def test_two_concurrent_creates_cannot_both_take_the_last_place(
         assert WebhookEndpoint.objects.count() == 1
 
 
-def test_update_and_delete_are_audited(hooks: Org, receiver: Any) -> None:
-    created = register_endpoint(hooks, receiver.url(), ["task.*"])
+def test_update_and_delete_are_audited(hooks: Org, hook_receiver: Any) -> None:
+    created = register_endpoint(hooks, hook_receiver.url(), ["task.*"])
     path = f"{URL}{created['id']}/"
     updated = hooks.ok("patch", path.removeprefix("/api/v1/"), {"event_types": ["project.created"]})
     assert updated["event_types"] == ["project.created"]
@@ -190,9 +194,9 @@ def test_update_and_delete_are_audited(hooks: Org, receiver: Any) -> None:
 
 
 def test_another_organization_cannot_see_or_change_an_endpoint(
-    hooks: Org, beta: Org, receiver: Any
+    hooks: Org, beta: Org, hook_receiver: Any
 ) -> None:
-    created = register_endpoint(hooks, receiver.url())
+    created = register_endpoint(hooks, hook_receiver.url())
     path = f"{URL}{created['id']}/"
     beta.on_plan("starter")
     assert beta.client.get(URL).json()["results"] == []

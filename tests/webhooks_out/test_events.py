@@ -21,8 +21,10 @@ def _events(org: Org) -> list[tuple[str, dict]]:
         return [(e.type, e.data) for e in WebhookEvent.objects.order_by("id")]
 
 
-def test_project_and_task_changes_over_the_api_record_events(hooks: Org, receiver: Any) -> None:
-    endpoint = register_endpoint(hooks, receiver.url(), ["project.*", "task.*"])
+def test_project_and_task_changes_over_the_api_record_events(
+    hooks: Org, hook_receiver: Any
+) -> None:
+    endpoint = register_endpoint(hooks, hook_receiver.url(), ["project.*", "task.*"])
     project = hooks.ok("post", "projects/", {"name": "Rocket"})
     task = hooks.ok("post", f"projects/{project['id']}/tasks/", {"title": "Fuel"})
     hooks.ok("patch", f"projects/{project['id']}/tasks/{task['id']}/", {"status": "done"})
@@ -56,8 +58,8 @@ def test_project_and_task_changes_over_the_api_record_events(hooks: Org, receive
     assert all(d.status == "pending" for d in deliveries)
 
 
-def test_member_changes_record_events(hooks: Org, receiver: Any) -> None:
-    register_endpoint(hooks, receiver.url(), ["member.*"])
+def test_member_changes_record_events(hooks: Org, hook_receiver: Any) -> None:
+    register_endpoint(hooks, hook_receiver.url(), ["member.*"])
     member = hooks.join("member")
     hooks.ok("patch", f"members/{member.user.pk}/", {"role": "viewer"})
     hooks.ok("delete", f"members/{member.user.pk}/")
@@ -71,11 +73,11 @@ def test_member_changes_record_events(hooks: Org, receiver: Any) -> None:
     ]
 
 
-def test_only_subscribed_enabled_endpoints_get_a_delivery(hooks: Org, receiver: Any) -> None:
-    projects = register_endpoint(hooks, receiver.url("/p"), ["project.created"])
-    wildcard = register_endpoint(hooks, receiver.url("/w"), ["project.*"])
-    register_endpoint(hooks, receiver.url("/t"), ["task.*"])
-    register_endpoint(hooks, receiver.url("/off"), ["project.*"], enabled=False)
+def test_only_subscribed_enabled_endpoints_get_a_delivery(hooks: Org, hook_receiver: Any) -> None:
+    projects = register_endpoint(hooks, hook_receiver.url("/p"), ["project.created"])
+    wildcard = register_endpoint(hooks, hook_receiver.url("/w"), ["project.*"])
+    register_endpoint(hooks, hook_receiver.url("/t"), ["task.*"])
+    register_endpoint(hooks, hook_receiver.url("/off"), ["project.*"], enabled=False)
     hooks.ok("post", "projects/", {"name": "A"})
     with hooks.tenant:
         assert sorted(WebhookDelivery.objects.values_list("endpoint_id", flat=True)) == sorted(
@@ -84,9 +86,9 @@ def test_only_subscribed_enabled_endpoints_get_a_delivery(hooks: Org, receiver: 
 
 
 def test_no_subscribed_endpoint_costs_one_query_and_writes_nothing(
-    hooks: Org, receiver: Any
+    hooks: Org, hook_receiver: Any
 ) -> None:
-    register_endpoint(hooks, receiver.url(), ["task.*"])
+    register_endpoint(hooks, hook_receiver.url(), ["task.*"])
     with hooks.tenant, CaptureQueriesContext(connection) as queries:
         webhook_event_record(event_type="project.created", data={"id": 1})
     assert len(queries.captured_queries) == 1
@@ -96,8 +98,8 @@ def test_no_subscribed_endpoint_costs_one_query_and_writes_nothing(
         assert not OutboxMessage.objects.filter(task=DELIVER_TASK).exists()
 
 
-def test_a_rolled_back_change_leaves_no_event(hooks: Org, receiver: Any) -> None:
-    register_endpoint(hooks, receiver.url(), ["project.*"])
+def test_a_rolled_back_change_leaves_no_event(hooks: Org, hook_receiver: Any) -> None:
+    register_endpoint(hooks, hook_receiver.url(), ["project.*"])
     seen: list[int] = []
 
     def doomed() -> None:
@@ -116,10 +118,10 @@ def test_a_rolled_back_change_leaves_no_event(hooks: Org, receiver: Any) -> None
 
 
 def test_an_organization_never_records_for_another_ones_endpoints(
-    hooks: Org, beta: Org, receiver: Any
+    hooks: Org, beta: Org, hook_receiver: Any
 ) -> None:
     beta.on_plan("starter")
-    register_endpoint(beta, receiver.url("/beta"), ["project.*", "member.*"])
+    register_endpoint(beta, hook_receiver.url("/beta"), ["project.*", "member.*"])
     hooks.ok("post", "projects/", {"name": "Acme only"})
     hooks.join("member")
     with beta.tenant:

@@ -32,12 +32,12 @@ def _status(org: Any) -> list[str]:
 
 
 def test_a_project_made_over_the_api_reaches_the_receiver_signed(
-    mail: SmtpSink, make_org: Any, receiver: Receiver
+    mail: SmtpSink, make_org: Any, hook_receiver: Receiver
 ) -> None:
     org = make_org("acme").on_plan("starter")
-    endpoint = register_endpoint(org, receiver.url(), ["project.created"])
+    endpoint = register_endpoint(org, hook_receiver.url(), ["project.created"])
     project = org.ok("post", "projects/", {"name": "Rocket"})
-    (request,) = receiver.wait_for(1)
+    (request,) = hook_receiver.wait_for(1)
     payload = verified(endpoint["secret"], request)
     assert payload["type"] == "project.created"
     assert payload["data"]["id"] == project["id"]
@@ -45,13 +45,13 @@ def test_a_project_made_over_the_api_reaches_the_receiver_signed(
 
 
 def test_a_500_is_retried_by_the_worker_then_delivered(
-    mail: SmtpSink, make_org: Any, receiver: Receiver
+    mail: SmtpSink, make_org: Any, hook_receiver: Receiver
 ) -> None:
     org = make_org("acme").on_plan("starter")
-    endpoint = register_endpoint(org, receiver.url(), ["project.*"])
-    receiver.answer(Answer(500, b"down"))
+    endpoint = register_endpoint(org, hook_receiver.url(), ["project.*"])
+    hook_receiver.answer(Answer(500, b"down"))
     org.ok("post", "projects/", {"name": "Rocket"})
-    first, second = receiver.wait_for(2)
+    first, second = hook_receiver.wait_for(2)
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
     verified(endpoint["secret"], second)
     until(lambda: _status(org) == ["delivered"], "the retry recorded as delivered")
@@ -61,15 +61,15 @@ def test_a_500_is_retried_by_the_worker_then_delivered(
 
 
 def test_an_endpoint_that_keeps_failing_is_disabled_and_admins_get_an_email(
-    mail: SmtpSink, make_org: Any, receiver: Receiver
+    mail: SmtpSink, make_org: Any, hook_receiver: Receiver
 ) -> None:
     org = make_org("acme").on_plan("starter")
     admin = org.join("admin")
     member = org.join("member")
-    receiver.default = Answer(500)
-    endpoint = register_endpoint(org, receiver.url(), ["project.*"])
+    hook_receiver.default = Answer(500)
+    endpoint = register_endpoint(org, hook_receiver.url(), ["project.*"])
     org.ok("post", "projects/", {"name": "Rocket"})
-    receiver.wait_for(3)  # the first attempt and both retries of the schedule
+    hook_receiver.wait_for(3)  # the first attempt and both retries of the schedule
     until(lambda: _status(org) == ["failed"], "the delivery failed for good")
     with org.tenant:
         until(
@@ -78,7 +78,7 @@ def test_an_endpoint_that_keeps_failing_is_disabled_and_admins_get_an_email(
         )
     for person in (org.user, admin.user):
         message = mail.wait_for(person.email)
-        assert receiver.url() in body_text(message)
+        assert hook_receiver.url() in body_text(message)
     assert mail.sent_to(member.user.email) == []
 
 
@@ -93,17 +93,17 @@ def _worker_in_own_group(env: dict[str, str]) -> subprocess.Popen:
 
 
 def test_a_worker_killed_mid_delivery_leaves_it_to_the_next_worker(
-    committed: None, make_org: Any, receiver: Receiver
+    committed: None, make_org: Any, hook_receiver: Receiver
 ) -> None:
     org = make_org("acme").on_plan("starter")
-    endpoint = register_endpoint(org, receiver.url(), ["project.*"])
+    endpoint = register_endpoint(org, hook_receiver.url(), ["project.*"])
     with org.tenant:
         # The outbox hands the first run to the session's queue; this test hands it to a
         # worker of its own instead, and kills that worker while the receiver holds the POST.
         org.ok("post", "projects/", {"name": "Rocket"})
         (delivery,) = WebhookDelivery.objects.all()
         OutboxMessage.objects.filter(kwargs__delivery_id=delivery.pk).delete()
-    receiver.answer(Answer(200, delay=60))  # held until the test ends
+    hook_receiver.answer(Answer(200, delay=60))  # held until the test ends
     queue = f"{os.environ.get('CELERY_QUEUE', 'celery')}-hooks-killed"
     env = subprocess_env(
         CELERY_QUEUE=queue,
@@ -118,7 +118,7 @@ def test_a_worker_killed_mid_delivery_leaves_it_to_the_next_worker(
             queue=queue,
             headers={"_schema_name": org.tenant.schema_name},
         )
-        receiver.wait_for(1, timeout=60)
+        hook_receiver.wait_for(1, timeout=60)
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(10)
     finally:
@@ -127,7 +127,7 @@ def test_a_worker_killed_mid_delivery_leaves_it_to_the_next_worker(
     assert _status(org) == ["pending"]
     second = start_celery_worker(env, str(REPO))
     try:
-        requests = receiver.wait_for(2, timeout=90)
+        requests = hook_receiver.wait_for(2, timeout=90)
         until(lambda: _status(org) == ["delivered"], "delivered by the second worker", 30)
     finally:
         second.terminate()
