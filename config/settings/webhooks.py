@@ -6,6 +6,9 @@ from .env import IS_DEV_OR_TEST, env
 # Loopback endpoints (and plain http, to loopback only) in dev and test; never elsewhere.
 # Private, link-local, multicast and reserved addresses are refused everywhere.
 WEBHOOKS_ALLOW_LOOPBACK = env.bool("WEBHOOKS_ALLOW_LOOPBACK", default=IS_DEV_OR_TEST)
+# Only loopback endpoints at all: the test suite sets it, so no test (nor the fuzzer) can make
+# a worker send anything off this machine.
+WEBHOOKS_LOOPBACK_ONLY = env.bool("WEBHOOKS_LOOPBACK_ONLY", default=False)
 # Seconds to connect, for each read, and for the whole answer, per attempt.
 WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=5.0)
 # Bytes of a receiver's answer read (and kept as the attempt's excerpt); the rest is not read.

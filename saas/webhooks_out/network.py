@@ -3,7 +3,9 @@
 - At registration (`endpoint_url_check`) and again at every delivery (`deliver`), the host is
   resolved here and every address must be public: never private, link-local (cloud metadata
   at 169.254.169.254), multicast, reserved or unspecified; loopback only where
-  WEBHOOKS_ALLOW_LOOPBACK (dev and test), and plain http only to loopback there. The request
+  WEBHOOKS_ALLOW_LOOPBACK (dev and test), and plain http only to loopback there (a test run
+  sets WEBHOOKS_LOOPBACK_ONLY: nothing but loopback at all, whatever a test or the fuzzer
+  registers). The request
   then connects to an address this check passed, not to the name again, so a name that
   answers differently the second time (DNS rebinding) cannot point it into our network.
 - The request is bounded: WEBHOOKS_TIMEOUT_SECONDS to connect, for each read, and for the whole
@@ -103,6 +105,8 @@ def endpoint_url_check(url: str) -> Target:
         settings.WEBHOOKS_ALLOW_LOOPBACK and all(a.is_loopback for a in addresses)
     ):
         raise EndpointRefused("Must be an https URL.")
+    if settings.WEBHOOKS_LOOPBACK_ONLY and not all(a.is_loopback for a in addresses):
+        raise EndpointRefused(f"The host {hostname} is not on this machine (loopback only here).")
     return Target(scheme, hostname, port, path, addresses)
 
 

@@ -208,3 +208,10 @@ def test_another_organization_cannot_see_or_change_an_endpoint(
     # acme's owner's token on beta's host is refused before any of this.
     assert_error(client_for(beta.tenant).get(path), 401)
     assert hooks.client.get(path).status_code == 200
+
+
+def test_a_test_run_registers_nothing_off_this_machine(hooks: Org) -> None:
+    """WEBHOOKS_LOOPBACK_ONLY (set for the whole run): a public address is refused too."""
+    body = {"url": "https://93.184.215.14/hook", "event_types": ["task.*"]}
+    error = assert_error(hooks.client.post(URL, body, format="json"), 400)
+    assert "loopback only" in error["fields"]["url"][0]
