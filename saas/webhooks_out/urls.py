@@ -2,8 +2,6 @@
 
 from django.urls import path
 
-from saas.workspace.urls import IdConverter  # noqa: F401 - registers the "rowid" converter
-
 from . import apis
 
 urlpatterns = [
@@ -16,37 +14,37 @@ urlpatterns = [
         name="webhook-endpoint-list",
     ),
     path(
-        "webhook-endpoints/<rowid:endpoint_id>/",
+        "webhook-endpoints/<int:endpoint_id>/",
         apis.WebhookEndpointDetailApi.as_view(),
         name="webhook-endpoint-detail",
     ),
     path(
-        "webhook-endpoints/<rowid:endpoint_id>/rotate-secret/",
+        "webhook-endpoints/<int:endpoint_id>/rotate-secret/",
         apis.WebhookEndpointRotateSecretApi.as_view(),
         name="webhook-endpoint-rotate-secret",
     ),
     path(
-        "webhook-endpoints/<rowid:endpoint_id>/test/",
+        "webhook-endpoints/<int:endpoint_id>/test/",
         apis.WebhookEndpointTestApi.as_view(),
         name="webhook-endpoint-test",
     ),
     path(
-        "webhook-endpoints/<rowid:endpoint_id>/deliveries/",
+        "webhook-endpoints/<int:endpoint_id>/deliveries/",
         apis.WebhookDeliveryListApi.as_view(),
         name="webhook-delivery-list",
     ),
     path(
-        "webhook-endpoints/<rowid:endpoint_id>/deliveries/replay/",
+        "webhook-endpoints/<int:endpoint_id>/deliveries/replay/",
         apis.WebhookDeliveryReplayRangeApi.as_view(),
         name="webhook-delivery-replay-range",
     ),
     path(
-        "webhook-endpoints/<rowid:endpoint_id>/deliveries/<rowid:delivery_id>/",
+        "webhook-endpoints/<int:endpoint_id>/deliveries/<int:delivery_id>/",
         apis.WebhookDeliveryDetailApi.as_view(),
         name="webhook-delivery-detail",
     ),
     path(
-        "webhook-endpoints/<rowid:endpoint_id>/deliveries/<rowid:delivery_id>/replay/",
+        "webhook-endpoints/<int:endpoint_id>/deliveries/<int:delivery_id>/replay/",
         apis.WebhookDeliveryReplayApi.as_view(),
         name="webhook-delivery-replay",
     ),

@@ -5,14 +5,14 @@ What this product exposes: it fetches one URL a caller gives, an organization's 
 sign-on issuer (owner or admin only), and only https to public addresses outside dev and
 test (no redirects followed, bounded time and size), and posts to another, an organization's
 webhook endpoints (owner or admin only; the same guards, the address resolved once and
-connected to, checked at registration and at each delivery: tests/webhooks_out); no other. Its outbound connections go
-to Stripe (STRIPE_API_BASE), the mail server (EMAIL_URL), PostgreSQL, Redis and Sentry, all
-set by the operator. The URL-shaped values callers do give are only compared or handed on:
-OAuth2 redirect URIs (the browser is redirected there, nothing is fetched), CORS origins
-(compared with the Origin header), the Host a request came in on (emailed links and
-Stripe's return URLs are built from it, and it can only be a tenant host: other hosts are
-refused), and URLs inside Stripe's events (the handlers fetch the object from Stripe by id
-instead). There are no avatar or logo URLs. Probed here:
+connected to, checked at registration and at each delivery: tests/webhooks_out); no other.
+Its outbound connections go to Stripe (STRIPE_API_BASE), the mail server (EMAIL_URL),
+PostgreSQL, Redis and Sentry, all set by the operator. The URL-shaped values callers do give
+are only compared or handed on: OAuth2 redirect URIs (the browser is redirected there,
+nothing is fetched), CORS origins (compared with the Origin header), the Host a request came
+in on (emailed links and Stripe's return URLs are built from it, and it can only be a tenant
+host: other hosts are refused), and URLs inside Stripe's events (the handlers fetch the
+object from Stripe by id instead). There are no avatar or logo URLs. Probed here:
 
 - the product's code imports an HTTP client only where the operator's services are called
   (a new one fails this test until it is looked at for SSRF);

@@ -96,6 +96,8 @@ def test_the_default_schedule_waits_in_the_outbox(hooks: Org, hook_receiver: Rec
     _, delivery = _one_project(hooks, hook_receiver)
     assert _attempt(hooks, delivery) == "pending"
     (pending,) = _deliveries(hooks)
+    assert pending.next_attempt_at is not None
+    assert pending.last_attempt_at is not None
     waited = (pending.next_attempt_at - pending.last_attempt_at).total_seconds()
     assert 4 <= waited <= 10  # the first retry: 5 s
     # Not due yet: a copy of the task that arrives early does nothing.
