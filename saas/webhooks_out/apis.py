@@ -23,7 +23,7 @@ from .serializers import (
     WebhookEndpointOutput,
     WebhookEndpointUpdateInput,
     WebhookEndpointWithSecretOutput,
-    WebhookEventTypeOutput,
+    WebhookEventCatalogOutput,
     WebhookReplayRangeInput,
     WebhookReplayRangeOutput,
 )
@@ -35,10 +35,10 @@ _OWNERS_ADMINS = " Owners and admins."
 _FEATURE = " On plans with the `api` feature (402 otherwise)."
 
 
-EVENT_TYPE_ROWS = [
-    *({"name": e.name, "description": e.description} for e in EVENT_TYPES.values()),
-    *({"name": w, "description": f"Every {w[:-2]} event."} for w in WILDCARDS),
-]
+CATALOG = {
+    "event_types": [{"name": e.name, "description": e.description} for e in EVENT_TYPES.values()],
+    "wildcards": [{"name": w, "description": f"Every {w[:-2]} event."} for w in WILDCARDS],
+}
 
 
 def _with_secret(endpoint: object, secret: str) -> dict:
@@ -50,20 +50,16 @@ class WebhookEventTypeListApi(TenantApi):
 
     @extend_schema(
         tags=TAGS,
-        summary="List webhook event types",
+        summary="The webhook event catalog",
         operation_id="webhook_event_types_list",
-        description="The catalog an endpoint subscribes from: every event type with what it "
-        "means, then each group's wildcard (`project.*`). Each type's payload is documented "
-        "in this document's `webhooks` section." + _OWNERS_ADMINS,
-        parameters=[PageQuery],
-        responses={
-            200: paginated(WebhookEventTypeOutput, name="PaginatedWebhookEventTypeList"),
-            **E400,
-            **ERRORS_READ,
-        },
+        description="The catalog an endpoint subscribes from (a short, fixed list, so not "
+        "paginated): every event type with what it means, and each group's wildcard "
+        "(`project.*`). Each type's payload is documented in this document's `webhooks` "
+        "section." + _OWNERS_ADMINS,
+        responses={200: WebhookEventCatalogOutput, **ERRORS_READ},
     )
     def get(self, request: Request) -> Response:
-        return self.paginate(EVENT_TYPE_ROWS, WebhookEventTypeOutput)  # type: ignore[arg-type]
+        return Response(CATALOG)
 
 
 class WebhookEndpointListCreateApi(NoStoreMixin, TenantApi):
@@ -235,8 +231,9 @@ class WebhookDeliveryReplayApi(TenantApi):
         tags=TAGS,
         summary="Replay a delivery",
         operation_id="webhook_deliveries_replay",
-        description="Sends a delivered or failed delivery again (same `webhook-id`), as a new "
-        "run of attempts; 202. 409 webhook_delivery_pending when it is still being sent, "
+        description="Sends the delivery again now (same `webhook-id`): a delivered or failed "
+        "one as a new run of attempts, one waiting for a retry without waiting further; 202. "
+        "One already queued or being sent is left as it is (so two replays send once). 409 "
         "webhook_endpoint_disabled when the endpoint is off." + _OWNERS_ADMINS,
         request=None,
         responses={202: WebhookDeliveryOutput, **ERRORS_READ, **E409},

@@ -80,6 +80,11 @@ class WebhookEventTypeOutput(serializers.Serializer):
     description = serializers.CharField()
 
 
+class WebhookEventCatalogOutput(serializers.Serializer):
+    event_types = WebhookEventTypeOutput(many=True)
+    wildcards = WebhookEventTypeOutput(many=True, help_text="`<group>.*`: every event of a group.")
+
+
 class WebhookAttemptOutput(serializers.Serializer):
     attempted_at = serializers.DateTimeField()
     succeeded = serializers.BooleanField()

@@ -275,18 +275,22 @@ def _reopen(delivery: WebhookDelivery, now: datetime) -> None:
 
 @transaction.atomic
 def webhook_delivery_replay(*, endpoint_id: int, delivery_id: int) -> WebhookDelivery:
-    """Send a delivered or failed delivery again (same event, same `webhook-id`), as a new
-    run of attempts. One still pending is a 409: it is being sent already."""
+    """Send a delivery again now (same event, same `webhook-id`): a delivered or failed one
+    as a new run of attempts, one waiting for a retry without waiting further. One that is
+    due already (queued, or being sent) is left as it is: replaying twice, or twice at once,
+    queues one send."""
     endpoint = webhook_endpoint_get(endpoint_id=endpoint_id)
     if not endpoint.enabled:
-        raise Conflict(
-            "The endpoint is disabled; enable it first.", code="webhook_endpoint_disabled"
-        )
+        raise _disabled()
     found = webhook_delivery_get(endpoint_id=endpoint_id, delivery_id=delivery_id)
     delivery = WebhookDelivery.objects.select_for_update().select_related("event").get(pk=found.pk)
+    now = timezone.now()
     if delivery.status == DeliveryStatus.PENDING:
-        raise Conflict("This delivery is already being sent.", code="webhook_delivery_pending")
-    _reopen(delivery, timezone.now())
+        if delivery.next_attempt_at is not None and delivery.next_attempt_at <= now:
+            return delivery
+        delivery.next_attempt_at = now
+    else:
+        _reopen(delivery, now)
     delivery.save()
     _queue([delivery.pk])
     return delivery

@@ -63,6 +63,8 @@ NOWHERE: dict[str, Any] = {
     "application_id": 10**15 + 4,
     "domain_id": 10**15 + 5,
     "scim_token_id": 10**15 + 5,
+    "endpoint_id": 10**15 + 6,
+    "delivery_id": 10**15 + 7,
 }
 
 

@@ -74,7 +74,10 @@ def test_replaying_a_delivery_sends_it_again_with_the_same_id(
     response = hooks.client.post(path)
     assert response.status_code == 202, response.content
     assert response.json()["status"] == "pending"
-    assert_error(hooks.client.post(path), 409, "webhook_delivery_pending")
+    queued = _queued(hooks, delivery["id"])
+    again = hooks.client.post(path)  # already due: left as it is, nothing more queued
+    assert again.status_code == 202
+    assert _queued(hooks, delivery["id"]) == queued
     assert _run_due(hooks) == ["delivered"]
     first, second = hook_receiver.received
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
@@ -110,7 +113,7 @@ def test_two_replays_at_once_queue_one_send(
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(statuses) == [202, 409]
+    assert statuses == [202, 202]
     assert _queued(org, delivery.pk) == 1
     with org.tenant:
         OutboxMessage.objects.filter(task=DELIVER_TASK).delete()  # no worker runs here
@@ -141,6 +144,19 @@ def test_replaying_a_time_range(hooks: Org, hook_receiver: Receiver, endpoint: d
     reversed_range = {"since": body["until"], "until": body["since"]}
     assert_error(hooks.client.post(path, reversed_range, format="json"), 400)
     assert_error(hooks.client.post(path, {"since": "yesterday"}, format="json"), 400)
+
+
+def test_replaying_a_delivery_waiting_for_a_retry_sends_it_now(
+    hooks: Org, hook_receiver: Receiver, endpoint: dict
+) -> None:
+    hook_receiver.answer(Answer(500))
+    hooks.ok("post", "projects/", {"name": "One"})
+    assert _run_due(hooks) == ["pending"]  # the retry waits 5 s
+    (delivery,) = hooks.ok("get", f"webhook-endpoints/{endpoint['id']}/deliveries/")["results"]
+    path = f"/api/v1/webhook-endpoints/{endpoint['id']}/deliveries/{delivery['id']}/replay/"
+    assert hooks.client.post(path).status_code == 202
+    assert _run_due(hooks) == ["delivered"]
+    assert len(hook_receiver.received) == 2
 
 
 def test_send_a_test_event(hooks: Org, hook_receiver: Receiver, endpoint: dict) -> None:
