@@ -51,7 +51,7 @@ class WebhookEventTypeListApi(TenantApi):
     @extend_schema(
         tags=TAGS,
         summary="The webhook event catalog",
-        operation_id="webhook_event_types_list",
+        operation_id="webhook_event_catalog",
         description="The catalog an endpoint subscribes from (a short, fixed list, so not "
         "paginated): every event type with what it means, and each group's wildcard "
         "(`project.*`). Each type's payload is documented in this document's `webhooks` "
