@@ -30,6 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Membership, Role
+from billing.models import BillingAccount
 from billing.services.entitlements import entitlement_require
 from saas.audit.services import audit_entry_record
 from saas.errors import Conflict, InvalidInput
@@ -123,7 +124,9 @@ def webhook_endpoint_update(*, tenant: Tenant, endpoint_id: int, **changes: Any)
     if "url" in changes:
         _url_check(changes["url"])
     with transaction.atomic():
-        entitlement_require(tenant=tenant, feature=FEATURE)
+        if set(changes) & {"url", "event_types"} or changes.get("enabled") is True:
+            # Turning one off or renaming it stays possible after a downgrade.
+            entitlement_require(tenant=tenant, feature=FEATURE)
         found = webhook_endpoint_get(endpoint_id=endpoint_id)
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=found.pk)
         before = {name: getattr(endpoint, name) for name in _EDITABLE}
@@ -196,6 +199,17 @@ def _audit(action: str, endpoint: WebhookEndpoint, **changes: tuple[Any, Any]) -
 # ---- events -------------------------------------------------------------------------------
 
 
+def _plan_has_webhooks() -> bool:
+    """After a downgrade the endpoints stay (to be deleted, or used again after an upgrade)
+    but get nothing: one query, only when some endpoint is subscribed."""
+    tenant = getattr(connection, "tenant", None)
+    if tenant is None or not getattr(tenant, "pk", None):
+        return True
+    return BillingAccount.objects.filter(
+        tenant_id=tenant.pk, plan__features__contains=[FEATURE]
+    ).exists()
+
+
 def _new_event(event_type: str, data: dict[str, Any]) -> WebhookEvent:
     return WebhookEvent.objects.create(
         msg_id=f"msg_{secrets.token_urlsafe(18)}",
@@ -216,8 +230,9 @@ def webhook_event_record(
     """Record `event_type` with `data` for every enabled endpoint subscribed to it, in the
     caller's transaction, in the current schema or `tenant`'s (for changes to public rows,
     such as memberships). With no such endpoint it writes nothing and costs one query (the
-    organization's enabled endpoints: an indexless scan of a table of at most
-    WEBHOOKS_ENDPOINTS_PER_TENANT rows)."""
+    organization's enabled endpoints: a scan of a table of at most
+    WEBHOOKS_ENDPOINTS_PER_TENANT rows); with one, a second query checks that the plan still
+    has the feature."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"{event_type!r} is not in the webhook catalog")
     current = getattr(connection, "schema_name", None)
@@ -231,7 +246,7 @@ def webhook_event_record(
         )
         if event_type_matches(types, event_type)
     ]
-    if not subscribed:
+    if not subscribed or not _plan_has_webhooks():
         return None
     with transaction.atomic():
         event = _new_event(event_type, data)

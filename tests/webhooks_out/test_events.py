@@ -134,3 +134,17 @@ def test_an_organization_never_records_for_another_ones_endpoints(
 def test_an_unknown_event_type_is_a_programming_error(hooks: Org) -> None:
     with hooks.tenant, pytest.raises(ValueError, match="catalog"):
         webhook_event_record(event_type="project.exploded", data={})
+
+
+def test_after_a_downgrade_endpoints_get_nothing_and_can_still_be_turned_off(
+    hooks: Org, hook_receiver: Any
+) -> None:
+    endpoint = register_endpoint(hooks, hook_receiver.url(), ["project.*"])
+    hooks.on_plan("free")
+    hooks.ok("post", "projects/", {"name": "After"})
+    assert _events(hooks) == []
+    path = f"webhook-endpoints/{endpoint['id']}/"
+    assert hooks.ok("patch", path, {"enabled": False})["enabled"] is False
+    refused = hooks.client.patch(f"/api/v1/{path}", {"enabled": True}, format="json")
+    assert refused.status_code == 402
+    hooks.ok("delete", path)
