@@ -263,9 +263,7 @@ def webhook_endpoint_test_send(*, endpoint_id: int) -> WebhookDelivery:
     """A `webhook.test` event to this one endpoint, delivered like any other."""
     endpoint = webhook_endpoint_get(endpoint_id=endpoint_id)
     if not endpoint.enabled:
-        raise Conflict(
-            "The endpoint is disabled; enable it first.", code="webhook_endpoint_disabled"
-        )
+        raise _disabled()
     event = _new_event(
         TEST_EVENT.name,
         {"endpoint_id": endpoint.pk, "message": "A test event, sent on request."},
@@ -321,9 +319,7 @@ def webhook_deliveries_replay(
     delivery once."""
     endpoint = webhook_endpoint_get(endpoint_id=endpoint_id)
     if not endpoint.enabled:
-        raise Conflict(
-            "The endpoint is disabled; enable it first.", code="webhook_endpoint_disabled"
-        )
+        raise _disabled()
     if until <= since:
         raise _invalid("until", "Must be after since.")
     rows = WebhookDelivery.objects.filter(
