@@ -24,6 +24,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
@@ -402,18 +403,26 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str:
     if not endpoint.enabled:
         outcome = Outcome(None, 0, "", "The endpoint is disabled.")
     else:
-        body = webhook_message(delivery.event)
-        timestamp = int(now.timestamp())
-        msg_id = delivery.event.msg_id
-        headers = {
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": signing.signature_header(
-                _secrets_in_force(endpoint, now), msg_id=msg_id, timestamp=timestamp, body=body
-            ),
-        }
-        outcome = deliver(endpoint.url, body=body, headers=headers)
+        outcome = _send(delivery, endpoint, now)
     return _record(delivery_id, now, outcome, final=not endpoint.enabled)
+
+
+def _send(delivery: WebhookDelivery, endpoint: WebhookEndpoint, now: datetime) -> Outcome:
+    try:
+        in_force = _secrets_in_force(endpoint, now)
+    except InvalidToken:  # encrypted under another SECRET_KEY: nothing we could sign with
+        return Outcome(None, 0, "", "The signing secret cannot be read here: rotate it.")
+    body = webhook_message(delivery.event)
+    timestamp = int(now.timestamp())
+    msg_id = delivery.event.msg_id
+    headers = {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signing.signature_header(
+            in_force, msg_id=msg_id, timestamp=timestamp, body=body
+        ),
+    }
+    return deliver(endpoint.url, body=body, headers=headers)
 
 
 @transaction.atomic

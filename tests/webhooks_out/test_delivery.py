@@ -266,3 +266,17 @@ def test_a_copy_that_finds_the_delivery_held_tries_again_after_the_lease(
     with hooks.tenant:  # the lease of a run that died has passed: this copy sends it
         WebhookDelivery.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
     assert _attempt(hooks, delivery) == "delivered"
+
+
+def test_a_secret_that_cannot_be_read_fails_the_attempt_and_sends_nothing(
+    hooks: Org, hook_receiver: Receiver
+) -> None:
+    """Say SECRET_KEY changed: the attempt is a recorded failure (rotate the secret), not a
+    crash of the task."""
+    _, delivery = _one_project(hooks, hook_receiver)
+    with hooks.tenant:
+        WebhookEndpoint.objects.update(secret_encrypted="gAAAAAB-not-a-fernet-token")
+    assert _attempt(hooks, delivery) == "pending"
+    assert hook_receiver.received == []
+    (after,) = _deliveries(hooks)
+    assert "rotate it" in after.last_error
