@@ -34,6 +34,8 @@ from saas.errors import (
     PermissionDenied,
 )
 from saas.mail import email_send_later
+from saas.webhooks_out.payloads import member_data
+from saas.webhooks_out.services import webhook_event_record
 from tenants.models import Tenant
 
 from .access import member_access_from_db
@@ -265,6 +267,9 @@ def membership_create(*, user: User, tenant_id: int, role: str = Role.MEMBER) ->
         actor_user=user,  # who joined, when no one is logged in (signup, an invitation)
     )
     seat_sync_mark_dirty(tenant_id=tenant_id)
+    webhook_event_record(
+        event_type="member.added", data=member_data(membership), tenant=membership.tenant
+    )
     return membership
 
 
@@ -275,6 +280,11 @@ def _role_changed(membership: Membership, *, before: str) -> None:
         target_type="member",
         target_id=membership.user_id,
         changes={"role": {"before": before, "after": membership.role}},
+        tenant=membership.tenant,
+    )
+    webhook_event_record(
+        event_type="member.role_changed",
+        data={"user_id": membership.user_id, "role": membership.role, "previous_role": before},
         tenant=membership.tenant,
     )
 
@@ -332,6 +342,11 @@ def membership_remove(*, tenant: Tenant, user_id: int) -> None:
         target_type="member",
         target_id=user_id,
         changes={"role": {"before": membership.role, "after": None}},
+        tenant=tenant,
+    )
+    webhook_event_record(
+        event_type="member.removed",
+        data={"user_id": user_id, "role": membership.role},
         tenant=tenant,
     )
     seat_sync_mark_dirty(tenant_id=tenant.pk)

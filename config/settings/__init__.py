@@ -14,3 +14,4 @@ from .security import *  # noqa: F403
 from .stripe import *  # noqa: F403
 from .tenancy import *  # noqa: F403
 from .timeouts import *  # noqa: F403
+from .webhooks import *  # noqa: F403

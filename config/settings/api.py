@@ -127,6 +127,29 @@ SPECTACULAR_SETTINGS = {
             "SCIM token only; bodies are application/scim+json, and errors have RFC 7644's "
             "shape, not the API's.",
         },
+        {
+            "name": "webhooks",
+            "description": "Outbound webhooks: the organization's endpoints that get its "
+            "events (Standard Webhooks: signed, retried for about 3 days), their delivery log, "
+            "replays, test events and secret rotation. The events' bodies are in this "
+            "document's `webhooks` section.",
+        },
+    ],
+    # Outbound webhooks' bodies, one per event type (saas/webhooks_out/openapi.py).
+    "WEBHOOKS": [
+        f"saas.webhooks_out.openapi.{name}"
+        for name in (
+            "project_created",
+            "project_updated",
+            "project_deleted",
+            "task_created",
+            "task_updated",
+            "task_deleted",
+            "member_added",
+            "member_removed",
+            "member_role_changed",
+            "webhook_test",
+        )
     ],
     # No SERVERS: api.origins.servers_postprocess (POSTPROCESSING_HOOKS) names the hosts.
     "OAS_VERSION": "3.1.0",
@@ -161,6 +184,8 @@ SPECTACULAR_SETTINGS = {
         # Two choice sets are called status: the task's keeps the name it had alone.
         "StatusEnum": "saas.workspace.models.TaskStatus",
         "CustomDomainStatusEnum": "tenants.domains.models.DomainStatus",
+        "WebhookDeliveryStatusEnum": "saas.webhooks_out.models.DeliveryStatus",
+        "WebhookReplayStatusEnum": "saas.webhooks_out.models.REPLAYABLE_STATUSES",
     },
 }
 

@@ -68,6 +68,7 @@ TENANT_APPS = [
     "saas.workspace",
     "billing.ledger",
     "saas.audit",
+    "saas.webhooks_out",  # outbound webhooks: endpoints, events, deliveries
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

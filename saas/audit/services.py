@@ -64,6 +64,11 @@ AUDITED_ACTIONS: dict[str, str] = {
     "mfa.webauthn_removed": "A member removed one of their security keys (WebAuthn).",
     "scim.token_created": "A SCIM token was made for the organization's identity provider.",
     "scim.token_revoked": "A SCIM token was revoked.",
+    "webhook_endpoint.created": "A webhook endpoint was registered (never its secret).",
+    "webhook_endpoint.updated": "A webhook endpoint's URL, events, description or state changed.",
+    "webhook_endpoint.deleted": "A webhook endpoint was deleted (its delivery log with it).",
+    "webhook_endpoint.secret_rotated": "A webhook endpoint's signing secret was replaced.",
+    "webhook_endpoint.disabled": "A webhook endpoint was disabled after failing for too long.",
 }
 
 # Bookkeeping that changes on every save and says nothing about what was done.

@@ -19,6 +19,8 @@ from saas.audit.services import (
 )
 from saas.errors import InvalidInput
 from saas.preconditions import precondition_check
+from saas.webhooks_out.payloads import project_data, task_data
+from saas.webhooks_out.services import webhook_event_record
 from tenants.models import Tenant
 
 from .models import Project, Task
@@ -49,6 +51,7 @@ def project_create(*, name: str, description: str = "", created_by: User) -> Pro
     entitlement_require(limit="projects")
     project = Project.objects.create(name=name, description=description, created_by=created_by)
     audit_created(project, target_type="project")
+    webhook_event_record(event_type="project.created", data=project_data(project))
     return project
 
 
@@ -71,6 +74,7 @@ def project_update(
     _archive(project, archived)
     project.save()
     audit_updated(project, target_type="project", before=before)
+    webhook_event_record(event_type="project.updated", data=project_data(project))
     return project
 
 
@@ -89,6 +93,9 @@ def project_delete(*, project_id: int, if_match: str | None = None) -> None:
             "name": {"before": project.name, "after": None},
             "tasks": {"before": tasks, "after": 0},
         },
+    )
+    webhook_event_record(
+        event_type="project.deleted", data={"id": project_id, "name": project.name}
     )
 
 
@@ -115,6 +122,7 @@ def task_create(
         task.priority = priority
     task.save()
     audit_created(task, target_type="task")
+    webhook_event_record(event_type="task.created", data=task_data(task))
     return task
 
 
@@ -144,6 +152,7 @@ def task_update(
     _archive(task, changes.get("archived"))
     task.save()
     audit_updated(task, target_type="task", before=before)
+    webhook_event_record(event_type="task.updated", data=task_data(task))
     return task
 
 
@@ -153,6 +162,7 @@ def task_delete(*, project_id: int, task_id: int, if_match: str | None = None) -
     precondition_check(task, if_match)
     task.delete()
     audit_deleted(target_type="task", target_id=task_id)
+    webhook_event_record(event_type="task.deleted", data={"id": task_id, "project_id": project_id})
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 from accounts.models import Role
+from saas.webhooks_out.models import WebhookEndpoint
 from tenants.models import Tenant
 from tests.factories import Org
 
@@ -73,9 +74,13 @@ def test_every_list_answers_the_envelope(schema: dict, make_org, client_for) -> 
     owner: Org = make_org("acme", role=Role.OWNER).on_plan("pro")  # the audit log too
     project = owner.project()
     owner.tasks(project, "one", "two")
+    with owner.tenant:
+        endpoint = WebhookEndpoint.objects.create(
+            url="https://hooks.example.com/", event_types=["task.*"], secret_encrypted="-"
+        )
     checked = []
     for path, documented in list_operations(schema).items():
-        url = path.format(project_id=project.pk)
+        url = path.format(project_id=project.pk, endpoint_id=endpoint.pk)
         client = client_for(None) if path in PUBLIC else owner.client
         response = client.get(url + "?page_size=1")
         assert response.status_code == 200, (path, response.content)

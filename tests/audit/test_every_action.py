@@ -17,6 +17,8 @@ from billing.services.catalog import catalog_sync_to_stripe
 from billing.services.subscriptions import billing_customer_ready, checkout_complete
 from saas.audit.models import AuditEntry
 from saas.audit.services import AUDITED_ACTIONS
+from saas.webhooks_out.models import WebhookDelivery
+from saas.webhooks_out.services import webhook_delivery_attempt
 from tenants.models import Tenant
 from tenants.operations import tenant_reactivate, tenant_suspend
 from tests.factories import PASSWORD as PASSWORD_OF_FACTORIES
@@ -25,6 +27,7 @@ from tests.support.billing import complete_checkout, subscribe_through_checkout
 from tests.support.domains import DnsServer
 from tests.support.mfa import MFA, enroll, logged_in_with_mfa, totp_clock_stop, totp_code
 from tests.support.oidc_idp import running_provider
+from tests.support.processes import free_port
 from tests.support.sso import sso_configure, sso_domain_prove
 from tests.support.webauthn import WEBAUTHN, enroll_key
 
@@ -61,6 +64,24 @@ def _scim_token(org: Org) -> int:
         features=["api", "audit_log", "scim"]
     )
     return int(org.ok("post", "scim/tokens/", {"name": "Okta"})["id"])
+
+
+def _webhook_endpoint(org: Org) -> int:
+    """An endpoint on loopback where nothing listens (every delivery to it fails)."""
+    url = f"http://127.0.0.1:{free_port()}/hook"
+    return int(
+        org.ok("post", "webhook-endpoints/", {"url": url, "event_types": ["project.*"]})["id"]
+    )
+
+
+def _webhook_endpoint_disabled(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A delivery fails with no retry left (an empty schedule): the endpoint is disabled."""
+    _webhook_endpoint(org)
+    monkeypatch.setattr(settings, "WEBHOOKS_RETRY_SCHEDULE", [])
+    _project(org)
+    with org.tenant:
+        for delivery_id in WebhookDelivery.objects.values_list("id", flat=True):
+            webhook_delivery_attempt(delivery_id=delivery_id)
 
 
 def _second_checkout_paid(org: Org) -> None:
@@ -248,6 +269,17 @@ SCENARIOS: dict[str, Callable[..., object]] = {
     "mfa.webauthn_removed": lambda org, mp: _webauthn_key_removed(org),
     "scim.token_created": lambda org, mp: _scim_token(org),
     "scim.token_revoked": lambda org, mp: org.ok("delete", f"scim/tokens/{_scim_token(org)}/"),
+    "webhook_endpoint.created": lambda org, mp: _webhook_endpoint(org),
+    "webhook_endpoint.updated": lambda org, mp: org.ok(
+        "patch", f"webhook-endpoints/{_webhook_endpoint(org)}/", {"description": "CI"}
+    ),
+    "webhook_endpoint.deleted": lambda org, mp: org.ok(
+        "delete", f"webhook-endpoints/{_webhook_endpoint(org)}/"
+    ),
+    "webhook_endpoint.secret_rotated": lambda org, mp: org.ok(
+        "post", f"webhook-endpoints/{_webhook_endpoint(org)}/rotate-secret/"
+    ),
+    "webhook_endpoint.disabled": _webhook_endpoint_disabled,
 }
 
 

@@ -65,6 +65,8 @@ NOWHERE: dict[str, Any] = {
     "scim_token_id": 10**15 + 5,
     "domain": "nowhere.test",  # an SSO email domain no connection lists
     "key_id": 10**15 + 6,
+    "endpoint_id": 10**15 + 7,
+    "delivery_id": 10**15 + 8,
 }
 
 

@@ -236,10 +236,13 @@ TOKEN_ANSWERS = {
     ("POST", "sso-token"),
 }
 # Secrets shown once, in the answer that made them: an application's client secret, a TOTP
-# secret (and the otpauth URI carrying it).
+# secret (and the otpauth URI carrying it), a webhook endpoint's signing secret (made or
+# rotated).
 SECRET_ANSWERS: dict[tuple[str, str | None], tuple[str, ...]] = {
     ("POST", "oauth-application-list"): ("client_secret",),
     ("POST", "auth-mfa-totp"): ("secret", "otpauth_uri"),
+    ("POST", "webhook-endpoint-list"): ("secret",),
+    ("POST", "webhook-endpoint-rotate-secret"): ("secret",),
 }
 
 

@@ -36,6 +36,7 @@ from accounts.scim.models import ScimToken
 from billing.ledger.models import Invoice
 from billing.models import BillingAccount, Plan
 from saas.audit.models import AuditEntry
+from saas.webhooks_out.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from saas.workspace.models import Project, Task
 from tenants.domains.models import CustomDomain
 from tests.factories import PASSWORD
@@ -145,6 +146,19 @@ def _seed(world: World, name: str | None, rows: int) -> None:
                         stripe_invoice_id=f"in_bulk_{i}", status="paid", currency="usd", created=now
                     )
                     for i in range(rows)
+                )
+            elif name == "webhook-endpoint-list":
+                WebhookEndpoint.objects.bulk_create(
+                    WebhookEndpoint(url=f"https://h{i}.example.com/", secret_encrypted="-")
+                    for i in range(rows)
+                )
+            elif name == "webhook-delivery-list":
+                event = WebhookEvent.objects.create(
+                    msg_id="msg_bulk", type="project.created", data={}, created_at=now
+                )
+                WebhookDelivery.objects.bulk_create(
+                    WebhookDelivery(endpoint_id=world.acme.webhook_endpoint_id, event=event)
+                    for _ in range(rows)
                 )
             elif name == "audit-log":
                 AuditEntry.objects.bulk_create(

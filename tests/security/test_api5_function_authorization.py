@@ -115,6 +115,18 @@ EXPECTED_CAPABILITY: dict[tuple[str, str], Capability] = {
     ("GET", "scim-token-list"): C.MEMBERS_MANAGE,
     ("POST", "scim-token-list"): C.MEMBERS_MANAGE,
     ("DELETE", "scim-token-detail"): C.MEMBERS_MANAGE,
+    ("GET", "webhook-event-types"): C.MEMBERS_MANAGE,
+    ("GET", "webhook-endpoint-list"): C.MEMBERS_MANAGE,
+    ("POST", "webhook-endpoint-list"): C.MEMBERS_MANAGE,
+    ("GET", "webhook-endpoint-detail"): C.MEMBERS_MANAGE,
+    ("PATCH", "webhook-endpoint-detail"): C.MEMBERS_MANAGE,
+    ("DELETE", "webhook-endpoint-detail"): C.MEMBERS_MANAGE,
+    ("POST", "webhook-endpoint-rotate-secret"): C.MEMBERS_MANAGE,
+    ("POST", "webhook-endpoint-test"): C.MEMBERS_MANAGE,
+    ("GET", "webhook-delivery-list"): C.MEMBERS_MANAGE,
+    ("GET", "webhook-delivery-detail"): C.MEMBERS_MANAGE,
+    ("POST", "webhook-delivery-replay"): C.MEMBERS_MANAGE,
+    ("POST", "webhook-delivery-replay-range"): C.MEMBERS_MANAGE,
 }
 
 # Allowed callers succeed (2xx) except where the world makes the business rule refuse

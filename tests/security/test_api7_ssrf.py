@@ -3,14 +3,16 @@ so the caller reaches what the server can reach (metadata services, internal hos
 
 What this product exposes: it fetches one URL a caller gives, an organization's single
 sign-on issuer (owner or admin only), and only https to public addresses outside dev and
-test (no redirects followed, bounded time and size); no other. Its outbound connections go
-to Stripe (STRIPE_API_BASE), the mail server (EMAIL_URL), PostgreSQL, Redis and Sentry, all
-set by the operator. The URL-shaped values callers do give are only compared or handed on:
-OAuth2 redirect URIs (the browser is redirected there, nothing is fetched), CORS origins
-(compared with the Origin header), the Host a request came in on (emailed links and
-Stripe's return URLs are built from it, and it can only be a tenant host: other hosts are
-refused), and URLs inside Stripe's events (the handlers fetch the object from Stripe by id
-instead). There are no avatar, logo or webhook-target URLs. Probed here:
+test (no redirects followed, bounded time and size), and posts to another, an organization's
+webhook endpoints (owner or admin only; the same guards, the address resolved once and
+connected to, checked at registration and at each delivery: tests/webhooks_out); no other.
+Its outbound connections go to Stripe (STRIPE_API_BASE), the mail server (EMAIL_URL),
+PostgreSQL, Redis and Sentry, all set by the operator. The URL-shaped values callers do give
+are only compared or handed on: OAuth2 redirect URIs (the browser is redirected there,
+nothing is fetched), CORS origins (compared with the Origin header), the Host a request came
+in on (emailed links and Stripe's return URLs are built from it, and it can only be a tenant
+host: other hosts are refused), and URLs inside Stripe's events (the handlers fetch the
+object from Stripe by id instead). There are no avatar or logo URLs. Probed here:
 
 - the product's code imports an HTTP client only where the operator's services are called
   (a new one fails this test until it is looked at for SSRF);
@@ -66,6 +68,10 @@ OUTBOUND = {
     # JWKS and token endpoint). Outside dev and test only https to public addresses, no
     # redirects, bounded time and size (test_an_sso_issuer_reaches_no_private_address).
     "accounts/sso/http.py": "an organization's OpenID Connect provider (SSRF-guarded)",
+    # Outbound webhooks: POSTs to an organization's registered endpoints, to addresses it
+    # resolved and checked itself, public ones only outside dev and test, no redirects, bounded
+    # time and size (tests/webhooks_out/test_delivery.py, test_endpoints.py).
+    "saas/webhooks_out/network.py": "an organization's webhook endpoints (SSRF-guarded)",
 }
 
 

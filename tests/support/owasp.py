@@ -57,6 +57,13 @@ from billing.ledger.models import Invoice
 from billing.models import Plan
 from billing.services.catalog import catalog_seed_defaults
 from saas.audit.models import AuditEntry
+from saas.webhooks_out.models import (
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+from saas.webhooks_out.signing import secret_encrypt, secret_generate
 from saas.workspace.models import Project, Task
 from tenants.domains.models import CustomDomain, DomainStatus, VerificationMethod
 from tenants.models import Domain, Tenant
@@ -264,6 +271,8 @@ class Side:
     tokens: dict[str, str] = field(default_factory=dict)  # caller name -> bearer value
     scim_token_id: int = 0
     webauthn_key_id: int = 0  # a security key of `extra` (no caller's own)
+    webhook_endpoint_id: int = 0  # with one delivered delivery (replayable)
+    webhook_delivery_id: int = 0
 
     @property
     def host(self) -> str:
@@ -287,6 +296,8 @@ class Side:
             "domain": f"{self.tenant.slug}.test",
             "scim_token_id": self.scim_token_id,
             "key_id": self.webauthn_key_id,
+            "endpoint_id": self.webhook_endpoint_id,
+            "delivery_id": self.webhook_delivery_id,
             # The SCIM service's (scim/v2/): a group is a role, and the discovery documents.
             "group_id": "admin",
             "name": "User",
@@ -377,6 +388,7 @@ def _side(slug: str) -> Side:
             created=timezone.now() - timedelta(days=1),
         )
         audit_ids = list(AuditEntry.objects.values_list("pk", flat=True))
+        webhook_endpoint, webhook_delivery = _webhook_rows(slug, padding)
     hostname = f"app.{slug}-customer.test"
     domain = CustomDomain.objects.create(
         tenant=tenant,
@@ -404,7 +416,33 @@ def _side(slug: str) -> Side:
             tenant=tenant, user_id=users[Role.OWNER].pk, name=f"{slug} IdP"
         ).token.pk,
         webauthn_key_id=key_row(extra, host_of(tenant)).pk,
+        webhook_endpoint_id=webhook_endpoint.pk,
+        webhook_delivery_id=webhook_delivery.pk,
     )
+
+
+def _webhook_rows(slug: str, padding: int) -> tuple[WebhookEndpoint, WebhookDelivery]:
+    """A webhook endpoint (on loopback) with one delivered delivery, in the current schema."""
+    for n in range(padding):
+        WebhookEndpoint.objects.create(url=f"http://127.0.0.1:9/{n}", secret_encrypted="-").delete()
+    endpoint = WebhookEndpoint.objects.create(
+        url="http://127.0.0.1:9/hook",
+        event_types=["project.*"],
+        secret_encrypted=secret_encrypt(secret_generate()),
+        description=f"{slug} integration",
+    )
+    event = WebhookEvent.objects.create(
+        msg_id=f"msg_{slug}_0001",
+        type="project.created",
+        data={"id": 1, "name": f"{slug} project"},
+        created_at=timezone.now() - timedelta(hours=1),
+    )
+    for _n in range(padding):
+        WebhookDelivery.objects.create(endpoint=endpoint, event=event).delete()
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event=event, status=DeliveryStatus.DELIVERED, attempts=1
+    )
+    return endpoint, delivery
 
 
 def jwt_for(side: Side, user: User) -> str:
@@ -609,6 +647,15 @@ def valid_body(
         },
         ("POST", "sso-token"): lambda: {"code": sso_code_for(side, user)},
         ("POST", "scim-token-list"): lambda: {"name": "Another IdP"},
+        ("POST", "webhook-endpoint-list"): lambda: {
+            "url": "http://127.0.0.1:9/new",
+            "event_types": ["task.*"],
+        },
+        ("PATCH", "webhook-endpoint-detail"): lambda: {"description": "Renamed"},
+        ("POST", "webhook-delivery-replay-range"): lambda: {
+            "since": (timezone.now() - timedelta(days=1)).isoformat(),
+            "until": timezone.now().isoformat(),
+        },
     }
     make = bodies.get((method, name))
     return make() if make else None
