@@ -3,6 +3,7 @@ server thread that records every request and answers as a test scripts it (a sta
 redirect, a slow answer, a huge body), and helpers that register an endpoint over the API
 and verify what arrived with the Standard Webhooks reference library."""
 
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -30,9 +31,11 @@ class Received:
 
 
 class Receiver:
-    """Answers scripted answers in order (`answer(...)`), then `default`."""
+    """Answers scripted answers in order (`answer(...)`), then `default`; over TLS with
+    `tls` (a server context, tests/support/tls.py)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.scheme = "https" if tls else "http"
         self.received: list[Received] = []
         self._script: list[Answer] = []
         self.default = Answer()
@@ -72,6 +75,8 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -85,7 +90,7 @@ class Receiver:
         self.server.server_close()
 
     def url(self, path: str = "/hook", host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
+        return f"{self.scheme}://{host}:{self.port}{path}"
 
     def answer(self, *answers: Answer) -> None:
         with self._lock:
