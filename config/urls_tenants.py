@@ -13,6 +13,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("tenants.domains.urls")),
     path("", include("accounts.sso.urls")),
     path("", include("accounts.scim.urls")),
+    path("", include("accounts.apikeys.urls")),
 ]
 
 urlpatterns = [

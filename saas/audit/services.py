@@ -54,6 +54,10 @@ AUDITED_ACTIONS: dict[str, str] = {
     "mfa.policy_changed": "Requiring a second factor of owners and admins was turned on or off.",
     "scim.token_created": "A SCIM token was made for the organization's identity provider.",
     "scim.token_revoked": "A SCIM token was revoked.",
+    "api_key.created": "An API key was made (its name, prefix, scopes and expiry).",
+    "api_key.updated": "An API key was renamed.",
+    "api_key.rotated": "An API key was rotated: a successor made, the old key retiring.",
+    "api_key.revoked": "An API key was revoked.",
 }
 
 # Bookkeeping that changes on every save and says nothing about what was done.
