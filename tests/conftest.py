@@ -16,4 +16,5 @@ pytest_plugins = [
     "tests.fixtures.domains",
     "tests.fixtures.sso",
     "tests.fixtures.scim",
+    "tests.fixtures.apikeys",
 ]

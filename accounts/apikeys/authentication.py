@@ -15,9 +15,9 @@ come from accounts.prefetch's one Redis round trip (accounts.apikeys.cache).
 """
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
-from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
@@ -59,7 +59,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         tenant = getattr(request, "tenant", None)
         if entry is None or tenant is None or entry.tenant_id != tenant.pk:
             raise _invalid()
-        if not entry.usable(time.time()):
+        if not entry.usable(time.time()):  # this module's clock, which tests may move
             raise _invalid()
         prefetched = getattr(request, "access_prefetched", None)  # accounts.prefetch's read
         if prefetched is not None and prefetched[:2] == (tenant.pk, entry.user_id):
@@ -101,7 +101,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         tenant = getattr(request, "tenant", None)
         if key is None or tenant is None or key.tenant_id != tenant.pk:
             return None
-        if not key.usable_at(timezone.now()):
+        if not key.usable_at(datetime.fromtimestamp(time.time(), tz=UTC)):
             return None
         key.key_hash = hashed
         entry_fill(key)
