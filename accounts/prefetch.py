@@ -18,10 +18,12 @@ and the cache says its user is an active member there: a stranger cannot spend a
 organization's rate, and what authentication then refuses (a token used on another
 organization's host) was a credential of the organization it is counted against. On a cache
 miss nothing is counted here; authentication loads the access from the database and the
-throttle counts with its own script, as before. An API key (accounts.apikeys) gets the same one round trip with its own script: the key's
-cached entry names the tenant and user (accounts.apikeys.cache). Redis unreachable: nothing
-is prefetched,
+throttle counts with its own script, as before. Redis unreachable: nothing is prefetched,
 and each place fails open or falls back to the database as it always did.
+
+An API key (accounts.apikeys) gets the same one round trip with its own script: the key's
+cached entry names the tenant and user whose access and rate it reads and counts
+(accounts.apikeys.cache); the key's authentication takes the entry as read.
 """
 
 import functools
