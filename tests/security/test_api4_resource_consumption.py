@@ -31,6 +31,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.models import Invitation, Membership, OAuthApplication, Role, User
+from accounts.apikeys.models import ApiKey
 from accounts.scim.models import ScimToken
 from billing.ledger.models import Invoice
 from billing.models import BillingAccount, Plan
@@ -117,6 +118,19 @@ def _seed(world: World, name: str | None, rows: int) -> None:
     elif name == "scim-token-list":
         ScimToken.objects.bulk_create(
             ScimToken(tenant=acme, name=f"t{i}", prefix="scim_x", token_hash=f"{i:064d}")
+            for i in range(rows)
+        )
+    elif name == "api-key-list":
+        owner = world.acme.owner.pk
+        ApiKey.objects.bulk_create(
+            ApiKey(
+                tenant=acme,
+                name=f"k{i}",
+                prefix="sk_test_x",
+                key_hash=f"{i:064d}",
+                scopes="read",
+                created_by_id=owner,
+            )
             for i in range(rows)
         )
     elif name == "plan-list":
