@@ -190,6 +190,7 @@ def test_the_python_client_names_read_well(saas_client) -> None:
         "oauth_applications_create",
         "scim_tokens_create",
         "scim_users_create",
+        "api_keys_create",
     }
     models = set(saas_client.models.__all__)
     assert {

@@ -62,6 +62,10 @@ def _scim_token(org: Org) -> int:
     return int(org.ok("post", "scim/tokens/", {"name": "Okta"})["id"])
 
 
+def _api_key(org: Org) -> int:
+    return int(org.ok("post", "api-keys/", {"name": "CI", "scopes": ["read"]})["id"])
+
+
 def _second_checkout_paid(org: Org) -> None:
     """A second subscription, paid through a session made outside our API (the Dashboard, an
     old integration): what the webhook of its completion does is cancel and refund it."""
@@ -216,6 +220,10 @@ SCENARIOS: dict[str, Callable[..., object]] = {
     "mfa.policy_changed": _mfa_policy_on,
     "scim.token_created": lambda org, mp: _scim_token(org),
     "scim.token_revoked": lambda org, mp: org.ok("delete", f"scim/tokens/{_scim_token(org)}/"),
+    "api_key.created": lambda org, mp: _api_key(org),
+    "api_key.updated": lambda org, mp: org.ok("patch", f"api-keys/{_api_key(org)}/", {"name": "x"}),
+    "api_key.rotated": lambda org, mp: org.ok("post", f"api-keys/{_api_key(org)}/rotate/", {}),
+    "api_key.revoked": lambda org, mp: org.ok("delete", f"api-keys/{_api_key(org)}/"),
 }
 
 
