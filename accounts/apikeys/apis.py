@@ -23,6 +23,7 @@ from .selectors import api_key_get, api_key_list
 from .services import (
     DEFAULT_OVERLAP,
     MAX_OVERLAP,
+    CreatedKey,
     api_key_create,
     api_key_rename,
     api_key_revoke,
@@ -62,7 +63,7 @@ class ApiKeyCreatedOutput(ApiKeyOutput):
     )
 
 
-def _created(created) -> Response:  # type: ignore[no-untyped-def]
+def _created(created: CreatedKey) -> Response:
     body = dict(ApiKeyOutput(created.key).data)
     body["key"] = created.raw
     return Response(body, status=201)

@@ -37,7 +37,9 @@ KIND = "api_key"
 
 def _invalid() -> AuthenticationFailed:
     # One answer for unknown, revoked, expired and another organization's keys.
-    return AuthenticationFailed("The API key is invalid, revoked or expired.", code="api_key_invalid")
+    return AuthenticationFailed(
+        "The API key is invalid, revoked or expired.", code="api_key_invalid"
+    )
 
 
 def _bearer(request: Request) -> str | None:

@@ -12,8 +12,8 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from ..access import member_access_get
-from ..mfa.selectors import mfa_enrolled
 from ..grants import TenantGrant
+from ..mfa.selectors import mfa_enrolled
 from ..models import User
 from ..scopes import capabilities_of_scopes, scope_list
 

@@ -30,8 +30,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from accounts.models import Invitation, Membership, OAuthApplication, Role, User
 from accounts.apikeys.models import ApiKey
+from accounts.models import Invitation, Membership, OAuthApplication, Role, User
 from accounts.scim.models import ScimToken
 from billing.ledger.models import Invoice
 from billing.models import BillingAccount, Plan

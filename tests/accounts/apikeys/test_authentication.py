@@ -4,6 +4,7 @@ retired after a rotation's overlap, or when its creator left; its use recorded a
 a minute; concurrent revocations and rotations leave one state."""
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.core.cache import cache
@@ -12,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.access import member_access_forget
 from accounts.apikeys.models import ApiKey
 from accounts.mfa.models import MfaPolicy
-from accounts.access import member_access_forget
 from accounts.models import Role
 from accounts.services import membership_change_role, membership_remove
 from saas.audit.models import AuditEntry
@@ -55,7 +56,9 @@ def test_a_write_key_acts_as_its_creator_and_is_named_in_the_audit_log(acme) -> 
 
 def test_admin_capabilities_need_the_admin_scope_and_an_admin_creator(acme) -> None:
     acme.on_plan("starter")
-    assert key_client(acme, api_key(acme, "read", "admin")["key"]).get(ADMIN_ONLY).status_code == 200
+    assert (
+        key_client(acme, api_key(acme, "read", "admin")["key"]).get(ADMIN_ONLY).status_code == 200
+    )
     assert_error(key_client(acme, api_key(acme, "read", "write")["key"]).get(ADMIN_ONLY), 403)
     member = acme.join(Role.MEMBER)
     response = member.client.post(PATH, {"name": "x", "scopes": ["admin"]}, format="json")
@@ -219,9 +222,7 @@ def test_last_use_is_recorded_at_most_once_a_minute(acme, beta) -> None:
         assert client.get(PROJECTS).status_code == 200
     assert _updates(uncached) == []
     # A minute later (the row says so), the next uncached use writes once.
-    ApiKey.objects.filter(pk=used["id"]).update(
-        last_used_at=timezone.now() - timedelta(minutes=2)
-    )
+    ApiKey.objects.filter(pk=used["id"]).update(last_used_at=timezone.now() - timedelta(minutes=2))
     cache.delete_pattern("*apikey:*")  # type: ignore[attr-defined]
     with CaptureQueriesContext(connection) as later:
         assert client.get(PROJECTS).status_code == 200
@@ -236,7 +237,7 @@ def test_last_use_is_recorded_at_most_once_a_minute(acme, beta) -> None:
     assert ApiKey.objects.get(pk=used["id"]).last_used_at == stamp
 
 
-def _twice(call) -> list[int]:  # type: ignore[no-untyped-def]
+def _twice(call: Callable[[], int]) -> list[int]:
     results: list[int] = []
     barrier = threading.Barrier(2)
 

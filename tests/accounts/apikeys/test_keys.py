@@ -4,6 +4,7 @@ never another's; the plan's api feature and a cap on active keys."""
 
 import hashlib
 from datetime import timedelta
+from typing import Any
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -71,9 +72,7 @@ def test_a_member_makes_keys_within_their_role_and_sees_only_their_own(acme) -> 
     assert_error(viewer.client.get(f"{PATH}{owners['id']}/"), 404)
     assert_error(viewer.client.delete(f"{PATH}{owners['id']}/"), 404)
     billing = acme.join(Role.BILLING)
-    assert_error(
-        billing.client.post(PATH, {"name": "b", "scopes": ["read"]}, format="json"), 400
-    )
+    assert_error(billing.client.post(PATH, {"name": "b", "scopes": ["read"]}, format="json"), 400)
     api_key(billing, "billing")
     # The owner sees every key and may revoke a member's.
     assert len(acme.client.get(PATH).json()["results"]) == 3
@@ -119,10 +118,16 @@ def test_bad_input_is_refused_whole(acme) -> None:
     ):
         assert_error(acme.client.post(PATH, body, format="json"), 400)
     made = api_key(acme)
-    for body in ({"name": ""}, {"name": "x" * 101}, {"scopes": ["admin"]}):
-        assert_error(acme.client.patch(f"{PATH}{made['id']}/", body, format="json"), 400)
-    for body in ({"overlap_seconds": -1}, {"overlap_seconds": 8 * 86400}, {"overlap_seconds": "x"}):
-        response = acme.client.post(f"{PATH}{made['id']}/rotate/", body, format="json")
+    renames: list[dict[str, Any]] = [{"name": ""}, {"name": "x" * 101}, {"scopes": ["admin"]}]
+    for change in renames:
+        assert_error(acme.client.patch(f"{PATH}{made['id']}/", change, format="json"), 400)
+    overlaps: list[dict[str, Any]] = [
+        {"overlap_seconds": -1},
+        {"overlap_seconds": 8 * 86400},
+        {"overlap_seconds": "x"},
+    ]
+    for overlap in overlaps:
+        response = acme.client.post(f"{PATH}{made['id']}/rotate/", overlap, format="json")
         assert_error(response, 400)
     assert ApiKey.objects.count() == 1
 
