@@ -3,6 +3,7 @@ grant, shown once, stored hashed, listed without the secret; audited; one organi
 never another's; the plan's api feature and a cap on active keys."""
 
 import hashlib
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from accounts.models import Role
 from saas.audit.models import AuditEntry
 from tests.support.apikeys import PATH, api_key, key_client
 from tests.support.http import assert_error, assert_no_store
+from tests.support.observability import json_logs
 
 
 def test_a_key_is_shown_once_stored_hashed_and_listed_without_it(acme) -> None:
@@ -189,3 +191,17 @@ def test_the_key_list_costs_the_same_queries_for_any_number(acme) -> None:
     for n in range(4):
         api_key(acme, name=f"k{n}")
     assert queries() == few
+
+
+def test_a_key_never_reaches_the_logs(acme) -> None:
+    """The log filters scrub the key's shape wherever it appears: a message, an extra, a
+    path that carries it by mistake."""
+    acme.on_plan("starter")
+    raw = api_key(acme)["key"]
+    with json_logs() as logs:
+        logging.getLogger("tests.redaction").warning("calling with %s", raw, extra={"k": raw})
+        key_client(acme, raw).get(f"/api/v1/projects/?token={raw}")
+        key_client(acme, raw + "x").get("/api/v1/projects/")
+    assert logs.text
+    assert raw[len("sk_test_") :] not in logs.text
+    assert raw[len("sk_test_") : len("sk_test_") + 12] not in logs.text
