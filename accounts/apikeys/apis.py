@@ -142,7 +142,7 @@ class ApiKeyListCreateApi(_KeysApi):
 
 class ApiKeyDetailApi(_KeysApi):
     class ApiKeyUpdateInput(StrictSerializer):
-        name = serializers.CharField(max_length=100, validators=[single_line])
+        name = serializers.CharField(max_length=100, validators=[single_line], required=False)
 
     @extend_schema(
         tags=TAGS,
@@ -157,13 +157,14 @@ class ApiKeyDetailApi(_KeysApi):
     @extend_schema(
         tags=TAGS,
         summary="Rename an API key",
-        description="Only the name changes; scopes and expiry are fixed (make a new key).",
+        description="Only the name changes (an empty body changes nothing); scopes and "
+        "expiry are fixed (make a new key).",
         request=ApiKeyUpdateInput,
         responses={200: ApiKeyOutput, **ERRORS_WRITE},
     )
     def patch(self, request: Request, api_key_id: int) -> Response:
         data = self.validate(self.ApiKeyUpdateInput, request)
-        key = api_key_rename(key_id=api_key_id, name=data["name"], **self.scope())  # type: ignore[arg-type]
+        key = api_key_rename(key_id=api_key_id, name=data.get("name"), **self.scope())  # type: ignore[arg-type]
         return Response(ApiKeyOutput(key).data)
 
     @extend_schema(

@@ -153,10 +153,10 @@ def _locked(tenant: Tenant, key_id: int, user_id: int, manage_all: bool) -> ApiK
 
 @transaction.atomic
 def api_key_rename(
-    *, tenant: Tenant, key_id: int, user_id: int, manage_all: bool, name: str
+    *, tenant: Tenant, key_id: int, user_id: int, manage_all: bool, name: str | None
 ) -> ApiKey:
     key = _locked(tenant, key_id, user_id, manage_all)
-    if key.name != name:
+    if name is not None and key.name != name:
         audit_entry_record(
             action="api_key.updated",
             target_type="api_key",

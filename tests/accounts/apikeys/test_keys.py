@@ -142,6 +142,10 @@ def test_rename_is_audited(acme) -> None:
     with acme.tenant:
         entry = AuditEntry.objects.get(action="api_key.updated")
     assert entry.changes == {"name": {"before": "old", "after": "new"}}
+    # An empty PATCH changes nothing and records nothing.
+    assert acme.ok("patch", f"api-keys/{made['id']}/", {})["name"] == "new"
+    with acme.tenant:
+        assert AuditEntry.objects.filter(action="api_key.updated").count() == 1
 
 
 def test_another_organizations_keys_are_unknown(acme, beta) -> None:
