@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from accounts.access import member_access_forget
 from accounts.apikeys.models import ApiKey
+from accounts.apikeys.services import MAX_ACTIVE_KEYS
 from accounts.mfa.models import MfaPolicy
 from accounts.models import Role
 from accounts.services import membership_change_role, membership_remove
@@ -287,3 +288,28 @@ def test_two_concurrent_rotations_leave_one_successor(committed, make_org, loose
     assert ApiKey.objects.filter(rotated_from__isnull=False).count() == 1
     with org.tenant:
         assert AuditEntry.objects.filter(action="api_key.rotated").count() == 1
+
+
+def test_two_concurrent_creations_at_the_cap_make_one_key(committed, make_org, loose_rates) -> None:
+    org = make_org("acme").on_plan("starter")
+    ApiKey.objects.bulk_create(
+        ApiKey(
+            tenant=org.tenant,
+            name=f"k{n}",
+            prefix="sk_test_x",
+            key_hash=f"{n:064d}",
+            scopes="read",
+            created_by_id=org.user.pk,
+        )
+        for n in range(MAX_ACTIVE_KEYS - 1)
+    )
+    token = org.client._credentials["HTTP_AUTHORIZATION"]
+
+    def create() -> int:
+        client = client_for(org.tenant)
+        client.credentials(HTTP_AUTHORIZATION=token)
+        body = {"name": "last", "scopes": ["read"]}
+        return client.post(PATH, body, format="json").status_code
+
+    assert _twice(create) == [201, 409]
+    assert ApiKey.objects.filter(tenant=org.tenant).count() == MAX_ACTIVE_KEYS
