@@ -7,22 +7,29 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 
+import redis
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rest_framework.test import APIClient
 
+from accounts import prefetch
 from accounts.access import member_access_forget
+from accounts.apikeys import cache as apikeys_cache
 from accounts.apikeys.models import ApiKey
 from accounts.apikeys.services import MAX_ACTIVE_KEYS
 from accounts.mfa.models import MfaPolicy
 from accounts.models import Role
 from accounts.services import membership_change_role, membership_remove
+from billing import throttling
 from saas.audit.models import AuditEntry
 from tests.factories import client_for
 from tests.support.apikeys import PATH, api_key, key_client
 from tests.support.http import assert_error, host_of
+from tests.support.processes import free_port
 
 PROJECTS = "/api/v1/projects/"
 ADMIN_ONLY = "/api/v1/oauth/applications/"
@@ -313,3 +320,19 @@ def test_two_concurrent_creations_at_the_cap_make_one_key(committed, make_org, l
 
     assert _twice(create) == [201, 409]
     assert ApiKey.objects.filter(tenant=org.tenant).count() == MAX_ACTIVE_KEYS
+
+
+def test_without_redis_keys_work_from_the_rows_and_revocation_still_applies(
+    acme, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    acme.on_plan("starter")
+    made = api_key(acme)
+    # Refused at once, without retries (redis-py's default retries back off for seconds).
+    unreachable = redis.Redis(port=free_port(), retry=Retry(NoBackoff(), 0))
+    for module in (apikeys_cache, prefetch, throttling):
+        monkeypatch.setattr(module, "redis_client", lambda: unreachable)
+    client = key_client(acme, made["key"])
+    assert [client.get(PROJECTS).status_code for _ in range(2)] == [200, 200]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert acme.client.delete(f"{PATH}{made['id']}/").status_code == 204
+    assert_error(client.get(PROJECTS), 401, "api_key_invalid")
