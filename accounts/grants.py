@@ -11,11 +11,11 @@ class TenantGrant:
     tenant_id: int
     user_id: int
     role: str
-    kind: str  # "jwt" or "oauth2"
-    # None: everything the role allows; a set: also limited to these (OAuth2 scopes).
+    kind: str  # "jwt", "oauth2" or "api_key" (accounts.apikeys)
+    # None: everything the role allows; a set: also limited to these (OAuth2 or key scopes).
     scope_capabilities: frozenset[Capability] | None = None
     token_id: str | None = None
-    client_id: str = ""  # the OAuth2 application's client id ("oauth2" grants only)
+    client_id: str = ""  # the OAuth2 application's client id; an API key's prefix
     # How the person logged in (the JWT's amr claim; accounts.mfa), and whether the
     # organization's policy asks a second factor this login did not give: then only MFA
     # enrollment, who-am-I and logout are open (TenantApi and the account views check it).

@@ -20,6 +20,10 @@ organization's host) was a credential of the organization it is counted against.
 miss nothing is counted here; authentication loads the access from the database and the
 throttle counts with its own script, as before. Redis unreachable: nothing is prefetched,
 and each place fails open or falls back to the database as it always did.
+
+An API key (accounts.apikeys) gets the same one round trip with its own script: the key's
+cached entry names the tenant and user whose access and rate it reads and counts
+(accounts.apikeys.cache); the key's authentication takes the entry as read.
 """
 
 import functools
@@ -35,12 +39,15 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from accounts.access import NOT_A_MEMBER, access_cache_is_member, access_cache_key
+from accounts.apikeys.cache import PREFETCH_LUA, entry_decode, entry_key, prefetch_prefixes
+from accounts.apikeys.selectors import KEY_MARKER, key_hash, key_well_formed
 from accounts.authentication import TenantJWTAuthentication, looks_like_jwt
 from accounts.tokens import TENANT_CLAIM
 from billing.throttling import (
     RATE_COUNT_LUA,
     RateCounted,
     bucket_now,
+    open_buckets_key,
     rate_args,
     rate_keys,
     rate_state,
@@ -66,6 +73,7 @@ return {generation, access, counted[1], counted[2]}
 """
 )
 _script: Any = None
+_api_key_script: Any = None
 
 
 class RedisPrefetchMiddleware:
@@ -80,7 +88,11 @@ class RedisPrefetchMiddleware:
         except DisallowedHost:
             host = ""  # tenant resolution answers it
         if host and host not in self.public_hosts:
-            _prefetch(request, self._validated_token(request))
+            api_key = _api_key_of(request)
+            if api_key is not None:
+                _prefetch_api_key(request, api_key)
+            else:
+                _prefetch(request, self._validated_token(request))
         return self.get_response(request)
 
     def _validated_token(self, request: HttpRequest) -> Any:
@@ -127,6 +139,48 @@ def _prefetch(request: HttpRequest, token: Any) -> None:
     if count >= 0 and access_cache_is_member(entry):
         state = rate_state(count=count, limit=limit, bucket=bucket)
         request.rate_counted = RateCounted(tenant_id=tenant_id, state=state)  # type: ignore[attr-defined]
+
+
+def _api_key_of(request: HttpRequest) -> str | None:
+    """A well-formed API key (accounts.apikeys) sent as the bearer value."""
+    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "bearer" or not value.startswith(KEY_MARKER):
+        return None
+    return value if key_well_formed(value) else None
+
+
+def _prefetch_api_key(request: HttpRequest, raw: str) -> None:
+    """The same one round trip for an API key: its cached entry names the tenant and user
+    whose access and rate the script reads and counts (accounts.apikeys.cache). Counted
+    only when the entry exists (only a holder of the key can make it be read) and its user is
+    an active member; authentication then checks the entry against this host."""
+    global _api_key_script
+    bucket = bucket_now()
+    keys = [generation_cache_key(), entry_key(key_hash(raw))]
+    _member, rate_ttl, usage_ttl = rate_args(0, bucket)
+    args = [*prefetch_prefixes(), open_buckets_key(), bucket, rate_ttl, usage_ttl]
+    args.append(_not_a_member_encoded())
+    try:
+        client = redis_client()
+        if _api_key_script is None:
+            _api_key_script = client.register_script(PREFETCH_LUA)
+        answer = _api_key_script(keys=keys, args=args, client=client)
+    except Exception:  # noqa: BLE001 - authentication and the throttle ask Redis themselves
+        logger.debug("prefetch unavailable", exc_info=True)
+        return
+    decode = cache.client.decode  # type: ignore[attr-defined]  # django-redis's serializer
+    request.tenants_generation = None if answer[0] is None else decode(answer[0])  # type: ignore[attr-defined]
+    entry = answer[1] if len(answer) > 1 else None
+    request.apikey_prefetched = (raw, entry)  # type: ignore[attr-defined]
+    decoded = entry_decode(entry)
+    if len(answer) < 5 or decoded is None or isinstance(decoded, bytes):
+        return
+    access = None if answer[2] is None else decode(answer[2])
+    request.access_prefetched = (decoded.tenant_id, decoded.user_id, access)  # type: ignore[attr-defined]
+    count, limit = int(answer[3]), int(answer[4])
+    if count >= 0 and access_cache_is_member(access):
+        state = rate_state(count=count, limit=limit, bucket=bucket)
+        request.rate_counted = RateCounted(tenant_id=decoded.tenant_id, state=state)  # type: ignore[attr-defined]
 
 
 @functools.cache

@@ -14,6 +14,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("accounts.sso.urls")),
     path("", include("accounts.scim.urls")),
     path("", include("saas.webhooks_out.urls")),
+    path("", include("accounts.apikeys.urls")),
 ]
 
 urlpatterns = [

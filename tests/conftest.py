@@ -17,4 +17,5 @@ pytest_plugins = [
     "tests.fixtures.sso",
     "tests.fixtures.scim",
     "tests.fixtures.webhooks_out",
+    "tests.fixtures.apikeys",
 ]

@@ -18,6 +18,8 @@ API_CONTACT_EMAIL = env.str("API_CONTACT_EMAIL", default="")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.TenantJWTAuthentication",
+        # Before OAuth2, which refuses every bearer value that is not its token.
+        "accounts.apikeys.authentication.ApiKeyAuthentication",
         "accounts.oauth.authentication.TenantOAuth2Authentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -113,6 +115,12 @@ SPECTACULAR_SETTINGS = {
             "its connection (issuer, client, email domains, optional or enforced policy, the "
             "role of people who join by signing in), and the login, which ends with the same "
             "JWT pair as a password login.",
+        },
+        {
+            "name": "api keys",
+            "description": "Bearer keys (`sk_live_...`) for scripts and servers, acting as the "
+            "member who made them, narrowed by OAuth2's scope names; shown once, rotatable, "
+            "revocable.",
         },
         {
             "name": "scim tokens",

@@ -14,6 +14,9 @@ AUTHENTICATION_BACKENDS = [
 ]
 SITE_ID = 1
 
+# What API keys start with (accounts.apikeys): live keys only where the data is real.
+API_KEY_PREFIX = "sk_test_" if IS_DEV_OR_TEST else "sk_live_"
+
 SIMPLE_JWT = {
     "ALGORITHM": "HS256",  # pinned: tokens signed any other way (or with "none") are refused
     "SIGNING_KEY": JWT_SIGNING_KEY,

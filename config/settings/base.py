@@ -28,6 +28,7 @@ SHARED_APPS = [
     "accounts",
     "accounts.sso",  # single sign-on: its own app label ("sso") and migrations
     "accounts.scim",  # SCIM provisioning: its own app label "scim" and migrations
+    "accounts.apikeys",  # API keys: its own app label "apikeys" and migrations
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

@@ -83,4 +83,8 @@ def current_actor() -> Actor:
             app=grant.client_id,
             **where,
         )
+    if isinstance(grant, TenantGrant) and grant.kind == "api_key":
+        # The member's own key (accounts.apikeys): the person, and which key acted.
+        app = f"api_key:{grant.client_id}"
+        return Actor(kind=ActorKind.USER, user_id=user.pk, email=user.email, app=app, **where)
     return Actor(kind=ActorKind.USER, user_id=user.pk, email=user.email, **where)

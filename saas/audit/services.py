@@ -69,6 +69,10 @@ AUDITED_ACTIONS: dict[str, str] = {
     "webhook_endpoint.deleted": "A webhook endpoint was deleted (its delivery log with it).",
     "webhook_endpoint.secret_rotated": "A webhook endpoint's signing secret was replaced.",
     "webhook_endpoint.disabled": "A webhook endpoint was disabled after failing for too long.",
+    "api_key.created": "An API key was made (its name, prefix, scopes and expiry).",
+    "api_key.updated": "An API key was renamed.",
+    "api_key.rotated": "An API key was rotated: a successor made, the old key retiring.",
+    "api_key.revoked": "An API key was revoked.",
 }
 
 # Bookkeeping that changes on every save and says nothing about what was done.

@@ -191,6 +191,7 @@ def test_the_python_client_names_read_well(saas_client) -> None:
         "scim_tokens_create",
         "scim_users_create",
         "webhook_endpoints_create",
+        "api_keys_create",
     }
     models = set(saas_client.models.__all__)
     assert {

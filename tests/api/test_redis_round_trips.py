@@ -3,9 +3,13 @@ generation, the caller's member access and the plan's rate count in one script
 (accounts.prefetch), with every guarantee of the three places that used to ask Redis each."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from redis.client import Pipeline, Redis
 from rest_framework.test import APIClient
 
+from accounts.access import access_cache_key
+from accounts.apikeys.cache import prefetch_prefixes
 from accounts.services import membership_remove
 from billing import throttling
 from billing.models import Plan
@@ -106,3 +110,81 @@ def test_a_token_of_another_organization_is_refused_and_counted_there_only(
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "token_wrong_tenant"
     assert throttling.api_requests_this_minute(tenant_id=beta.tenant.pk) == beta_before
+
+
+# ---- API keys (accounts.apikeys): the same one round trip ---------------------------------
+
+
+def _key_client(org):
+    org.on_plan("starter")
+    raw = org.ok("post", "api-keys/", {"name": "k", "scopes": ["read"]})["key"]
+    client = APIClient(HTTP_HOST=host_of(org.tenant))
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+def test_an_api_key_request_makes_one_redis_round_trip(acme, round_trips) -> None:
+    url = TASKS.format(acme.project().pk)
+    client = _key_client(acme)
+    for _ in range(2):
+        assert client.get(url).status_code == 200
+    round_trips.clear()
+    response = client.get(url)
+    assert response.status_code == 200
+    assert round_trips == ["EVALSHA"]
+    assert response["X-RateLimit-Remaining"]
+
+
+def test_a_warm_api_key_request_costs_no_more_queries_than_a_jwt_request(acme) -> None:
+    url = TASKS.format(acme.project().pk)
+    client = _key_client(acme)
+
+    def queries(caller) -> list[str]:
+        for _ in range(2):
+            assert caller.get(url).status_code == 200
+        with CaptureQueriesContext(connection) as captured:
+            assert caller.get(url).status_code == 200
+        return [q["sql"] for q in captured.captured_queries]
+
+    by_key, by_jwt = queries(client), queries(acme.client)
+    assert len(by_key) == len(by_jwt)
+    assert not [sql for sql in by_key if "apikeys_apikey" in sql or "accounts_membership" in sql]
+
+
+def test_the_key_script_names_the_caches_own_keys(acme) -> None:
+    """The script builds the access and rate keys from prefixes: they must be the keys the
+    cache and the throttle use."""
+    access, limits, rate, usage = prefetch_prefixes()
+    assert access + f"{acme.tenant.pk}:{acme.user.pk}" == access_cache_key(
+        tenant_id=acme.tenant.pk, user_id=acme.user.pk
+    )
+    keys = throttling.rate_keys(acme.tenant.pk, 123)
+    tenant = acme.tenant.pk
+    assert keys[:3] == [f"{limits}{tenant}", f"{rate}{tenant}:123", f"{usage}{tenant}:123"]
+
+
+def test_an_api_key_is_counted_once_per_request(acme, frozen_rate_window) -> None:
+    client = _key_client(acme)
+    plan = Plan.objects.get(code="starter")
+    plan.api_requests_per_minute = 3
+    plan.save()
+    throttling.limits_forget(tenant_ids=[acme.tenant.pk])
+    before = throttling.api_requests_this_minute(tenant_id=acme.tenant.pk)
+    url = TASKS.format(acme.project().pk)
+    statuses = [client.get(url).status_code for _ in range(4 - before)]
+    assert statuses[-1] == 429
+    assert statuses[:-1] == [200] * (len(statuses) - 1)
+    assert throttling.api_requests_this_minute(tenant_id=acme.tenant.pk) == 4
+
+
+def test_an_unknown_api_key_spends_nothing_of_the_organizations_rate(
+    acme, frozen_rate_window
+) -> None:
+    url = TASKS.format(acme.project().pk)
+    client = _key_client(acme)
+    assert client.get(url).status_code == 200
+    before = throttling.api_requests_this_minute(tenant_id=acme.tenant.pk)
+    forged = APIClient(HTTP_HOST=host_of(acme.tenant))
+    forged.credentials(HTTP_AUTHORIZATION="Bearer sk_test_" + "A" * 43)
+    assert forged.get(url).status_code == 401
+    assert throttling.api_requests_this_minute(tenant_id=acme.tenant.pk) == before

@@ -84,6 +84,10 @@ def _webhook_endpoint_disabled(org: Org, monkeypatch: pytest.MonkeyPatch) -> Non
             webhook_delivery_attempt(delivery_id=delivery_id)
 
 
+def _api_key(org: Org) -> int:
+    return int(org.ok("post", "api-keys/", {"name": "CI", "scopes": ["read"]})["id"])
+
+
 def _second_checkout_paid(org: Org) -> None:
     """A second subscription, paid through a session made outside our API (the Dashboard, an
     old integration): what the webhook of its completion does is cancel and refund it."""
@@ -280,6 +284,10 @@ SCENARIOS: dict[str, Callable[..., object]] = {
         "post", f"webhook-endpoints/{_webhook_endpoint(org)}/rotate-secret/"
     ),
     "webhook_endpoint.disabled": _webhook_endpoint_disabled,
+    "api_key.created": lambda org, mp: _api_key(org),
+    "api_key.updated": lambda org, mp: org.ok("patch", f"api-keys/{_api_key(org)}/", {"name": "x"}),
+    "api_key.rotated": lambda org, mp: org.ok("post", f"api-keys/{_api_key(org)}/rotate/", {}),
+    "api_key.revoked": lambda org, mp: org.ok("delete", f"api-keys/{_api_key(org)}/"),
 }
 
 

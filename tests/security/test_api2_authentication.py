@@ -37,7 +37,10 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
 from accounts.access import member_access_forget
+from accounts.apikeys.models import ApiKey
+from accounts.apikeys.services import api_key_create
 from accounts.models import Membership, Role, User
+from accounts.scopes import SCOPES
 from tests.factories import PASSWORD
 from tests.support.http import assert_error
 from tests.support.oauth import App, form_post
@@ -49,6 +52,7 @@ from tests.support.owasp import (
     World,
     api_client,
     app_token,
+    error_code,
     fill,
     is_credential_operation,
     operations,
@@ -189,6 +193,47 @@ def test_a_token_in_the_query_string_is_not_a_credential(world: World) -> None:
     client = api_client(world.acme.host)
     for path in (f"{ANY_CREDENTIAL}?access_token={token}", f"/api/v1/projects/?token={token}"):
         assert_error(client.get(path), 401, "not_authenticated")
+
+
+# ---- API keys (accounts.apikeys) --------------------------------------------------------------
+
+
+def _owner_key(side: Side, **changes: Any) -> str:
+    made = api_key_create(
+        tenant=side.tenant,
+        user_id=side.owner.pk,
+        by_role=Role.OWNER,
+        name="probe",
+        scopes=list(SCOPES),
+    )
+    if changes:
+        ApiKey.objects.filter(pk=made.key.pk).update(**changes)
+    return made.raw
+
+
+KEY_MISUSES: dict[str, Callable[[World], str]] = {
+    "another organization's key": lambda world: _owner_key(world.beta),
+    "revoked": lambda world: _owner_key(world.acme, revoked_at=timezone.now()),
+    "expired": lambda world: _owner_key(world.acme, expires_at=timezone.now()),
+    "retired after rotation": lambda world: _owner_key(world.acme, retires_at=timezone.now()),
+    "truncated": lambda world: _owner_key(world.acme)[:-1],
+    "unknown": lambda world: "sk_test_" + "0" * 43,
+}
+
+
+@pytest.mark.parametrize("misuse", list(KEY_MISUSES))
+def test_misused_api_keys_are_refused_on_every_operation(world: World, misuse: str) -> None:
+    """The owner's key with every scope (the most it can be), misused, against the whole URL
+    map: 401, and the same answer as for a key that never existed."""
+    side = world.acme
+    bodies = [valid_body(method, route, side) for method, route in AUTHENTICATED]
+    client = api_client(side.host, KEY_MISUSES[misuse](world))
+    wrong = {}
+    for (method, route), body in zip(AUTHENTICATED, bodies, strict=True):
+        response = send(client, method, fill(route, side.ids()), body)
+        if (response.status_code, error_code(response)) != (401, "api_key_invalid"):
+            wrong[f"{method} {route.path}"] = response.status_code
+    assert wrong == {}
 
 
 # ---- OAuth2 access tokens ---------------------------------------------------------------------

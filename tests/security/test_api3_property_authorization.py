@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from django.db import transaction
 
+from accounts.apikeys.models import ApiKey
 from accounts.models import Invitation, Membership, OAuthApplication, Role, User
 from accounts.sso.models import SsoConnection
 from billing.models import BillingAccount
@@ -227,7 +228,10 @@ FORBIDDEN_KEYS = {
     "is_staff",
 }
 HASH = re.compile(r"^(md5|argon2|pbkdf2_sha256|pbkdf2_sha1|bcrypt|sha1)\$|^\$argon2")
-SECRET_SHAPES = re.compile(r"(whsec_|sk_test_|sk_live_|rk_live_|eyJ[A-Za-z0-9_-]{10,}\.)")
+# A Stripe or API key (more than an API key's shown prefix: sk_live_ and 8 characters).
+SECRET_SHAPES = re.compile(
+    r"(whsec_|(?:sk|rk)_(?:test|live)_[A-Za-z0-9]{9,}|eyJ[A-Za-z0-9_-]{10,}\.)"
+)
 TOKEN_ANSWERS = {
     ("POST", "auth-login"),
     ("POST", "auth-token-refresh"),
@@ -243,6 +247,9 @@ SECRET_ANSWERS: dict[tuple[str, str | None], tuple[str, ...]] = {
     ("POST", "auth-mfa-totp"): ("secret", "otpauth_uri"),
     ("POST", "webhook-endpoint-list"): ("secret",),
     ("POST", "webhook-endpoint-rotate-secret"): ("secret",),
+    # An API key (accounts.apikeys), made or rotated.
+    ("POST", "api-key-list"): ("key",),
+    ("POST", "api-key-rotate"): ("key",),
 }
 
 
@@ -267,6 +274,7 @@ def _secrets(world: World) -> list[str]:
     hashes = list(User.objects.values_list("password", flat=True))
     stored = list(OAuthApplication.objects.values_list("client_secret", flat=True))
     invitations = list(Invitation.objects.values_list("token_hash", flat=True))
+    invitations += list(ApiKey.objects.values_list("key_hash", flat=True))
     plain = [side.app_secret for side in (world.acme, world.beta)]
     plain += [side.invitation_token for side in (world.acme, world.beta)]
     # SSO client secrets: as stored (encrypted) and as the provider issued them.

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from accounts.apikeys.models import ApiKey
 from accounts.models import Invitation, Membership, OAuthApplication, Role, User
 from accounts.scim.models import ScimToken
 from billing.ledger.models import Invoice
@@ -127,6 +128,19 @@ def _seed(world: World, name: str | None, rows: int) -> None:
                 user=world.acme.owner,
                 type=Authenticator.Type.WEBAUTHN,
                 data={"name": f"k{i}", "rp_id": world.acme.host},
+            )
+            for i in range(rows)
+        )
+    elif name == "api-key-list":
+        owner = world.acme.owner.pk
+        ApiKey.objects.bulk_create(
+            ApiKey(
+                tenant=acme,
+                name=f"k{i}",
+                prefix="sk_test_x",
+                key_hash=f"{i:064d}",
+                scopes="read",
+                created_by_id=owner,
             )
             for i in range(rows)
         )

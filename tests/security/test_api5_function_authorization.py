@@ -147,6 +147,23 @@ BUSINESS_REFUSALS: dict[tuple[str, str], str] = {
     ("POST", "auth-mfa-webauthn-key-remove"): "mfa_webauthn_not_found",
 }
 
+# API keys are per person (accounts.apikeys): the world's key is the owner's, which a
+# billing user, member or viewer cannot see (404, as for any key not theirs), and which only
+# its creator rotates (an admin sees and revokes it, but a rotation's key would act as the
+# owner).
+_KEY_OBJECT_OPERATIONS = [
+    ("GET", "api-key-detail"),
+    ("PATCH", "api-key-detail"),
+    ("DELETE", "api-key-detail"),
+    ("POST", "api-key-rotate"),
+]
+NOT_YOURS: dict[tuple[str, str, str], tuple[int, str]] = {
+    (method, name, role): (404, "api_key_not_found")
+    for method, name in _KEY_OBJECT_OPERATIONS
+    for role in (Role.BILLING, Role.MEMBER, Role.VIEWER)
+}
+NOT_YOURS[("POST", "api-key-rotate", Role.ADMIN)] = (403, "api_key_not_yours")
+
 # Cases with a defect of their own, each proven by a strict xfail below (none left).
 KNOWN_DEFECTS: set[tuple[str, str, str]] = set()
 
@@ -200,6 +217,8 @@ def test_only_the_roles_granted_the_capability_succeed(
         status, code = response.status_code, error_code(response)
         if caller in (ANONYMOUS, OTHER_TENANT):
             ok = status == 401
+        elif (method, route.name, caller) in NOT_YOURS:
+            ok = (status, code) == NOT_YOURS[(method, str(route.name), caller)]
         elif expected_allowed(method, route, caller):
             refusal = BUSINESS_REFUSALS.get(key)
             ok = 200 <= status < 300 or (status in (404, 409) and code == refusal)

@@ -43,12 +43,13 @@ from drf_spectacular.views import (
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
+from accounts.apikeys.services import api_key_create
 from accounts.mfa.services import login_start
 from accounts.models import Invitation, Membership, OAuthApplication, Role, User
 from accounts.oauth.services import oauth_application_create
 from accounts.roles import Capability, capabilities_of
 from accounts.scim.services import scim_token_create
-from accounts.scopes import SCOPES, capabilities_of_scopes
+from accounts.scopes import SCOPES, capabilities_of_scopes, scopes_grantable_by
 from accounts.sso.crypto import token_hash
 from accounts.sso.models import SsoConnection, SsoDomain, SsoLoginCode
 from accounts.sso.services import sso_connection_configure
@@ -243,6 +244,14 @@ SESSION_OPERATIONS = {
     ("POST", "auth-mfa-webauthn-register-complete"),
     ("PATCH", "auth-mfa-webauthn-key"),
     ("POST", "auth-mfa-webauthn-key-remove"),
+    # API keys (accounts.apikeys): membership:self and the person's own login, since a
+    # credential must not mint credentials; what else a caller may touch is per key.
+    ("GET", "api-key-list"),
+    ("POST", "api-key-list"),
+    ("GET", "api-key-detail"),
+    ("PATCH", "api-key-detail"),
+    ("DELETE", "api-key-detail"),
+    ("POST", "api-key-rotate"),
 }
 ANY_GRANT_OPERATIONS = {("GET", "auth-user")}
 
@@ -273,6 +282,7 @@ class Side:
     webauthn_key_id: int = 0  # a security key of `extra` (no caller's own)
     webhook_endpoint_id: int = 0  # with one delivered delivery (replayable)
     webhook_delivery_id: int = 0
+    api_key_id: int = 0  # the owner's (accounts.apikeys)
 
     @property
     def host(self) -> str:
@@ -298,6 +308,7 @@ class Side:
             "key_id": self.webauthn_key_id,
             "endpoint_id": self.webhook_endpoint_id,
             "delivery_id": self.webhook_delivery_id,
+            "api_key_id": self.api_key_id,
             # The SCIM service's (scim/v2/): a group is a role, and the discovery documents.
             "group_id": "admin",
             "name": "User",
@@ -418,6 +429,13 @@ def _side(slug: str) -> Side:
         webauthn_key_id=key_row(extra, host_of(tenant)).pk,
         webhook_endpoint_id=webhook_endpoint.pk,
         webhook_delivery_id=webhook_delivery.pk,
+        api_key_id=api_key_create(
+            tenant=tenant,
+            user_id=users[Role.OWNER].pk,
+            by_role=Role.OWNER,
+            name=f"{slug} script",
+            scopes=list(SCOPES),
+        ).key.pk,
     )
 
 
@@ -656,9 +674,21 @@ def valid_body(
             "since": (timezone.now() - timedelta(days=1)).isoformat(),
             "until": timezone.now().isoformat(),
         },
+        ("POST", "api-key-list"): lambda: {
+            "name": "Another script",
+            # A scope the caller's role can grant (a billing user's is billing).
+            "scopes": sorted(scopes_grantable_by(_role_of(side, user)))[:1],
+        },
+        ("PATCH", "api-key-detail"): lambda: {"name": "Renamed script"},
+        ("POST", "api-key-rotate"): lambda: {"overlap_seconds": 60},
     }
     make = bodies.get((method, name))
     return make() if make else None
+
+
+def _role_of(side: Side, user: User) -> str:
+    membership = Membership.objects.filter(tenant=side.tenant, user=user).first()
+    return membership.role if membership else Role.OWNER
 
 
 def mfa_login_body(side: Side) -> dict[str, str]:
