@@ -9,13 +9,17 @@ plan has the webhooks feature and no project limit. In order:
    in a loop, with 0 and with 3 enabled endpoints subscribed to `task.created`, alternating
    rounds; no worker runs, and what the 3 endpoints' rounds queued is deleted (and the queue
    purged) before anything is delivered. Figures: creates/s per variant (median of the
-   rounds) and their ratio, measured in the same run.
-2. `webhooks_out_deliveries`: DELIVERIES tasks made with one subscribed endpoint (a delivery
+   rounds) and their ratio, measured in the same run; the SQL statements of one create each
+   way.
+2. `webhooks_out_attempt_in_process`: IN_PROCESS deliveries attempted one after another by
+   `webhook_delivery_attempt` in this process, no worker: the worker's per-delivery cost
+   without the broker hop, Celery and the outbox's bookkeeping (to set beside 3).
+3. `webhooks_out_deliveries`: DELIVERIES tasks made with one subscribed endpoint (a delivery
    each, queued in the broker) before a Celery worker starts (`-c 2`, prefork, as `saas dev`
    and the `webhooks` bench run it); the rate is taken from the deliveries' own rows, first
    attempt to last delivery, so the worker's start-up is not counted. Bounded by
    DRAIN_TIMEOUT seconds.
-3. `webhooks_out_end_to_end`: with that worker running, E2E_SAMPLES projects made one at a
+4. `webhooks_out_end_to_end`: with that worker running, E2E_SAMPLES projects made one at a
    time through `project_create`, each waited for at the receiver (at most SAMPLE_TIMEOUT
    seconds): from the service call's start (the change) to the receiver reading the request,
    which covers the transaction, the hand-over to the broker after commit, the worker's task,
@@ -48,6 +52,7 @@ DELIVERIES = int(os.environ.get("BENCH_HOOKS_DELIVERIES", "500"))
 E2E_SAMPLES = int(os.environ.get("BENCH_HOOKS_E2E_SAMPLES", "200"))
 WRITE_TASKS = int(os.environ.get("BENCH_HOOKS_WRITE_TASKS", "200"))  # per variant and round
 WRITE_ROUNDS = int(os.environ.get("BENCH_HOOKS_WRITE_ROUNDS", "3"))
+IN_PROCESS = int(os.environ.get("BENCH_HOOKS_IN_PROCESS", "200"))
 WARMUP = 5
 DRAIN_TIMEOUT = 120.0
 SAMPLE_TIMEOUT = 10.0
@@ -167,7 +172,11 @@ def write_path(
 ) -> dict[str, Any]:
     """Task creates/s in this process with none and with all of `endpoint_ids` enabled,
     alternating rounds of `tasks` each; what it queued is not delivered by this function."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     from saas.webhooks_out.models import WebhookDelivery
+    from saas.workspace.services import task_create
 
     none: list[float] = []
     subscribed: list[float] = []
@@ -184,6 +193,12 @@ def write_path(
         )
     with tenant:
         queued = WebhookDelivery.objects.count() - deliveries_before
+    queries: dict[int, int] = {}
+    for enabled in ([], endpoint_ids):
+        _endpoints_enable(tenant, enabled)
+        with tenant, CaptureQueriesContext(connection) as captured:
+            task_create(tenant=tenant, project_id=project_id, created_by=owner, title="counted")
+        queries[len(enabled)] = len(captured.captured_queries)
     rate_none = statistics.median(none)
     rate_subscribed = statistics.median(subscribed)
     return {
@@ -200,6 +215,35 @@ def write_path(
         f"ms_per_create_{len(endpoint_ids)}": round(1000 / rate_subscribed, 2),
         "ratio": round(rate_subscribed / rate_none, 3),
         "deliveries_queued": queued,
+        "sql_per_create_0": queries[0],
+        f"sql_per_create_{len(endpoint_ids)}": queries[len(endpoint_ids)],
+    }
+
+
+def attempts_in_process(tenant: Any, owner: Any, project_id: int, count: int) -> dict:
+    """`count` deliveries (one subscribed endpoint enabled by the caller) attempted one after
+    another by `webhook_delivery_attempt` in this process: the worker's per-delivery cost
+    without the broker, Celery and the outbox's bookkeeping."""
+    from saas.webhooks_out.models import DeliveryStatus, WebhookDelivery
+    from saas.webhooks_out.services import webhook_delivery_attempt
+
+    _creates_per_second(tenant, owner, project_id, count, "in process")
+    with tenant:
+        ids = list(
+            WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).values_list(
+                "pk", flat=True
+            )
+        )
+        started = time.perf_counter()
+        outcomes = [webhook_delivery_attempt(delivery_id=pk) for pk in ids]
+        seconds = time.perf_counter() - started
+    return {
+        "bench": "webhooks_out_attempt_in_process",
+        "what": "webhook_delivery_attempt in a loop, one process, no broker",
+        "n": len(ids),
+        "delivered": outcomes.count(DeliveryStatus.DELIVERED),
+        "ms_per_delivery": round(seconds * 1000 / len(ids), 2),
+        "deliveries_per_s": round(len(ids) / seconds, 1),
     }
 
 
@@ -350,9 +394,11 @@ def run() -> list[dict[str, Any]]:
                 )
             )
             _undelivered_forget(tenant)
+            _endpoints_enable(tenant, subscribed[:1])
+            figures.append(attempts_in_process(tenant, owner, project.pk, IN_PROCESS))
+            _undelivered_forget(tenant)
             receiver.arrivals.clear()
 
-            _endpoints_enable(tenant, subscribed[:1])
             _creates_per_second(tenant, owner, project.pk, DELIVERIES, "deliver")
             _say(f"{DELIVERIES} deliveries queued; starting the worker")
             worker = _worker()

@@ -4,6 +4,7 @@ assertions: the worker's part is the bench's own run."""
 
 from bench.webhooks_out import (
     Receiver,
+    attempts_in_process,
     deliveries_rate,
     endpoints_create,
     percentile,
@@ -34,10 +35,11 @@ def test_the_write_path_queues_deliveries_only_in_the_subscribed_rounds(hooks: O
     assert figure["bench"] == "webhooks_out_write_path"
     assert figure["subscribed_endpoints"] == 3
     assert figure["deliveries_queued"] == 2 * 3  # none from the round with 0 endpoints
+    assert figure["sql_per_create_3"] > figure["sql_per_create_0"] > 0
     assert len(figure["rounds_creates_per_s_0"]) == len(figure["rounds_creates_per_s_3"]) == 1
     assert figure["ratio"] > 0
     with hooks.tenant:
-        assert Task.objects.filter(project=project).count() == 4
+        assert Task.objects.filter(project=project).count() == 2 + 2 + 2  # and one counted each way
 
 
 def test_the_receiver_answers_a_delivery_and_the_rate_figure_counts_it(hooks: Org) -> None:
@@ -59,3 +61,16 @@ def test_the_receiver_answers_a_delivery_and_the_rate_figure_counts_it(hooks: Or
     assert figure["received"] == 1
     assert figure["not_delivered"] == 0
     assert figure["complete"] is True
+
+
+def test_the_in_process_attempts_deliver_every_queued_delivery(hooks: Org) -> None:
+    with Receiver() as receiver:
+        endpoints_create(hooks.tenant, receiver.url(), ["task.created"], 1)
+        with hooks.tenant:
+            project = project_create(name="Bench", created_by=hooks.user)
+
+        figure = attempts_in_process(hooks.tenant, hooks.user, project.pk, 3)
+
+        assert len(receiver.arrivals) == 3
+    assert figure["n"] == figure["delivered"] == 3
+    assert figure["ms_per_delivery"] > 0
