@@ -4,7 +4,8 @@
 http (bench/http_tasks.py, the wrk task-list comparison), profile (bench/request_cost.py, the
 per-request cost breakdown, not run by default), tasks_throughput (the older Python-client
 throughput bench, superseded by http and not run by default), provisioning, billing_queries,
-webhooks, ops_scale.
+webhooks, webhooks_out (outbound webhooks: deliveries/s, end-to-end latency, the write path's
+cost), ops_scale.
 """
 
 import importlib
@@ -15,7 +16,14 @@ import sys
 import django
 
 # In order; each bench's figures are printed as soon as it finishes (ops_scale takes minutes).
-DEFAULT = ("provisioning", "billing_queries", "webhooks", "http_tasks", "ops_scale")
+DEFAULT = (
+    "provisioning",
+    "billing_queries",
+    "webhooks",
+    "webhooks_out",
+    "http_tasks",
+    "ops_scale",
+)
 BY_NAME_ONLY = ("request_cost", "tasks_throughput")
 ALIASES = {"http": "http_tasks", "profile": "request_cost"}
 
