@@ -513,6 +513,15 @@ def invitation_accept(
         user = user_create(email=invitation.email, password=password, full_name=full_name)
     elif not user.is_active or not user.check_password(password):
         raise NotAuthenticated("Wrong password for this account.", code="invalid_credentials")
+    _invitation_mark_accepted(invitation, tenant=tenant, user=user)
+    try:
+        with transaction.atomic():
+            return membership_create(user=user, tenant_id=tenant.pk, role=invitation.role)
+    except IntegrityError as exc:
+        raise Conflict("You are already a member.", code="already_member") from exc
+
+
+def _invitation_mark_accepted(invitation: Invitation, *, tenant: Tenant, user: User) -> None:
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
     audit_entry_record(
@@ -526,11 +535,6 @@ def invitation_accept(
         tenant=tenant,
         actor_user=user,
     )
-    try:
-        with transaction.atomic():
-            return membership_create(user=user, tenant_id=tenant.pk, role=invitation.role)
-    except IntegrityError as exc:
-        raise Conflict("You are already a member.", code="already_member") from exc
 
 
 def invitation_take_for(*, tenant: Tenant, user: User) -> Invitation | None:
@@ -550,17 +554,5 @@ def invitation_take_for(*, tenant: Tenant, user: User) -> Invitation | None:
     )
     if invitation is None:
         return None
-    invitation.accepted_at = timezone.now()
-    invitation.save(update_fields=["accepted_at"])
-    audit_entry_record(
-        action="invitation.accepted",
-        target_type="invitation",
-        target_id=invitation.pk,
-        changes={
-            "accepted_at": {"before": None, "after": invitation.accepted_at},
-            "email": {"before": invitation.email, "after": invitation.email},
-        },
-        tenant=tenant,
-        actor_user=user,
-    )
+    _invitation_mark_accepted(invitation, tenant=tenant, user=user)
     return invitation
