@@ -1,0 +1,58 @@
+from rest_framework import serializers
+
+
+class MetricOutput(serializers.Serializer):
+    used = serializers.IntegerField(
+        allow_null=True, help_text="null: not counted per period on this plan"
+    )
+    limit = serializers.IntegerField(allow_null=True, help_text="null: unlimited")
+    unit = serializers.CharField()
+
+
+class MetricsOutput(serializers.Serializer):
+    api_requests = MetricOutput(
+        help_text="API requests of the period (counted per period on a metered price only)."
+    )
+    seats = MetricOutput(help_text="Members, the owner included.")
+    projects = MetricOutput(help_text="Projects, archived ones too.")
+    webhook_deliveries = MetricOutput(
+        help_text="Outbound webhook deliveries with at least one attempt in the period."
+    )
+    metered_units = MetricOutput(
+        required=False, help_text="On a metered price only: the units billed (API requests)."
+    )
+
+
+class PeriodOutput(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    source = serializers.ChoiceField(
+        choices=["subscription", "calendar_month"],
+        help_text="The subscription's current period, or the calendar month (UTC) without one.",
+    )
+
+
+class DayOutput(serializers.Serializer):
+    date = serializers.DateField()
+    api_requests = serializers.IntegerField(allow_null=True)
+    webhook_deliveries = serializers.IntegerField()
+
+
+class NextInvoiceOutput(serializers.Serializer):
+    amount_due = serializers.IntegerField(help_text="Minor units of `currency`.")
+    currency = serializers.CharField()
+    period_end = serializers.DateTimeField(allow_null=True)
+
+
+class UsageOutput(serializers.Serializer):
+    period = PeriodOutput()
+    metrics = MetricsOutput()
+    daily = DayOutput(many=True, help_text="Each day (UTC) of the period so far; 0 if none.")
+    next_invoice = NextInvoiceOutput(
+        allow_null=True, help_text="Stripe's preview of the upcoming invoice; null without."
+    )
+    next_invoice_unavailable = serializers.CharField(
+        allow_null=True,
+        help_text="Why next_invoice is null: no_subscription, or the payment provider's "
+        "error code when Stripe could not be asked.",
+    )
