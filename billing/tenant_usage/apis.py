@@ -11,7 +11,7 @@ from accounts.tenant_api import TenantApi
 from api.docs import ERRORS_READ
 
 from .selectors import next_invoice_preview, usage_summary
-from .serializers import UsageOutput
+from .serializers import UsageReportOutput
 
 
 class UsageApi(TenantApi):
@@ -24,7 +24,7 @@ class UsageApi(TenantApi):
         "calendar month without one) with the plan's limit, a daily history, and Stripe's "
         "preview of the next invoice (null with a reason when there is no subscription or "
         "Stripe cannot be reached). Owners, admins and billing managers.",
-        responses={200: UsageOutput, **ERRORS_READ},
+        responses={200: UsageReportOutput, **ERRORS_READ},
     )
     def get(self, request: Request) -> Response:
         summary = usage_summary(tenant=self.tenant)
@@ -36,4 +36,4 @@ class UsageApi(TenantApi):
             "next_invoice": asdict(invoice) if invoice else None,
             "next_invoice_unavailable": reason,
         }
-        return Response(UsageOutput(body).data)
+        return Response(UsageReportOutput(body).data)

@@ -1,7 +1,9 @@
 from rest_framework import serializers
 
+from api.serializers import ChoiceField
 
-class MetricOutput(serializers.Serializer):
+
+class UsageMetricOutput(serializers.Serializer):
     used = serializers.IntegerField(
         allow_null=True, help_text="null: not counted per period on this plan"
     )
@@ -9,30 +11,30 @@ class MetricOutput(serializers.Serializer):
     unit = serializers.CharField()
 
 
-class MetricsOutput(serializers.Serializer):
-    api_requests = MetricOutput(
+class UsageMetricsOutput(serializers.Serializer):
+    api_requests = UsageMetricOutput(
         help_text="API requests of the period (counted per period on a metered price only)."
     )
-    seats = MetricOutput(help_text="Members, the owner included.")
-    projects = MetricOutput(help_text="Projects, archived ones too.")
-    webhook_deliveries = MetricOutput(
+    seats = UsageMetricOutput(help_text="Members, the owner included.")
+    projects = UsageMetricOutput(help_text="Projects, archived ones too.")
+    webhook_deliveries = UsageMetricOutput(
         help_text="Outbound webhook deliveries with at least one attempt in the period."
     )
-    metered_units = MetricOutput(
+    metered_units = UsageMetricOutput(
         required=False, help_text="On a metered price only: the units billed (API requests)."
     )
 
 
-class PeriodOutput(serializers.Serializer):
+class UsagePeriodOutput(serializers.Serializer):
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
-    source = serializers.ChoiceField(
+    source = ChoiceField(
         choices=["subscription", "calendar_month"],
         help_text="The subscription's current period, or the calendar month (UTC) without one.",
     )
 
 
-class DayOutput(serializers.Serializer):
+class UsageDayOutput(serializers.Serializer):
     date = serializers.DateField()
     api_requests = serializers.IntegerField(allow_null=True)
     webhook_deliveries = serializers.IntegerField()
@@ -44,10 +46,10 @@ class NextInvoiceOutput(serializers.Serializer):
     period_end = serializers.DateTimeField(allow_null=True)
 
 
-class UsageOutput(serializers.Serializer):
-    period = PeriodOutput()
-    metrics = MetricsOutput()
-    daily = DayOutput(many=True, help_text="Each day (UTC) of the period so far; 0 if none.")
+class UsageReportOutput(serializers.Serializer):
+    period = UsagePeriodOutput()
+    metrics = UsageMetricsOutput()
+    daily = UsageDayOutput(many=True, help_text="Each day (UTC) of the period so far; 0 if none.")
     next_invoice = NextInvoiceOutput(
         allow_null=True, help_text="Stripe's preview of the upcoming invoice; null without."
     )
