@@ -50,7 +50,7 @@ class Metric:
 class Period:
     start: datetime
     end: datetime
-    source: str  # "subscription" or "calendar_month"
+    kind: str  # "subscription" or "calendar_month"
 
 
 @dataclass(frozen=True)
@@ -71,14 +71,14 @@ class UsageSummary:
 def _calendar_month(now: datetime) -> Period:
     start = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     end = (start + timedelta(days=32)).replace(day=1)
-    return Period(start=start, end=end, source="calendar_month")
+    return Period(start=start, end=end, kind="calendar_month")
 
 
 def usage_period(*, account: BillingAccount, now: datetime | None = None) -> Period:
     """The subscription's current period, or the calendar month without one."""
     start, end = account.current_period_start, account.current_period_end
     if account.stripe_subscription_id and start is not None and end is not None:
-        return Period(start=start, end=end, source="subscription")
+        return Period(start=start, end=end, kind="subscription")
     return _calendar_month(now or timezone.now())
 
 

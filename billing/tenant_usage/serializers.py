@@ -28,7 +28,7 @@ class UsageMetricsOutput(serializers.Serializer):
 class UsagePeriodOutput(serializers.Serializer):
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
-    source = ChoiceField(
+    kind = ChoiceField(
         choices=["subscription", "calendar_month"],
         help_text="The subscription's current period, or the calendar month (UTC) without one.",
     )

@@ -52,7 +52,7 @@ def test_api_requests_are_the_collected_rows_plus_the_minutes_not_yet_collected(
     # The rows, plus this request (not collected yet): nothing counted twice.
     assert after["metrics"]["api_requests"]["used"] == REQUESTS + 2
     assert after["metrics"]["metered_units"]["used"] == REQUESTS + 2
-    assert after["period"]["source"] == "subscription"
+    assert after["period"]["kind"] == "subscription"
     today = timezone.now().astimezone(UTC).date().isoformat()
     assert sum(d["api_requests"] for d in after["daily"]) == REQUESTS + 2
     assert [d["date"] for d in after["daily"]][-1] == today
@@ -74,7 +74,7 @@ def test_seats_and_projects_against_the_plan_in_the_calendar_month_without_a_sub
     assert "metered_units" not in metrics
     now = timezone.now().astimezone(UTC)
     start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    assert body["period"]["source"] == "calendar_month"
+    assert body["period"]["kind"] == "calendar_month"
     assert datetime.fromisoformat(body["period"]["start"]) == start
     assert datetime.fromisoformat(body["period"]["end"]) == (start + timedelta(days=32)).replace(
         day=1
@@ -146,9 +146,11 @@ def test_next_invoice_is_stripes_own_preview_to_the_cent(acme: Org, stripe_emula
     acme.join(Role.MEMBER)
     account = subscribe_paid(acme.tenant, "starter-monthly")
     body = _usage(acme)
-    preview = stripe_sdk().v1.invoices.create_preview(
-        {"customer": account.stripe_customer_id, "subscription": account.stripe_subscription_id}
-    )
+    params: Any = {
+        "customer": account.stripe_customer_id,
+        "subscription": account.stripe_subscription_id,
+    }
+    preview = stripe_sdk().v1.invoices.create_preview(params)
     assert body["next_invoice"]["amount_due"] == preview.amount_due == 2 * 900
     assert body["next_invoice"]["currency"] == preview.currency == "usd"
     assert datetime.fromisoformat(body["next_invoice"]["period_end"]) == account.current_period_end
@@ -167,7 +169,7 @@ def test_stripe_unreachable_answers_the_rest_with_next_invoice_null(
     assert body["next_invoice"] is None
     assert body["next_invoice_unavailable"] == "payment_provider_unavailable"
     assert body["metrics"]["seats"] == {"used": 1, "limit": 10, "unit": "members"}
-    assert body["period"]["source"] == "subscription"
+    assert body["period"]["kind"] == "subscription"
 
 
 @pytest.mark.parametrize(
