@@ -24,7 +24,7 @@ from django.utils import timezone
 from billing import gateway
 from billing.errors import BillingError
 from billing.ledger.models import UsageRecord
-from billing.models import BillingAccount
+from billing.models import BillingAccount, SubscriptionStatus
 from billing.services.entitlements import seat_count
 from billing.throttling import bucket_of, redis_client, usage_key
 from saas.webhooks_out.models import WebhookAttempt
@@ -74,10 +74,22 @@ def _calendar_month(now: datetime) -> Period:
     return Period(start=start, end=end, kind="calendar_month")
 
 
+# A subscription in these states bills nothing more: its organization counts by month.
+_ENDED = (
+    SubscriptionStatus.NONE,
+    SubscriptionStatus.CANCELED,
+    SubscriptionStatus.INCOMPLETE_EXPIRED,
+)
+
+
+def _subscribed(account: BillingAccount) -> bool:
+    return bool(account.stripe_subscription_id) and account.status not in _ENDED
+
+
 def usage_period(*, account: BillingAccount, now: datetime | None = None) -> Period:
-    """The subscription's current period, or the calendar month without one."""
+    """The subscription's current period, or the calendar month without a live one."""
     start, end = account.current_period_start, account.current_period_end
-    if account.stripe_subscription_id and start is not None and end is not None:
+    if _subscribed(account) and start is not None and end is not None:
         return Period(start=start, end=end, kind="subscription")
     return _calendar_month(now or timezone.now())
 
@@ -183,7 +195,7 @@ class NextInvoice:
 def next_invoice_preview(*, account: BillingAccount) -> tuple[NextInvoice | None, str | None]:
     """Stripe's preview of the next invoice (one call) and, when there is none, why. Stripe
     away or refusing is a reason, never an error: the rest of the usage answers anyway."""
-    if not (account.stripe_subscription_id and account.stripe_customer_id):
+    if not (_subscribed(account) and account.stripe_customer_id):
         return None, "no_subscription"
     try:
         preview = gateway.invoice_preview_upcoming(

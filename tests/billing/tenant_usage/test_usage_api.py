@@ -11,7 +11,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Role
+from billing import gateway
 from billing.ledger.models import UsageRecord
+from billing.services.subscriptions import subscription_apply
 from billing.services.usage import usage_collect
 from saas.webhooks_out.models import WebhookDelivery
 from saas.webhooks_out.services import webhook_delivery_attempt
@@ -170,6 +172,18 @@ def test_stripe_unreachable_answers_the_rest_with_next_invoice_null(
     assert body["next_invoice_unavailable"] == "payment_provider_unavailable"
     assert body["metrics"]["seats"] == {"used": 1, "limit": 10, "unit": "members"}
     assert body["period"]["kind"] == "subscription"
+
+
+def test_an_ended_subscription_counts_by_calendar_month_with_no_next_invoice(
+    acme: Org, stripe_emulator: Any
+) -> None:
+    account = subscribe_paid(acme.tenant, "starter-monthly")
+    ended = gateway.subscription_cancel_now(account.stripe_subscription_id or "")
+    assert subscription_apply(account=account, subscription=ended, stripe_time=int(time.time()) + 1)
+    body = _usage(acme)
+    assert body["period"]["kind"] == "calendar_month"
+    assert body["next_invoice"] is None
+    assert body["next_invoice_unavailable"] == "no_subscription"
 
 
 @pytest.mark.parametrize(
