@@ -5,6 +5,7 @@ however concurrently) the beat job runs."""
 import threading
 from datetime import UTC, timedelta
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -117,3 +118,8 @@ def test_two_concurrent_runs_send_once_through_the_mail_server(
     assert body is not None
     assert "uses 20 of the 20 projects" in body.get_content()
     assert message.get_body(("html",)) is not None
+
+
+def test_the_beat_job_names_the_alert_task() -> None:
+    entry = settings.CELERY_BEAT_SCHEDULE["billing-usage-alerts"]
+    assert entry["task"] == usage_alerts_task.name
