@@ -195,12 +195,12 @@ class NextInvoice:
 def next_invoice_preview(*, account: BillingAccount) -> tuple[NextInvoice | None, str | None]:
     """Stripe's preview of the next invoice (one call) and, when there is none, why. Stripe
     away or refusing is a reason, never an error: the rest of the usage answers anyway."""
-    if not (_subscribed(account) and account.stripe_customer_id):
+    customer_id, subscription_id = account.stripe_customer_id, account.stripe_subscription_id
+    if not (_subscribed(account) and customer_id and subscription_id):
         return None, "no_subscription"
     try:
         preview = gateway.invoice_preview_upcoming(
-            customer_id=account.stripe_customer_id,
-            subscription_id=account.stripe_subscription_id,
+            customer_id=customer_id, subscription_id=subscription_id
         )
     except BillingError as exc:
         logger.warning("next invoice preview failed for account %s: %s", account.pk, exc)
