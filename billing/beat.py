@@ -13,4 +13,9 @@ SCHEDULE: dict[str, dict] = {
         "task": "billing.tasks.billing_dunning_escalate",
         "schedule": 15 * 60.0,
     },
+    # Seats or projects at 80% / 100% of the plan's limit -> one email each per period.
+    "billing-usage-alerts": {
+        "task": "billing.tenant_usage.tasks.usage_alerts_check",
+        "schedule": 5 * 60.0,
+    },
 }

@@ -228,6 +228,13 @@ class InvoicePreview:
 
 
 @dataclass(frozen=True)
+class UpcomingInvoice:
+    amount_due: int
+    currency: str
+    period_end: datetime | None  # when the invoice is issued: the current period's end
+
+
+@dataclass(frozen=True)
 class Session:
     id: str
     url: str
@@ -673,6 +680,19 @@ def invoice_preview_change(
         currency=preview.currency,
         proration_amount=proration,
         total=preview.total,
+    )
+
+
+@_translating_errors
+def invoice_preview_upcoming(*, customer_id: str, subscription_id: str) -> UpcomingInvoice:
+    """Stripe's preview of the subscription's next invoice as things stand (no change)."""
+    params: Any = {"customer": customer_id, "subscription": subscription_id}
+    preview = _plain(_client().v1.invoices.create_preview(params))
+    amount, currency = preview.get("amount_due"), preview.get("currency")
+    if not isinstance(amount, int) or not isinstance(currency, str):
+        raise _malformed("invoice preview")
+    return UpcomingInvoice(
+        amount_due=amount, currency=currency, period_end=_ts(preview.get("period_end"))
     )
 
 

@@ -15,6 +15,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("accounts.scim.urls")),
     path("", include("saas.webhooks_out.urls")),
     path("", include("accounts.apikeys.urls")),
+    path("", include("billing.tenant_usage.urls")),
 ]
 
 urlpatterns = [

@@ -18,4 +18,5 @@ pytest_plugins = [
     "tests.fixtures.scim",
     "tests.fixtures.webhooks_out",
     "tests.fixtures.apikeys",
+    "tests.fixtures.usage",
 ]

@@ -62,6 +62,7 @@ SHARED_APPS = [
     "saas.outbox",
     "saas.emails",
     "billing",
+    "billing.tenant_usage",  # usage for tenants: its own label and migrations (alerts sent)
     # Verified custom domains (public: they route like tenants' own domains).
     "tenants.domains",
 ]

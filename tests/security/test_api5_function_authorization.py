@@ -83,6 +83,7 @@ EXPECTED_CAPABILITY: dict[tuple[str, str], Capability] = {
     ("POST", "billing-portal"): C.BILLING_MANAGE,
     ("GET", "billing-invoices"): C.BILLING_READ,
     ("GET", "billing-entitlements"): C.BILLING_READ,
+    ("GET", "usage"): C.BILLING_MANAGE,
     ("GET", "organization"): C.MEMBERS_READ,
     ("PATCH", "organization"): C.MEMBERS_MANAGE,
     ("GET", "project-list"): READ,
