@@ -6,6 +6,7 @@ through libpq's PGAPPNAME) is the same backend after each of three tasks."""
 import os
 import secrets
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -31,6 +32,10 @@ def _backends(application_name: str) -> list[int]:
 def _status(org: Any) -> list[str]:
     with org.tenant:
         return list(WebhookDelivery.objects.order_by("id").values_list("status", flat=True))
+
+
+def _delivered(org: Any, count: int) -> bool:
+    return _status(org)[:count] == ["delivered"] * count
 
 
 def test_a_worker_keeps_its_database_connection_across_tasks(
@@ -62,7 +67,7 @@ def test_a_worker_keeps_its_database_connection_across_tasks(
                 headers={"_schema_name": org.tenant.schema_name},
             )
             hook_receiver.wait_for(done, timeout=60)
-            until(lambda n=done: _status(org)[:n] == ["delivered"] * n, "delivered", 30)
+            until(partial(_delivered, org, done), "delivered", 30)
             until(lambda: len(_backends(name)) == 1, "the worker's connection open", 10)
             seen.append(_backends(name))
     finally:
