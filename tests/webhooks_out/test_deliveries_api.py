@@ -88,14 +88,14 @@ def test_replaying_a_delivery_sends_it_again_with_the_same_id(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_replays_at_once_queue_one_send(
-    committed: None, make_org: Any, hook_receiver: Receiver
+    committed: None, outbox_held: None, make_org: Any, hook_receiver: Receiver
 ) -> None:
     org = make_org("acme").on_plan("starter")
     created = register_endpoint(org, hook_receiver.url(), ["project.*"])
     org.ok("post", "projects/", {"name": "One"})
     with org.tenant:
         (delivery,) = WebhookDelivery.objects.all()
-        # Delivered already (as a worker would have), without one running in this test.
+        # Delivered already (as a worker would have); no worker gets this test's tasks.
         OutboxMessage.objects.filter(task=DELIVER_TASK).delete()
         WebhookDelivery.objects.update(status="delivered", next_attempt_at=None)
     path = f"/api/v1/webhook-endpoints/{created['id']}/deliveries/{delivery.pk}/replay/"
@@ -115,9 +115,6 @@ def test_two_replays_at_once_queue_one_send(
         thread.join()
     assert statuses == [202, 202]
     assert _queued(org, delivery.pk) == 1
-    # The queued send stays: if the session's worker runs (an earlier test started it), it
-    # has the task already, and the teardown waits for its row to go (other_sessions_settle)
-    # instead of dropping the schema under the worker's UPDATE (a deadlock).
 
 
 def test_replaying_a_time_range(hooks: Org, hook_receiver: Receiver, endpoint: dict) -> None:

@@ -93,7 +93,7 @@ def _worker_in_own_group(env: dict[str, str]) -> subprocess.Popen:
 
 
 def test_a_worker_killed_mid_delivery_leaves_it_to_the_next_worker(
-    committed: None, make_org: Any, hook_receiver: Receiver
+    committed: None, outbox_held: None, make_org: Any, hook_receiver: Receiver
 ) -> None:
     org = make_org("acme").on_plan("starter")
     endpoint = register_endpoint(org, hook_receiver.url(), ["project.*"])
