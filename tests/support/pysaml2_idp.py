@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.support.saml_idp import KeyPair, key_pair
+from tests.support.saml_idp import KeyPair, PageHandler, key_pair
 
 NOT_INSTALLED = "xmlsec1 is not installed (pysaml2 signs with it): apt-get install xmlsec1"
 SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
@@ -186,18 +186,7 @@ _ANSWER = (
 def _handler(idp: Pysaml2Idp) -> type[BaseHTTPRequestHandler]:
     from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def _send(self, status: int, body: str, content_type: str = "text/html") -> None:
-            data = body.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", f"{content_type}; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(PageHandler):
         def _sign_in_page(self, params: dict[str, str], binding: str) -> None:
             try:
                 request = idp.request_read(params["SAMLRequest"], binding)

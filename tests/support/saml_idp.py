@@ -337,19 +337,23 @@ def answer_form(page: str) -> tuple[str, dict[str, str]]:
     return html.unescape(action.group(1)), {k: html.unescape(v) for k, v in fields.items()}
 
 
+class PageHandler(BaseHTTPRequestHandler):
+    """A test IdP's request handler: quiet, and answering pages (or XML) whole."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _send(self, status: int, body: str, content_type: str = "text/html") -> None:
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", f"{content_type}; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
 def _handler(idp: SamlIdp) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def _send(self, status: int, body: str, content_type: str = "text/html") -> None:
-            data = body.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", f"{content_type}; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(PageHandler):
         def _sign_in_page(self, params: dict[str, str], *, deflated: bool) -> None:
             try:
                 request = idp.authn_request_read(params["SAMLRequest"], deflated=deflated)
