@@ -34,13 +34,14 @@ def _const(value: str) -> serializers.Field:
     return field_class(help_text="The event type.")
 
 
-def _component(name: str) -> str:
+def event_component_name(name: str) -> str:
+    """The schema component of an event type's body: "task.created" -> "TaskCreatedEvent"."""
     return "".join(part.title() for part in name.replace("_", ".").split(".")) + "Event"
 
 
 def _webhook(event: EventType) -> OpenApiWebhook:
     body = inline_serializer(
-        name=_component(event.name),
+        name=event_component_name(event.name),
         fields={
             "type": _const(event.name),
             "timestamp": serializers.DateTimeField(help_text="When the event happened."),

@@ -1,6 +1,6 @@
 // Type-checked against the generated client by `make sdk` (and tests/api), never shipped:
 // a change to the schema that breaks this usage fails there.
-import { createSaasClient, type Schemas } from "./index";
+import { createSaasClient, type Schemas, type WebhookEvent } from "./index";
 
 export async function launch(token: string): Promise<Schemas["Task"] | undefined> {
   const acme = createSaasClient({ baseUrl: "http://acme.localhost:8000", token });
@@ -21,4 +21,21 @@ export async function launch(token: string): Promise<Schemas["Task"] | undefined
   // @ts-expect-error: a project's name is a string
   await acme.POST("/api/v1/projects/", { body: { name: 1 } });
   return task.data;
+}
+
+// A receiver's handler: the body (after verifying its Standard Webhooks signature) narrows on
+// `type` to that event's payload.
+export function describe(body: string): string {
+  const event = JSON.parse(body) as WebhookEvent;
+  switch (event.type) {
+    case "task.created":
+      return `task ${event.data.id} in project ${event.data.project_id}: ${event.data.title}`;
+    case "member.role_changed":
+      return `${event.data.user_id}: ${event.data.previous_role} -> ${event.data.role}`;
+    case "project.deleted":
+      // @ts-expect-error: a deleted project's payload has no description
+      return event.data.description;
+    default:
+      return `${event.type} at ${event.timestamp}`;
+  }
 }

@@ -3,12 +3,20 @@
 // into build/sdk/typescript/.
 import createClient from "openapi-fetch";
 
-import type { components, paths } from "./schema";
+import type { components, paths, webhooks } from "./schema";
 
-export type { components, operations, paths } from "./schema";
+export type { components, operations, paths, webhooks } from "./schema";
 
 /** The API's models by component name: `Schemas["Task"]`, `Schemas["Error"]`. */
 export type Schemas = components["schemas"];
+
+/** The body each outbound webhook event type is POSTed with: `WebhookEvents["task.created"]`. */
+export type WebhookEvents = {
+  [Type in keyof webhooks]: webhooks[Type]["post"]["requestBody"]["content"]["application/json"];
+};
+
+/** Any event a webhook endpoint can receive, discriminated by its `type`. */
+export type WebhookEvent = WebhookEvents[keyof WebhookEvents];
 
 export interface SaasClientOptions {
   /** The public host (`http://localhost:8000`) or an organization's (`http://acme.localhost:8000`). */

@@ -8,8 +8,9 @@ project, a task in it, the task list, the task read back (and a 304 on its ETag)
 errors the client parses into the `Error` model. A schema that stops describing what the
 server does, or that the generator cannot turn into working code, fails here.
 
-The TypeScript client's step of `make sdk` is exercised too (skipped without node/npm, or
-when its pinned tools cannot be installed).
+Webhook events are typed too: the bodies a real worker delivers to a receiver parse into the
+generated event models with nothing left over. The TypeScript client's step of `make sdk` is
+exercised too (skipped without node/npm, or when its pinned tools cannot be installed).
 """
 
 import importlib
@@ -21,12 +22,14 @@ from datetime import date
 from http import HTTPStatus
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from django.core.management import call_command
 
 from tests.support.processes import REPO, RunningServer
 from tests.support.sdk import sdk_generator
+from tests.support.webhook_receiver import Receiver, register_endpoint, verified
 
 pytestmark = pytest.mark.slow
 
@@ -177,6 +180,55 @@ def test_a_tenant_works_through_the_generated_client(saas_client, server) -> Non
     assert isinstance(refused.parsed, Error)
 
 
+def _leftovers(model: Any) -> dict[str, Any]:
+    """Fields the body had that the schema does not describe, at any depth."""
+    found = {f"{type(model).__name__}.{k}": v for k, v in model.additional_properties.items()}
+    for field in type(model).__attrs_attrs__:  # the generated models are attrs classes
+        value = getattr(model, field.name)
+        if hasattr(value, "additional_properties"):
+            found.update(_leftovers(value))
+    return found
+
+
+def test_delivered_webhook_events_parse_into_the_generated_models(
+    saas_client, mail, make_org, hook_receiver: Receiver
+) -> None:
+    """Every event a real worker delivers, for changes made over the API, is the generated
+    model of its type (`task.created` -> TaskCreatedEvent): typed fields, nothing unknown."""
+    from saas.webhooks_out.openapi import event_component_name
+
+    org = make_org("acme").on_plan("starter")
+    endpoint = register_endpoint(org, hook_receiver.url(), ["project.*", "task.*"])
+    project = org.ok("post", "projects/", {"name": "Rocket"})
+    task = org.ok("post", f"projects/{project['id']}/tasks/", {"title": "Launch", "priority": 3})
+    org.ok("patch", f"projects/{project['id']}/tasks/{task['id']}/", {"status": "done"})
+    org.ok("delete", f"projects/{project['id']}/tasks/{task['id']}/")
+    org.ok("delete", f"projects/{project['id']}/")
+
+    models = importlib.import_module(f"{saas_client.__name__}.models")
+    parsed = {}
+    for request in hook_receiver.wait_for(5):
+        body = verified(endpoint["secret"], request)
+        model = getattr(models, event_component_name(body["type"]))
+        event = model.from_dict(body)
+        assert _leftovers(event) == {}
+        assert event.to_dict()["data"].keys() == body["data"].keys()
+        parsed[body["type"]] = event
+    assert sorted(parsed) == [
+        "project.created",
+        "project.deleted",
+        "task.created",
+        "task.deleted",
+        "task.updated",
+    ]
+    created = parsed["task.created"]
+    assert (created.data.id, created.data.title, created.data.priority) == (task["id"], "Launch", 3)
+    assert created.data.due_date is None
+    assert created.timestamp.tzinfo is not None
+    assert parsed["task.updated"].data.status == "done"
+    assert parsed["project.deleted"].data.name == "Rocket"
+
+
 def test_the_python_client_names_read_well(saas_client) -> None:
     """Functions are the operation ids, models the component names (api/openapi.py)."""
     root = Path(saas_client.__file__).parent
@@ -222,4 +274,8 @@ def test_make_sdk_builds_the_typescript_client(generator, schema_file, tmp_path)
     types = (out / "schema.d.ts").read_text()
     assert 'post: operations["tasks_create"];' in types
     assert "ProjectCreateRequest: {" in types
-    assert "export declare function createSaasClient" in (out / "index.d.ts").read_text()
+    declarations = (out / "index.d.ts").read_text()
+    assert "export declare function createSaasClient" in declarations
+    # Webhook bodies by type, which sdk/typescript/example.ts narrows on `type`.
+    assert "export type WebhookEvents" in declarations
+    assert '"task.created": {' in types
