@@ -24,8 +24,9 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from saas.pinned_http import Address, host_addresses, pinned_request
+
 USER_AGENT = "saas-webhooks/1"
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class EndpointRefused(Exception):
@@ -80,15 +81,9 @@ def _parse(url: str) -> tuple[str, str, int, str]:
 
 def _resolve(hostname: str, port: int) -> list[Address]:
     try:
-        infos = socket.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
+        return host_addresses(hostname, port)
+    except OSError as exc:
         raise EndpointRefused(f"The host {hostname} does not resolve.") from exc
-    found: list[Address] = []
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if address not in found:
-            found.append(address)
-    return found
 
 
 def endpoint_url_check(url: str) -> Target:
@@ -108,28 +103,6 @@ def endpoint_url_check(url: str) -> Target:
     if settings.WEBHOOKS_LOOPBACK_ONLY and not all(a.is_loopback for a in addresses):
         raise EndpointRefused(f"The host {hostname} is not on this machine (loopback only here).")
     return Target(scheme, hostname, port, path, addresses)
-
-
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, target: Target, address: Address, timeout: float) -> None:
-        super().__init__(target.hostname, target.port, timeout=timeout)
-        self._address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((str(self._address), self.port), self.timeout)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, target: Target, address: Address, timeout: float) -> None:
-        super().__init__(
-            target.hostname, target.port, timeout=timeout, context=ssl.create_default_context()
-        )
-        self._address = address
-
-    def connect(self) -> None:
-        sock = socket.create_connection((str(self._address), self.port), self.timeout)
-        # The certificate is checked against the host name, though we connect to an address.
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
 def deliver(url: str, *, body: bytes, headers: dict[str, str]) -> Outcome:
@@ -172,32 +145,21 @@ def _describe(exc: BaseException) -> str:
 def _post(
     target: Target, address: Address, *, body: bytes, headers: dict[str, str]
 ) -> tuple[int, str]:
-    timeout = float(settings.WEBHOOKS_TIMEOUT_SECONDS)
-    limit = int(settings.WEBHOOKS_RESPONSE_MAX_BYTES)
-    deadline = time.monotonic() + timeout
-    kind = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
-    connection = kind(target, address, timeout)
-    try:
-        connection.request(
-            "POST",
-            target.path,
-            body=body,
-            headers={
-                **headers,
-                "Content-Type": "application/json",
-                "User-Agent": USER_AGENT,
-                "Connection": "close",
-            },
-        )
-        response = connection.getresponse()
-        answer = b""
-        while len(answer) < limit:
-            if time.monotonic() > deadline:
-                raise TimeoutError("the answer took too long")
-            chunk = response.read1(limit - len(answer))
-            if not chunk:
-                break
-            answer += chunk
-    finally:
-        connection.close()
-    return response.status, answer.decode("utf-8", "replace")
+    answer = pinned_request(
+        scheme=target.scheme,
+        hostname=target.hostname,
+        port=target.port,
+        address=address,
+        method="POST",
+        path=target.path,
+        body=body,
+        headers={
+            **headers,
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "Connection": "close",
+        },
+        timeout=float(settings.WEBHOOKS_TIMEOUT_SECONDS),
+        max_bytes=int(settings.WEBHOOKS_RESPONSE_MAX_BYTES),
+    )
+    return answer.status, answer.body.decode("utf-8", "replace")

@@ -10,13 +10,14 @@ resolved (DNS rebinding).
 
 import http.client
 import ipaddress
-import time
 from dataclasses import dataclass
 
 import dns.exception
 import dns.resolver
 from django.conf import settings
 from django.utils.crypto import constant_time_compare
+
+from saas.pinned_http import Address, pinned_request
 
 CHALLENGE_LABEL = "_saas-challenge"
 HTTP_PATH = "/.well-known/saas-domain-verification"
@@ -78,9 +79,9 @@ def dns_txt_check(*, hostname: str, token: str) -> CheckResult:
     return CheckResult(False, f"TXT records at {name} do not hold the token: {shown}.")
 
 
-def _addresses(hostname: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+def _addresses(hostname: str) -> list[Address]:
     resolver = _resolver()
-    found: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []
+    found: list[Address] = []
     for kind in ("A", "AAAA"):
         try:
             answer = resolver.resolve(hostname, kind, raise_on_no_answer=False)
@@ -90,7 +91,7 @@ def _addresses(hostname: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Addr
     return found
 
 
-def _allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def _allowed(address: Address) -> bool:
     if settings.CUSTOM_DOMAINS_ALLOW_PRIVATE_ADDRESSES:
         return True
     return address.is_global and not address.is_multicast
@@ -125,36 +126,20 @@ def http_token_check(*, hostname: str, token: str, path: str = HTTP_PATH) -> Che
     return CheckResult(False, last)
 
 
-def _fetch(
-    address: ipaddress.IPv4Address | ipaddress.IPv6Address, hostname: str, path: str
-) -> tuple[int, str | None]:
-    """GET `path` from `address` with `hostname` as the Host: the status and the
-    body, or None for a body over _MAX_BODY bytes. http.client follows no redirects; the
-    body is read against one deadline, so a server sending a byte at a time cannot hold the
-    request (and the worker serving it) for a time limit per byte."""
-    host = f"[{address}]" if address.version == 6 else str(address)
-    timeout = settings.CUSTOM_DOMAINS_CHECK_TIMEOUT
-    deadline = time.monotonic() + timeout
-    connection = http.client.HTTPConnection(
-        host, settings.CUSTOM_DOMAINS_HTTP_PORT, timeout=timeout
+def _fetch(address: Address, hostname: str, path: str) -> tuple[int, str | None]:
+    """GET `path` from `address` with `hostname` as the Host: the status and the body, or
+    None for a body over _MAX_BODY bytes."""
+    answer = pinned_request(
+        scheme="http",
+        hostname=hostname,
+        port=settings.CUSTOM_DOMAINS_HTTP_PORT,
+        address=address,
+        method="GET",
+        path=path,
+        headers={"Host": hostname, "User-Agent": _USER_AGENT, "Accept": "text/plain"},
+        timeout=settings.CUSTOM_DOMAINS_CHECK_TIMEOUT,
+        max_bytes=_MAX_BODY + 1,
     )
-    try:
-        connection.request(
-            "GET",
-            path,
-            headers={"Host": hostname, "User-Agent": _USER_AGENT, "Accept": "text/plain"},
-        )
-        response = connection.getresponse()
-        body = b""
-        while len(body) <= _MAX_BODY:
-            if time.monotonic() > deadline:
-                raise TimeoutError("the answer took too long")
-            chunk = response.read1(_MAX_BODY + 1 - len(body))
-            if not chunk:
-                break
-            body += chunk
-    finally:
-        connection.close()
-    if len(body) > _MAX_BODY:
-        return response.status, None
-    return response.status, body.decode("utf-8", "replace")
+    if len(answer.body) > _MAX_BODY:
+        return answer.status, None
+    return answer.status, answer.body.decode("utf-8", "replace")

@@ -26,6 +26,7 @@ object from Stripe by id instead). There are no avatar or logo URLs. Probed here
 """
 
 import re
+import socket
 import time
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -72,6 +73,10 @@ OUTBOUND = {
     # resolved and checked itself, public ones only outside dev and test, no redirects, bounded
     # time and size (tests/webhooks_out/test_delivery.py, test_endpoints.py).
     "saas/webhooks_out/network.py": "an organization's webhook endpoints (SSRF-guarded)",
+    # The one request the three above make to a host an organization names: to an address the
+    # caller resolved and checked, never to the name again (DNS rebinding;
+    # test_an_sso_issuer_that_rebinds_to_loopback_is_not_reached).
+    "saas/pinned_http.py": "an address its caller resolved and checked",
 }
 
 
@@ -301,5 +306,41 @@ def test_an_sso_issuer_reaches_no_private_address(
     refused = owner.put("/api/v1/sso/", body, format="json")
     error = assert_error(refused, 400, "sso_issuer_invalid")
     assert "issuer" in error["fields"]
+    time.sleep(0.3)
+    assert recorder.connections == []
+
+
+def test_an_sso_issuer_that_rebinds_to_loopback_is_not_reached(
+    world: World, recorder: ConnectionRecorder, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the issuer's name resolves to a public address when it is checked and to
+    loopback when it is resolved again. The call connects to the address that was checked
+    (saas.pinned_http), so the loopback listener never sees a connection. The resolver and the
+    public connection are the seams stubbed (no packet leaves this machine)."""
+    settings.SSO_ALLOW_PRIVATE_NETWORKS = False
+    settings.SSO_HTTP_TIMEOUT = (0.5, 0.5)
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.create_connection
+    lookups: list[str] = []
+
+    def rebinding(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "idp.rebind.test":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        lookups.append(host)
+        address = "93.184.215.14" if len(lookups) == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    def loopback_only(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        if address[0] != "127.0.0.1":
+            raise ConnectionRefusedError(f"no route to {address[0]} in this test")
+        return real_connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(socket, "create_connection", loopback_only)
+    owner = caller_client(world, Role.OWNER)
+    issuer = f"https://idp.rebind.test:{recorder.port}"
+    body = {"issuer": issuer, "client_id": "x", "client_secret": "y", "domains": ["acme.test"]}
+    refused = owner.put("/api/v1/sso/", body, format="json")
+    assert_error(refused, 400, "sso_issuer_invalid")
+    assert lookups == ["idp.rebind.test"]  # resolved once: checked and connected to
     time.sleep(0.3)
     assert recorder.connections == []
