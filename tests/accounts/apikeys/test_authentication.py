@@ -25,6 +25,7 @@ from accounts.mfa.models import MfaPolicy
 from accounts.models import Role
 from accounts.services import membership_change_role, membership_remove
 from billing import throttling
+from billing.models import Plan
 from saas.audit.models import AuditEntry
 from tests.factories import client_for
 from tests.support.apikeys import PATH, api_key, key_client
@@ -48,6 +49,24 @@ def test_a_read_key_reads_and_cannot_write(acme) -> None:
     assert response.status_code == 200
     assert [p["name"] for p in response.json()["results"]] == ["Apollo"]
     assert_error(client.post(PROJECTS, {"name": "No"}, format="json"), 403)
+
+
+def test_a_key_counts_against_the_plans_rate_like_any_caller(
+    acme, beta, frozen_rate_window: float
+) -> None:
+    """The organization's one budget: a key's requests and its owner's token requests use the
+    same per-minute count, the key is refused with 429 past it, and another organization's
+    budget is untouched."""
+    Plan.objects.filter(code="starter").update(api_requests_per_minute=4)
+    acme.on_plan("starter")
+    beta.on_plan("starter")
+    key = key_client(acme, api_key(acme, "read")["key"])  # the key is made over the API: 1
+    assert acme.client.get(PROJECTS)["X-RateLimit-Remaining"] == "2"
+    assert [key.get(PROJECTS)["X-RateLimit-Remaining"] for _ in range(2)] == ["1", "0"]
+    refused = assert_error(key.get(PROJECTS), 429, "rate_limited")
+    assert refused["message"]
+    assert acme.client.get(PROJECTS).status_code == 429
+    assert beta.client.get(PROJECTS)["X-RateLimit-Remaining"] == "3"
 
 
 def test_a_write_key_acts_as_its_creator_and_is_named_in_the_audit_log(acme) -> None:
