@@ -3,7 +3,8 @@
 SCHEDULE: dict[str, dict] = {
     # Seat syncs whose task was lost stay dirty; this runs them again.
     "billing-seat-sync-sweep": {"task": "billing.tasks.billing_seat_sync_sweep", "schedule": 60.0},
-    # Closed per-minute usage buckets -> UsageRecord rows -> Stripe meter events.
+    # Closed per-minute usage buckets -> UsageRecord rows (every tenant's) -> Stripe meter
+    # events (the metered rows only).
     "billing-usage-report": {
         "task": "billing.tasks.billing_usage_collect_and_report",
         "schedule": 60.0,

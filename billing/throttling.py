@@ -1,11 +1,16 @@
-"""The plan's API rate, per tenant, and metered usage counting: both in Redis, one round trip
-per request.
+"""The plan's API rate, per tenant, and API usage counting: both in Redis, one round trip per
+request.
 
-A Lua script reads the tenant's cached limits, counts the request in a one-minute window and,
-for a tenant on a metered price, adds it to that minute's usage bucket (an INCR plus a set of
-open buckets that billing.services.usage moves into UsageRecord rows). No database write per
-request; a database read only when the limits are not cached. If Redis is unreachable the
-request is allowed (fail open): the rate limit protects the service, it must not take it down.
+A Lua script reads the tenant's cached limits, counts the request in a one-minute window and
+adds every request it lets through to that minute's usage bucket (an INCR plus a set of open
+buckets that billing.services.usage moves into UsageRecord rows), whatever the plan: the usage
+report shows every organization its requests. A tenant on a metered price is counted in the
+metered bucket, any other in the licensed one (the same key with LICENSED_SUFFIX, in its own
+open set): which one is decided when the request is served, so a price change between the
+request and the collection never bills a licensed request. Only metered rows reach Stripe.
+No database write per request; a database read only when the limits are not cached. If Redis
+is unreachable the request is allowed (fail open): the rate limit protects the service, it must
+not take it down.
 """
 
 import logging
@@ -27,12 +32,17 @@ WINDOW_SECONDS = 60
 LIMITS_TTL_SECONDS = 300
 USAGE_TTL_SECONDS = 7 * 86400  # kept this long if the collector is down
 OPEN_BUCKETS_KEY = "billing:usage:open"
+# Appended to a usage counter and to the open-buckets set for requests on a licensed (not
+# metered) price. Its own set, so a collector of an older release never reads its members.
+LICENSED_SUFFIX = ":licensed"
 METERED_STATUSES = ("active", "trialing", "past_due")
 
 # A Lua function, so that accounts.prefetch's one-round-trip script counts requests with the same
-# code. Keys: limits, rate counter, usage counter, open-buckets set (rate_keys); args:
+# code. Keys: limits, rate counter, usage counter, open-buckets set (rate_keys: the metered
+# ones; for a licensed price the script appends LICENSED_SUFFIX to the last two); args:
 # open-bucket member, rate ttl, usage ttl (rate_args). Returns {count, limit}; {-1, 0} when
-# the limits are not cached (the caller loads them), having counted nothing.
+# the limits are not cached (the caller loads them), having counted nothing. A request over
+# the rate (refused, 429) is not usage; rpm 0 is "not limited", so every request is.
 RATE_COUNT_LUA = """
 local function rate_count(limits_key, rate_key, usage_key, open_key, member, rate_ttl, usage_ttl)
   local limits = redis.call('HMGET', limits_key, 'rpm', 'metered')
@@ -40,14 +50,18 @@ local function rate_count(limits_key, rate_key, usage_key, open_key, member, rat
   local rpm = tonumber(limits[1])
   local count = redis.call('INCR', rate_key)
   if count == 1 then redis.call('EXPIRE', rate_key, rate_ttl) end
-  if count <= rpm and limits[2] == '1' then
+  if rpm == 0 or count <= rpm then
+    if limits[2] ~= '1' then
+      usage_key = usage_key .. '@LICENSED@'
+      open_key = open_key .. '@LICENSED@'
+    end
     redis.call('INCR', usage_key)
     redis.call('EXPIRE', usage_key, usage_ttl)
     redis.call('SADD', open_key, member)
   end
   return {count, rpm}
 end
-"""
+""".replace("@LICENSED@", LICENSED_SUFFIX)
 _SCRIPT = (
     RATE_COUNT_LUA
     + "return rate_count(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3])"
@@ -67,12 +81,16 @@ def _rate_key(tenant_id: int, bucket: int) -> str:
     return cache.make_key(f"billing:rate:{tenant_id}:{bucket}")
 
 
-def usage_key(tenant_id: int, bucket: int) -> str:
-    return cache.make_key(f"billing:usage:{tenant_id}:{bucket}")
+def usage_key(tenant_id: int, bucket: int, *, metered: bool = True) -> str:
+    """The minute's usage counter: metered requests, or with `metered=False` the others."""
+    key = cache.make_key(f"billing:usage:{tenant_id}:{bucket}")
+    return key if metered else key + LICENSED_SUFFIX
 
 
-def open_buckets_key() -> str:
-    return cache.make_key(OPEN_BUCKETS_KEY)
+def open_buckets_key(*, metered: bool = True) -> str:
+    """The set of "tenant_id:bucket" counters not collected yet, metered or licensed."""
+    key = cache.make_key(OPEN_BUCKETS_KEY)
+    return key if metered else key + LICENSED_SUFFIX
 
 
 def bucket_of(moment: float) -> int:

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class LedgerConfig(AppConfig):
-    """Tenant-schema billing records: the invoice mirror and metered usage. Each tenant's
+    """Tenant-schema billing records: the invoice mirror and API usage. Each tenant's
     rows live in its own schema, so no query can show one tenant another's invoices."""
 
     name = "billing.ledger"

@@ -29,17 +29,30 @@ class Invoice(models.Model):
 
 
 class UsageRecord(models.Model):
-    """Metered usage counted here and reported to Stripe later; `identifier` is the Stripe
-    meter event identifier, so a retried report never counts twice."""
+    """A tenant's API requests of one minute (billing.services.usage collects them), shown
+    in its usage report. Metered rows are also reported to Stripe: `identifier` is the meter
+    event identifier, so a retried report never counts twice. A licensed row (counted while
+    the price was not metered) is never reported: `reported_at` stays null for it."""
 
     meter_event_name = models.CharField(max_length=100)
     quantity = models.PositiveIntegerField()
     occurred_at = models.DateTimeField()
     identifier = models.CharField(max_length=100, unique=True)
+    metered = models.BooleanField(
+        default=True, help_text="Counted on a metered price: billed, so reported to Stripe."
+    )
     reported_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["reported_at"], name="usage_unreported_idx")]
+        indexes = [
+            # What the reporter reads: metered rows not reported yet, oldest first.
+            models.Index(
+                fields=["occurred_at", "id"],
+                condition=models.Q(metered=True, reported_at__isnull=True),
+                name="usage_metered_unreported_idx",
+            ),
+            models.Index(fields=["occurred_at"], name="usage_occurred_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.meter_event_name}:{self.quantity}"

@@ -1,14 +1,29 @@
-"""Metered usage: per-minute request counts in Redis (billing.throttling) become UsageRecord
-rows in the tenant's schema, which are then reported to Stripe as meter events.
+"""API usage: per-minute request counts in Redis (billing.throttling) become UsageRecord rows
+in the tenant's schema, for every tenant (its usage report reads them); the metered ones are
+then reported to Stripe as meter events.
 
 Both steps are safe to repeat. A bucket becomes one row whose `identifier` is
-f"{tenant_id}-{bucket}" (unique), and the Redis counter is dropped only after the row is
-committed, so a crash in between re-finds the row instead of counting again. Reporting sends
-that identifier to Stripe, which counts an identifier once; `reported_at` marks it done.
+f"{tenant_id}-{bucket}" (unique; a licensed bucket's ends in "-licensed"), and the Redis
+counter is dropped only after the row is committed, so a crash in between re-finds the row
+instead of counting again. Reporting sends that identifier to Stripe, which counts an
+identifier once; `reported_at` marks it done. Whether a bucket is metered was decided when its
+requests were served (the throttle counts them in separate keys), so a tenant that moves
+between a licensed and a metered price within a period has both kinds of rows, and only the
+metered ones are ever reported.
+
+The collection works in batches of COLLECT_BATCH buckets: per batch one MGET, one query for
+the accounts, per tenant one transaction (a SELECT of the identifiers it has and one INSERT),
+then one pipeline dropping the counters. Its cost follows the tenants with traffic, not the
+minutes each has.
 """
 
 import logging
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import islice
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -28,18 +43,39 @@ from billing.throttling import (
 logger = logging.getLogger("billing.usage")
 
 DEFAULT_METER_EVENT = "api_requests"
+COLLECT_BATCH = 500
 
 
-def _closed_buckets(now: float) -> list[tuple[int, int]]:
-    """(tenant_id, bucket) pairs whose minute ended at least a full minute ago, so requests
-    still in flight at the boundary have been counted."""
+@dataclass(frozen=True)
+class _Bucket:
+    tenant_id: int
+    bucket: int
+    metered: bool
+
+    @property
+    def member(self) -> str:
+        return f"{self.tenant_id}:{self.bucket}"
+
+    @property
+    def key(self) -> str:
+        return usage_key(self.tenant_id, self.bucket, metered=self.metered)
+
+    @property
+    def identifier(self) -> str:
+        suffix = "" if self.metered else "-licensed"
+        return f"{self.tenant_id}-{self.bucket}{suffix}"
+
+
+def _closed_buckets(client: Any, now: float) -> Iterator[_Bucket]:
+    """Buckets whose minute ended at least a full minute ago, so requests still in flight at
+    the boundary have been counted. SSCAN: a backlog (the collector was down) is read in
+    steps, never as one reply."""
     newest_closed = bucket_of(now) - 2
-    found = []
-    for member in redis_client().smembers(open_buckets_key()):
-        tenant_id, bucket = (int(part) for part in member.decode().split(":"))
-        if bucket <= newest_closed:
-            found.append((tenant_id, bucket))
-    return sorted(found)
+    for metered in (True, False):
+        for member in client.sscan_iter(open_buckets_key(metered=metered), count=COLLECT_BATCH):
+            tenant_id, bucket = (int(part) for part in member.decode().split(":"))
+            if bucket <= newest_closed:
+                yield _Bucket(tenant_id, bucket, metered)
 
 
 def _meter_event_name(account: BillingAccount) -> str:
@@ -52,49 +88,88 @@ def usage_collect(*, now: float | None = None) -> int:
     moment = timezone.now().timestamp() if now is None else now
     client = redis_client()
     made = 0
-    accounts: dict[int, BillingAccount | None] = {}
-    for tenant_id, bucket in _closed_buckets(moment):
-        if tenant_id not in accounts:
-            accounts[tenant_id] = (
-                BillingAccount.objects.select_related("tenant", "price")
-                .filter(tenant_id=tenant_id)
-                .first()
-            )
-        account = accounts[tenant_id]
-        value = int(client.get(usage_key(tenant_id, bucket)) or 0)
-        if account is not None and value > 0:
-            made += _record(account, bucket, value)
-        client.delete(usage_key(tenant_id, bucket))
-        client.srem(open_buckets_key(), f"{tenant_id}:{bucket}")
+    found = _closed_buckets(client, moment)
+    # Members removed while SSCAN reads the set are fine: it still returns every member
+    # present throughout (a repeat reads a dropped counter as 0 and makes nothing).
+    while batch := list(islice(found, COLLECT_BATCH)):
+        made += _collect_batch(client, batch)
     return made
 
 
-def _occurred_at(account: BillingAccount, bucket: int) -> datetime:
-    """The minute's start, or the period's start when the period began within that minute:
-    requests are counted only while on a metered price, so all of them came after it, and
-    Stripe bills an event only to the period its timestamp falls in."""
-    minute = datetime.fromtimestamp(bucket * WINDOW_SECONDS, tz=UTC)
+def _collect_batch(client: Any, buckets: list[_Bucket]) -> int:
+    values = client.mget([b.key for b in buckets])
+    counted: dict[int, list[tuple[_Bucket, int]]] = defaultdict(list)
+    for found, value in zip(buckets, values, strict=True):
+        if int(value or 0) > 0:
+            counted[found.tenant_id].append((found, int(value)))
+    accounts = BillingAccount.objects.select_related("tenant", "price").in_bulk(
+        list(counted), field_name="tenant_id"
+    )
+    made, kept = 0, set()
+    for tenant_id, tenant_buckets in counted.items():
+        account = accounts.get(tenant_id)
+        if account is None:
+            continue  # no billing account (the tenant is gone): nothing to count for
+        try:
+            made += _record(account, tenant_buckets)
+        except Exception:
+            # One tenant's failure (its schema mid-deletion) never stops the others; its
+            # counters stay for the next run.
+            logger.exception("usage collection failed for tenant %s", tenant_id)
+            kept.add(tenant_id)
+    pipe = client.pipeline(transaction=False)
+    for done in buckets:
+        if done.tenant_id not in kept:
+            pipe.delete(done.key)
+            pipe.srem(open_buckets_key(metered=done.metered), done.member)
+    pipe.execute()
+    return made
+
+
+def _occurred_at(account: BillingAccount, found: _Bucket) -> datetime:
+    """The minute's start; for a metered bucket, the period's start when the period began
+    within that minute: metered requests are counted only while on a metered price, so all
+    of them came after it, and Stripe bills an event only to the period its timestamp falls
+    in."""
+    minute = datetime.fromtimestamp(found.bucket * WINDOW_SECONDS, tz=UTC)
     start = account.current_period_start
-    if start is not None and minute < start < minute + timedelta(seconds=WINDOW_SECONDS):
+    if (
+        found.metered
+        and start is not None
+        and minute < start < minute + timedelta(seconds=WINDOW_SECONDS)
+    ):
         return start
     return minute
 
 
-def _record(account: BillingAccount, bucket: int, value: int) -> int:
-    with account.tenant, transaction.atomic():
-        _, created = UsageRecord.objects.get_or_create(
-            identifier=f"{account.tenant_id}-{bucket}",
-            defaults={
-                "meter_event_name": _meter_event_name(account),
-                "quantity": value,
-                "occurred_at": _occurred_at(account, bucket),
-            },
+def _record(account: BillingAccount, counted: list[tuple[_Bucket, int]]) -> int:
+    """The tenant's buckets as rows, those already made (an earlier run crashed before
+    dropping the counters) skipped; a licensed row is never reported."""
+    rows = [
+        UsageRecord(
+            identifier=found.identifier,
+            meter_event_name=_meter_event_name(account) if found.metered else DEFAULT_METER_EVENT,
+            quantity=value,
+            occurred_at=_occurred_at(account, found),
+            metered=found.metered,
         )
-    return int(created)
+        for found, value in counted
+    ]
+    with account.tenant, transaction.atomic():
+        made = set(
+            UsageRecord.objects.filter(identifier__in=[r.identifier for r in rows]).values_list(
+                "identifier", flat=True
+            )
+        )
+        new = [row for row in rows if row.identifier not in made]
+        # ignore_conflicts: a concurrent collector made the same row meanwhile.
+        UsageRecord.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
 
 
 def usage_report(*, account: BillingAccount) -> int:
-    """Send the tenant's unreported usage to Stripe; returns how many rows were reported."""
+    """Send the tenant's unreported metered usage to Stripe; returns how many rows were
+    reported. Licensed rows (counted while the price was not metered) are never sent."""
     if not account.stripe_customer_id:
         return 0
     reported = 0
@@ -104,7 +179,7 @@ def usage_report(*, account: BillingAccount) -> int:
                 # skip_locked: a concurrent reporter takes other rows instead of waiting.
                 record = (
                     UsageRecord.objects.select_for_update(skip_locked=True)
-                    .filter(reported_at__isnull=True)
+                    .filter(metered=True, reported_at__isnull=True)
                     .order_by("occurred_at", "id")
                     .first()
                 )

@@ -4,20 +4,21 @@ The period is the subscription's current period from the local mirror (BillingAc
 organization without one (the free plan) counts by calendar month (UTC).
 
 - api_requests: the UsageRecord rows of the period (billing.services.usage) plus the buckets
-  still in Redis (one MGET). The throttle counts a period's requests only for a tenant on a
-  metered price; on a licensed plan only the per-minute rate is counted, so `used` is null.
+  still in Redis (one MGET), on every plan: the throttle counts each request it lets through,
+  metered or licensed.
 - seats: members (the owner included); projects: every project, archived ones too (what the
   plan's limits count; billing.services.entitlements).
 - webhook_deliveries: outbound webhook deliveries with at least one attempt in the period.
-- metered_units: on a metered price, the units Stripe bills: the same UsageRecord rows (the
-  meter is the API request count), so it equals api_requests.
+- metered_units: on a metered price, the units Stripe bills: the metered UsageRecord rows and
+  buckets (the meter is the API request count). It equals api_requests unless the period began
+  on a licensed price (those requests are shown, never billed).
 """
 
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -41,7 +42,7 @@ _OPEN_BUCKETS = 3
 
 @dataclass(frozen=True)
 class Metric:
-    used: int | None
+    used: int
     limit: int | None  # None: unlimited
     unit: str
 
@@ -56,7 +57,7 @@ class Period:
 @dataclass(frozen=True)
 class Day:
     date: date
-    api_requests: int | None  # None: not counted per period on a licensed plan
+    api_requests: int
     webhook_deliveries: int
 
 
@@ -98,21 +99,44 @@ def _metered(account: BillingAccount) -> bool:
     return bool(account.price is not None and account.price.metered)
 
 
-def _uncollected(tenant_id: int, now: datetime) -> int:
-    """Requests counted in Redis not yet moved into rows (the current and last minutes)."""
+@dataclass(frozen=True)
+class _Requests:
+    total: int
+    metered: int
+
+
+def _uncollected(tenant_id: int, now: datetime) -> _Requests:
+    """Requests counted in Redis not yet moved into rows (the current and last minutes),
+    metered and licensed, in one MGET."""
     newest = bucket_of(now.timestamp())
-    keys = [usage_key(tenant_id, b) for b in range(newest - _OPEN_BUCKETS + 1, newest + 1)]
-    return sum(int(v or 0) for v in redis_client().mget(keys))
+    buckets = range(newest - _OPEN_BUCKETS + 1, newest + 1)
+    keys = [usage_key(tenant_id, b, metered=m) for m in (True, False) for b in buckets]
+    values = [int(v or 0) for v in redis_client().mget(keys)]
+    return _Requests(total=sum(values), metered=sum(values[: len(buckets)]))
 
 
-def _requests_by_day(period: Period) -> dict[date, int]:
+def _requests_by_day(period: Period) -> dict[date, _Requests]:
     rows = (
         UsageRecord.objects.filter(occurred_at__gte=period.start, occurred_at__lt=period.end)
         .annotate(day=TruncDate("occurred_at", tzinfo=UTC))
         .values("day")
-        .annotate(total=Sum("quantity"))
+        .annotate(total=Sum("quantity"), metered=Sum("quantity", filter=Q(metered=True)))
     )
-    return {row["day"]: int(row["total"]) for row in rows}
+    return {row["day"]: _Requests(int(row["total"]), int(row["metered"] or 0)) for row in rows}
+
+
+def _requests_by_day_so_far(tenant: Tenant, period: Period, now: datetime) -> dict[date, _Requests]:
+    """The collected rows by day, and today's buckets not collected yet."""
+    requests = _requests_by_day(period)
+    if period.start <= now < period.end:
+        pending = _uncollected(tenant.pk, now)
+        if pending.total:
+            today = now.astimezone(UTC).date()
+            counted = requests.get(today, _Requests(0, 0))
+            requests[today] = _Requests(
+                counted.total + pending.total, counted.metered + pending.metered
+            )
+    return requests
 
 
 def _attempts_in(period: Period) -> QuerySet[WebhookAttempt]:
@@ -143,17 +167,10 @@ def usage_summary(*, tenant: Tenant, now: datetime | None = None) -> UsageSummar
     account = BillingAccount.objects.select_related("plan", "price").get(tenant=tenant)
     plan = account.plan
     period = usage_period(account=account, now=moment)
-    requests = _requests_by_day(period)
+    requests = _requests_by_day_so_far(tenant, period, moment)
     deliveries = _deliveries_by_day(period)
-    metered = _metered(account)
-    if metered and period.start <= moment < period.end:
-        pending = _uncollected(tenant.pk, moment)
-        if pending:
-            today = moment.astimezone(UTC).date()
-            requests[today] = requests.get(today, 0) + pending
-    request_total = sum(requests.values())
     metrics = {
-        "api_requests": Metric(request_total if metered else None, None, "requests"),
+        "api_requests": Metric(sum(r.total for r in requests.values()), None, "requests"),
         SEATS: Metric(seat_count(tenant=tenant), plan.seats_limit, "members"),
         PROJECTS: Metric(project_count(), plan.projects_limit, "projects"),
         "webhook_deliveries": Metric(
@@ -162,12 +179,13 @@ def usage_summary(*, tenant: Tenant, now: datetime | None = None) -> UsageSummar
             "deliveries",
         ),
     }
-    if metered:
-        metrics["metered_units"] = Metric(request_total, None, "requests")
+    if _metered(account):
+        billed = sum(r.metered for r in requests.values())
+        metrics["metered_units"] = Metric(billed, None, "requests")
     daily = [
         Day(
             date=day,
-            api_requests=requests.get(day, 0) if metered else None,
+            api_requests=requests[day].total if day in requests else 0,
             webhook_deliveries=deliveries.get(day, 0),
         )
         for day in _days(period, moment)

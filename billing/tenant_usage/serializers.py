@@ -4,16 +4,14 @@ from api.serializers import ChoiceField
 
 
 class UsageMetricOutput(serializers.Serializer):
-    used = serializers.IntegerField(
-        allow_null=True, help_text="null: not counted per period on this plan"
-    )
+    used = serializers.IntegerField()
     limit = serializers.IntegerField(allow_null=True, help_text="null: unlimited")
     unit = serializers.CharField()
 
 
 class UsageMetricsOutput(serializers.Serializer):
     api_requests = UsageMetricOutput(
-        help_text="API requests of the period (counted per period on a metered price only)."
+        help_text="API requests of the period, on every plan (those refused with 429 aside)."
     )
     seats = UsageMetricOutput(help_text="Members, the owner included.")
     projects = UsageMetricOutput(help_text="Projects, archived ones too.")
@@ -21,7 +19,9 @@ class UsageMetricsOutput(serializers.Serializer):
         help_text="Outbound webhook deliveries with at least one attempt in the period."
     )
     metered_units = UsageMetricOutput(
-        required=False, help_text="On a metered price only: the units billed (API requests)."
+        required=False,
+        help_text="On a metered price only: the units billed (the API requests made while the "
+        "price was metered).",
     )
 
 
@@ -36,7 +36,7 @@ class UsagePeriodOutput(serializers.Serializer):
 
 class UsageDayOutput(serializers.Serializer):
     date = serializers.DateField()
-    api_requests = serializers.IntegerField(allow_null=True)
+    api_requests = serializers.IntegerField()
     webhook_deliveries = serializers.IntegerField()
 
 

@@ -90,7 +90,7 @@ def usage_alerts_for(*, account: BillingAccount, now: datetime | None = None) ->
     sent = 0
     for name, metric in metrics.items():
         used, limit = metric.used, metric.limit
-        if used is None or limit is None:
+        if limit is None:
             continue
         new = [t for t in _reached(used, limit) if (name, t) not in sent_before]
         if not new:

@@ -1,6 +1,7 @@
-"""Metered usage: API requests of a tenant on the metered "scale" plan are counted in Redis
-(no database write per request), moved into UsageRecord rows once their minute is closed,
-reported to Stripe once however often the report runs, and billed at renewal."""
+"""API usage: every tenant's requests are counted in Redis (no database write per request) and
+moved into UsageRecord rows once their minute is closed. On the metered "scale" plan they are
+reported to Stripe once however often the report runs, and billed at renewal; on a licensed
+plan never."""
 
 import time
 
@@ -9,9 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
+from billing import throttling
 from billing.ledger.models import UsageRecord
 from billing.models import Price
-from billing.services.usage import usage_collect, usage_report_all
+from billing.services.usage import usage_collect, usage_report, usage_report_all
 from billing.tasks import billing_usage_collect_and_report
 from tests.support.billing import clock_advance, stripe_sdk, subscribe_paid
 
@@ -59,13 +61,83 @@ def test_usage_is_reported_once_and_billed_at_renewal(scale) -> None:
     assert _billed_usage(account) == REQUESTS
 
 
-def test_tenants_on_licensed_plans_are_not_metered(make_tenant, make_member, client_for) -> None:
+def _meter_events(emulator, customer_id: str) -> list[dict]:
+    """The meter events the emulator holds for `customer_id`."""
+    return [e for e in emulator.store.usage if e["payload"]["stripe_customer_id"] == customer_id]
+
+
+def test_a_licensed_tenants_requests_are_collected_and_never_reported(
+    make_tenant, make_member, stripe_emulator, client_for
+) -> None:
     tenant = make_tenant("acme")
     client = client_for(tenant, make_member(tenant, role=Role.OWNER))
+    account = subscribe_paid(tenant, "starter-monthly", clock_at=int(time.time()) - 3600)
     for _ in range(REQUESTS):
-        client.get("/api/v1/projects/")
-    assert usage_collect(now=time.time() + 180) == 0
-    assert _records(tenant) == []
+        assert client.get("/api/v1/projects/").status_code == 200
+
+    assert usage_collect(now=time.time() + 180) >= 1
+    records = _records(tenant)
+    assert sum(r.quantity for r in records) == REQUESTS
+    assert not [r for r in records if r.metered]
+    assert usage_report(account=account) == 0
+    assert usage_report_all() == 0
+    assert all(r.reported_at is None for r in _records(tenant))
+    assert _meter_events(stripe_emulator, account.stripe_customer_id or "") == []
+
+
+def test_a_move_to_metered_mid_period_reports_only_the_metered_requests_once(
+    make_tenant, make_member, stripe_emulator, client_for
+) -> None:
+    tenant = make_tenant("acme")
+    client = client_for(tenant, make_member(tenant, role=Role.OWNER))
+    account = subscribe_paid(tenant, "starter-monthly", clock_at=int(time.time()) - 3600)
+    for _ in range(3):
+        assert client.get("/api/v1/projects/").status_code == 200
+    changed = client.post(
+        "/api/v1/billing/subscription/change/", {"price": "scale-usage"}, format="json"
+    )
+    assert changed.status_code == 200, changed.json()  # counted before the change: licensed
+    for _ in range(REQUESTS):
+        assert client.get("/api/v1/projects/").status_code == 200
+
+    usage_collect(now=time.time() + 180)
+    records = _records(tenant)
+    assert sum(r.quantity for r in records) == 3 + 1 + REQUESTS
+    metered = [r for r in records if r.metered]
+    assert sum(r.quantity for r in records if not r.metered) == 3 + 1
+    assert sum(r.quantity for r in metered) == REQUESTS
+    assert usage_report_all() == len(metered)
+    assert usage_report_all() == 0
+    events = _meter_events(stripe_emulator, account.stripe_customer_id or "")
+    assert sorted(e["identifier"] for e in events) == sorted(r.identifier for r in metered)
+    assert sum(int(e["payload"]["value"]) for e in events) == REQUESTS
+    usage = client.get("/api/v1/usage/").json()["metrics"]  # counts itself, metered
+    assert usage["api_requests"]["used"] == 3 + 1 + REQUESTS + 1
+    assert usage["metered_units"]["used"] == REQUESTS + 1
+
+
+def test_collecting_costs_the_same_queries_however_many_minutes_each_tenant_has(
+    make_tenant,
+) -> None:
+    tenants = [make_tenant("acme"), make_tenant("beta")]
+
+    def collect(minutes: int, since: float) -> tuple[int, int]:
+        for tenant in tenants:
+            for minute in range(minutes):
+                throttling.rate_count(tenant_id=tenant.pk, now=since + minute * 60)
+        with CaptureQueriesContext(connection) as queries:
+            made = usage_collect()
+        # Statements, the schema switches aside (the first depends on where the last test
+        # query left the connection).
+        sql = [q["sql"] for q in queries.captured_queries]
+        return made, len([s for s in sql if not s.startswith("SET search_path")])
+
+    few = collect(1, time.time() - 3 * 3600)
+    many = collect(6, time.time() - 2 * 3600)
+    assert (few[0], many[0]) == (2, 12)  # one row per tenant and minute
+    # The accounts, then per tenant one transaction (here a savepoint): a SELECT, an INSERT.
+    assert many[1] == few[1] == 1 + 2 * 4
+    assert [sum(r.quantity for r in _records(t)) for t in tenants] == [7, 7]
 
 
 def _period_end(account) -> int:

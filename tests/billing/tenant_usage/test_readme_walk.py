@@ -29,13 +29,14 @@ def test_the_readme_walk(committed: None, stripe_emulator: EmulatorServer) -> No
     body = response.json()
     assert body["period"]["kind"] == "subscription"
     assert body["metrics"] == {
-        "api_requests": {"used": None, "limit": None, "unit": "requests"},
+        "api_requests": {"used": 1, "limit": None, "unit": "requests"},  # this GET
         "seats": {"used": 5, "limit": 10, "unit": "members"},
         "projects": {"used": 2, "limit": 20, "unit": "projects"},
         "webhook_deliveries": {"used": 0, "limit": None, "unit": "deliveries"},
     }
     assert body["daily"]
-    assert all(d["api_requests"] is None for d in body["daily"])
+    assert [d["api_requests"] for d in body["daily"]][-1] == 1
+    assert sum(d["api_requests"] for d in body["daily"]) == 1
     account = BillingAccount.objects.get(tenant__slug="demo")
     params: Any = {
         "customer": account.stripe_customer_id,

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Role
-from billing import gateway
+from billing import gateway, throttling
 from billing.ledger.models import UsageRecord
 from billing.services.subscriptions import subscription_apply
 from billing.services.usage import usage_collect
@@ -60,6 +60,35 @@ def test_api_requests_are_the_collected_rows_plus_the_minutes_not_yet_collected(
     assert [d["date"] for d in after["daily"]][-1] == today
 
 
+def test_api_requests_on_a_licensed_plan_are_every_request_made_per_day(
+    acme: Org, beta: Org, stripe_emulator: Any
+) -> None:
+    now = time.time()
+    account = subscribe_paid(acme.tenant, "starter-monthly", clock_at=int(now) - 2 * 86400)
+    assert account.price is not None
+    assert not account.price.metered
+    for _ in range(2):  # counted by the throttle's own function, a day back
+        throttling.rate_count(tenant_id=acme.tenant.pk, now=now - 86400)
+    for _ in range(REQUESTS):
+        acme.ok("get", "projects/")
+    for _ in range(3):
+        beta.ok("get", "projects/")
+    # Nothing collected yet: today's requests (this GET counts itself) come from Redis.
+    before = _usage(acme)["metrics"]
+    assert before["api_requests"] == {"used": REQUESTS + 1, "limit": None, "unit": "requests"}
+    assert "metered_units" not in before
+
+    assert usage_collect(now=time.time() + 180) >= 3  # yesterday's, acme's and beta's minutes
+    after = _usage(acme)
+    today = datetime.fromtimestamp(now, UTC).date()
+    by_day = {d["date"]: d["api_requests"] for d in after["daily"]}
+    assert by_day[today.isoformat()] == REQUESTS + 2  # the rows, plus this request
+    assert by_day[(today - timedelta(days=1)).isoformat()] == 2
+    assert sum(by_day.values()) == after["metrics"]["api_requests"]["used"] == REQUESTS + 4
+    # beta counts its own requests only, acme's never.
+    assert _usage(beta)["metrics"]["api_requests"]["used"] == 3 + 1
+
+
 def test_seats_and_projects_against_the_plan_in_the_calendar_month_without_a_subscription(
     acme: Org,
 ) -> None:
@@ -71,8 +100,8 @@ def test_seats_and_projects_against_the_plan_in_the_calendar_month_without_a_sub
     metrics = body["metrics"]
     assert metrics["seats"] == {"used": 3, "limit": 3, "unit": "members"}
     assert metrics["projects"] == {"used": 2, "limit": 3, "unit": "projects"}
-    # A licensed plan counts only the per-minute rate: no period count is claimed.
-    assert metrics["api_requests"]["used"] is None
+    # A licensed plan counts its requests too (this GET is the first), and bills none.
+    assert metrics["api_requests"] == {"used": 1, "limit": None, "unit": "requests"}
     assert "metered_units" not in metrics
     now = timezone.now().astimezone(UTC)
     start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
