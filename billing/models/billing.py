@@ -96,6 +96,10 @@ class BillingAccount(models.Model):
         Price, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     past_due_since = models.DateTimeField(null=True, blank=True)
+    # The tenant's schema holds metered usage rows not yet reported to Stripe: the reporter
+    # visits it even after the price stopped being metered (the minutes before a move to a
+    # licensed price, or before a cancellation, are still billed).
+    usage_unreported = models.BooleanField(default=False)
     # Stripe's `created` of the newest event applied, so older events never overwrite newer.
     stripe_state_at = models.IntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)

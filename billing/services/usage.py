@@ -26,6 +26,7 @@ from itertools import islice
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from billing import gateway
@@ -164,6 +165,10 @@ def _record(account: BillingAccount, counted: list[tuple[_Bucket, int]]) -> int:
         new = [row for row in rows if row.identifier not in made]
         # ignore_conflicts: a concurrent collector made the same row meanwhile.
         UsageRecord.objects.bulk_create(new, ignore_conflicts=True)
+        if any(row.metered for row in new):
+            BillingAccount.objects.filter(pk=account.pk, usage_unreported=False).update(
+                usage_unreported=True
+            )
     return len(new)
 
 
@@ -172,6 +177,11 @@ def usage_report(*, account: BillingAccount) -> int:
     reported. Licensed rows (counted while the price was not metered) are never sent."""
     if not account.stripe_customer_id:
         return 0
+    # Cleared before the rows are read: a row collected from here on is either read below or
+    # sets the flag again, so no row is left behind unflagged.
+    BillingAccount.objects.filter(pk=account.pk, usage_unreported=True).update(
+        usage_unreported=False
+    )
     reported = 0
     with account.tenant:
         while True:
@@ -209,10 +219,11 @@ def _send(customer_id: str, record: UsageRecord) -> None:
 
 
 def usage_report_all() -> int:
-    """Report every metered account's unreported usage (the beat job)."""
+    """Report the unreported usage of every account on a metered price, and of every account
+    that has some left from one (the beat job)."""
     reported = 0
     accounts = BillingAccount.objects.select_related("tenant", "price").filter(
-        price__metered=True, stripe_customer_id__isnull=False
+        Q(price__metered=True) | Q(usage_unreported=True), stripe_customer_id__isnull=False
     )
     for account in accounts:
         reported += usage_report(account=account)

@@ -10,9 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
-from billing import throttling
+from billing import gateway, throttling
 from billing.ledger.models import UsageRecord
 from billing.models import Price
+from billing.services.subscriptions import subscription_apply
 from billing.services.usage import usage_collect, usage_report, usage_report_all
 from billing.tasks import billing_usage_collect_and_report
 from tests.support.billing import clock_advance, stripe_sdk, subscribe_paid
@@ -114,6 +115,42 @@ def test_a_move_to_metered_mid_period_reports_only_the_metered_requests_once(
     usage = client.get("/api/v1/usage/").json()["metrics"]  # counts itself, metered
     assert usage["api_requests"]["used"] == 3 + 1 + REQUESTS + 1
     assert usage["metered_units"]["used"] == REQUESTS + 1
+
+
+def test_metered_usage_left_when_the_price_stops_being_metered_is_still_reported(
+    scale, stripe_emulator
+) -> None:
+    """Requests served on the metered price in the period's last minutes, then the scheduled
+    move to a licensed price takes effect before the collector and reporter ran: those minutes
+    are still reported (once), since the reporter visits every account with metered rows
+    left, not only those metered now."""
+    tenant, account, client = scale
+    scheduled = client.post(
+        "/api/v1/billing/subscription/change/", {"price": "starter-monthly"}, format="json"
+    )
+    assert scheduled.status_code == 200, scheduled.json()  # from metered: at the period end
+    for _ in range(REQUESTS):
+        assert client.get("/api/v1/projects/").status_code == 200
+    clock_advance(account.stripe_customer_id or "", _period_end(account) + 60)
+    # What customer.subscription.updated's handler does with the subscription it fetches.
+    subscription_apply(
+        account=account,
+        subscription=gateway.subscription_retrieve(account.stripe_subscription_id or ""),
+        stripe_time=int(time.time()),
+    )
+    account.refresh_from_db()
+    assert account.price is not None
+    assert not account.price.metered
+
+    usage_collect(now=time.time() + 180)
+    metered = [r for r in _records(tenant) if r.metered]
+    assert sum(r.quantity for r in metered) == REQUESTS + 1  # the change request too
+    assert usage_report_all() == len(metered)
+    assert usage_report_all() == 0
+    events = _meter_events(stripe_emulator, account.stripe_customer_id or "")
+    assert sorted(e["identifier"] for e in events) == sorted(r.identifier for r in metered)
+    account.refresh_from_db()
+    assert account.usage_unreported is False  # nothing left: the reporter stops visiting
 
 
 def test_collecting_costs_the_same_queries_however_many_minutes_each_tenant_has(
