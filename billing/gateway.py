@@ -217,6 +217,8 @@ class Invoice:
     invoice_pdf: str | None
     next_payment_attempt: datetime | None
     created: datetime
+    # Stripe's count of automatic payment attempts: one more while still unpaid is a failure.
+    attempt_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -386,6 +388,7 @@ def invoice_from(obj: Any) -> Invoice:
         invoice_pdf=d.get("invoice_pdf"),
         next_payment_attempt=_ts(d.get("next_payment_attempt")),
         created=_ts(d.get("created")) or datetime.now(tz=UTC),
+        attempt_count=int(d.get("attempt_count") or 0),
     )
 
 

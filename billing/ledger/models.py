@@ -5,6 +5,7 @@ from django.db import models
 
 class Invoice(models.Model):
     stripe_invoice_id = models.CharField(max_length=64, unique=True)
+    stripe_subscription_id = models.CharField(max_length=64, blank=True)
     number = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=20)
     currency = models.CharField(max_length=3)
@@ -18,6 +19,7 @@ class Invoice(models.Model):
     hosted_invoice_url = models.URLField(max_length=500, blank=True)
     invoice_pdf = models.URLField(max_length=500, blank=True)
     next_payment_attempt = models.DateTimeField(null=True, blank=True)
+    attempt_count = models.PositiveIntegerField(default=0)
     created = models.DateTimeField()
     stripe_state_at = models.IntegerField(default=0)
 

@@ -1,4 +1,5 @@
-"""The invoice mirror, kept in the tenant's own schema."""
+"""The invoice mirror, kept in the tenant's own schema; its changes are told to the
+organization's webhook endpoints (tenant_events)."""
 
 import time
 
@@ -7,6 +8,8 @@ from django.db import transaction
 from billing import gateway
 from billing.ledger.models import Invoice
 from billing.models import BillingAccount
+
+from .tenant_events import invoice_events_record, invoice_values
 
 
 def invoice_apply(*, account: BillingAccount, invoice: gateway.Invoice, stripe_time: int) -> bool:
@@ -19,7 +22,9 @@ def invoice_apply(*, account: BillingAccount, invoice: gateway.Invoice, stripe_t
         current = Invoice.objects.select_for_update().filter(stripe_invoice_id=invoice.id).first()
         if current is not None and stripe_time < current.stripe_state_at:
             return False
+        held = invoice_values(current)
         fields = {
+            "stripe_subscription_id": invoice.subscription or "",
             "number": invoice.number or "",
             "status": invoice.status,
             "currency": invoice.currency,
@@ -33,10 +38,14 @@ def invoice_apply(*, account: BillingAccount, invoice: gateway.Invoice, stripe_t
             "hosted_invoice_url": invoice.hosted_invoice_url or "",
             "invoice_pdf": invoice.invoice_pdf or "",
             "next_payment_attempt": invoice.next_payment_attempt,
+            "attempt_count": invoice.attempt_count,
             "created": invoice.created,
             "stripe_state_at": stripe_time,
         }
-        Invoice.objects.update_or_create(stripe_invoice_id=invoice.id, defaults=fields)
+        mirrored, _ = Invoice.objects.update_or_create(
+            stripe_invoice_id=invoice.id, defaults=fields
+        )
+        invoice_events_record(invoice=mirrored, before=held)
         return True
 
 

@@ -24,6 +24,7 @@ from .accounts import billing_account_for_customer, billing_customer_ensure
 from .audit import billing_account_changes_record, billing_account_values
 from .entitlements import seat_count
 from .lifecycle import tenant_status_follow_billing
+from .tenant_events import subscription_event, subscription_values
 
 PAID_STATUSES = {
     SubscriptionStatus.ACTIVE,
@@ -103,6 +104,7 @@ def subscription_apply(
         if not subscription_is_kept(account=account, subscription_id=subscription.id):
             return False
     before = billing_account_values(account)
+    held = subscription_values(account)
     account.stripe_subscription_id = subscription.id
     account.stripe_subscription_item_id = subscription.item_id
     account.status = subscription.status
@@ -114,7 +116,12 @@ def subscription_apply(
     account.stripe_state_at = stripe_time
     _apply_plan(account, subscription)
     _track_past_due(account, _now_for(subscription))
+    event = subscription_event(account=account, before=held)
+    if event is not None and event.ends:
+        event.record()  # before the free plan is saved (SubscriptionEvent.record says why)
     account.save()
+    if event is not None and not event.ends:
+        event.record()
     billing_account_changes_record(account=account, before=before)
     tenant_status_follow_billing(account=account, now=subscription.clock_time)
     return True
@@ -547,6 +554,10 @@ def subscription_mark_canceled(*, tenant: Tenant) -> None:
     if not account.stripe_subscription_id or account.status == SubscriptionStatus.CANCELED:
         return
     before = billing_account_values(account)
+    held = subscription_values(account)
     account.status = SubscriptionStatus.CANCELED
     account.save(update_fields=["status", "updated_at"])
     billing_account_changes_record(account=account, before=before)
+    event = subscription_event(account=account, before=held)
+    if event is not None:  # the plan stays as it was until Stripe's own event: no hurry
+        event.record()

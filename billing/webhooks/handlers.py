@@ -134,15 +134,21 @@ def invoice_changed(event: WebhookEvent) -> Outcome:
     invoice = gateway.invoice_retrieve(obj["id"])
     if not invoice_is_the_customers(account=account, invoice=invoice):
         return _not_the_customers("invoice", invoice.id, invoice.customer)
-    invoice_apply(account=account, invoice=invoice, stripe_time=fetched_at)
-    if invoice.subscription and not subscription_is_kept(
-        account=account, subscription_id=invoice.subscription
+    subscription_id = invoice.subscription
+    if subscription_id and not subscription_is_kept(
+        account=account, subscription_id=subscription_id
     ):
         # A duplicate subscription's invoice (two checkouts paid): mirrored, since Stripe
         # billed it, but no receipt; the duplicate is canceled and refunded.
+        invoice_apply(account=account, invoice=invoice, stripe_time=fetched_at)
         return Outcome(EventState.DONE, f"invoice {invoice.id} of a duplicate", account)
-    if invoice.subscription and event.type in _INVOICE_MOVES_SUBSCRIPTION:
-        account, _, _ = subscription_sync(account, invoice.subscription)
+    mirrored = subscription_id == account.stripe_subscription_id
+    if subscription_id and (event.type in _INVOICE_MOVES_SUBSCRIPTION or not mirrored):
+        # The subscription first: an invoice of one not mirrored yet (its own events are
+        # behind) finds the organization on the plan it pays for, so its webhook endpoints
+        # hear of the subscription, then of its invoice (tenant_events).
+        account, _, _ = subscription_sync(account, subscription_id)
+    invoice_apply(account=account, invoice=invoice, stripe_time=fetched_at)
     _invoice_email(event, account, invoice)
     return Outcome(EventState.DONE, f"invoice {invoice.id} {invoice.status}", account)
 

@@ -156,6 +156,12 @@ SPECTACULAR_SETTINGS = {
             "member_added",
             "member_removed",
             "member_role_changed",
+            "subscription_created",
+            "subscription_updated",
+            "subscription_canceled",
+            "invoice_finalized",
+            "invoice_paid",
+            "invoice_payment_failed",
             "webhook_test",
         )
     ],

@@ -38,3 +38,47 @@ def task_data(task: Any) -> dict[str, Any]:
 
 def member_data(membership: Any) -> dict[str, Any]:
     return {"user_id": membership.user_id, "email": membership.user.email, "role": membership.role}
+
+
+def subscription_data(account: Any, *, plan: Any, price: Any) -> dict[str, Any]:
+    """The billing account's subscription mirror; `plan` and `price` are given (an ended
+    subscription is described with the plan it had, not the free plan that follows)."""
+    scheduled = account.scheduled_price
+    return {
+        "id": account.stripe_subscription_id,
+        "plan": plan.code,
+        "price": price.lookup_key if price is not None else None,
+        "unit_amount": price.amount if price is not None else None,
+        "currency": price.currency if price is not None else None,
+        "interval": price.interval if price is not None else None,
+        "status": account.status,
+        "seats": account.quantity,
+        "current_period_start": _iso(account.current_period_start),
+        "current_period_end": _iso(account.current_period_end),
+        "trial_end": _iso(account.trial_end),
+        "cancel_at_period_end": account.cancel_at_period_end,
+        "scheduled_change": scheduled.lookup_key if scheduled is not None else None,
+    }
+
+
+def invoice_data(invoice: Any) -> dict[str, Any]:
+    """The invoice mirror (billing.ledger), money in minor units with its currency."""
+    return {
+        "id": invoice.stripe_invoice_id,
+        "subscription": invoice.stripe_subscription_id or None,
+        "number": invoice.number,
+        "status": invoice.status,
+        "currency": invoice.currency,
+        "subtotal": invoice.subtotal,
+        "total": invoice.total,
+        "amount_due": invoice.amount_due,
+        "amount_paid": invoice.amount_paid,
+        "amount_remaining": invoice.amount_remaining,
+        "attempt_count": invoice.attempt_count,
+        "next_payment_attempt": _iso(invoice.next_payment_attempt),
+        "period_start": _iso(invoice.period_start),
+        "period_end": _iso(invoice.period_end),
+        "hosted_invoice_url": invoice.hosted_invoice_url,
+        "invoice_pdf": invoice.invoice_pdf,
+        "created": _iso(invoice.created),
+    }

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import jsonschema
 from standardwebhooks import Webhook
 
 
@@ -110,6 +111,27 @@ class Receiver:
 def verified(secret: str, request: Received) -> Any:
     """The request's payload, verified with the Standard Webhooks reference library."""
     return Webhook(secret).verify(request.body, request.headers)
+
+
+def documented_body(schema: dict, event_type: str) -> dict:
+    """The OpenAPI document's schema of the body an event type's receiver gets."""
+    operation = schema["webhooks"][event_type]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    return {**body, "components": schema["components"]}
+
+
+def undocumented(schema: dict, body: Any) -> list[str]:
+    """What in a received body (`{"type", "timestamp", "data"}`) the document does not say:
+    schema errors, and `data` fields other than the documented ones."""
+    documented = documented_body(schema, body["type"])
+    validator = jsonschema.Draft202012Validator(documented)
+    errors = [error.message for error in validator.iter_errors(body)]
+    component = schema["components"]["schemas"][documented["$ref"].rsplit("/", 1)[1]]
+    data_ref = component["properties"]["data"]["$ref"].rsplit("/", 1)[1]
+    fields = set(schema["components"]["schemas"][data_ref]["properties"])
+    if set(body["data"]) != fields:
+        errors.append(f"data fields {sorted(body['data'])} are not {sorted(fields)}")
+    return errors
 
 
 def register_endpoint(

@@ -54,7 +54,13 @@ def test_the_catalog_lists_every_event_type_and_wildcard(hooks: Org) -> None:
     assert response.status_code == 200
     catalog = response.json()
     assert [row["name"] for row in catalog["event_types"]] == list(EVENT_TYPES)
-    assert [row["name"] for row in catalog["wildcards"]] == ["member.*", "project.*", "task.*"]
+    assert [row["name"] for row in catalog["wildcards"]] == [
+        "invoice.*",
+        "member.*",
+        "project.*",
+        "subscription.*",
+        "task.*",
+    ]
     assert "webhook.test" not in str(catalog)
 
 
