@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing_ledger', '0001_initial'),
+        ('billing_ledger', '0002_usage_record_metered'),
     ]
 
     operations = [
