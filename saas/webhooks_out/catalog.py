@@ -72,6 +72,9 @@ class EventType:
     name: str
     description: str
     payload: type[serializers.Serializer]
+    # Delivered in order per endpoint: one is not attempted while an earlier event of an
+    # ordered type is still pending for the same endpoint (services.py says how).
+    ordered: bool = False
 
 
 TEST_EVENT = EventType("webhook.test", "Sent by the send-test-event action only.", TestPayload)
@@ -89,16 +92,21 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("task.created", "A task was created.", TaskPayload),
         EventType("task.updated", "A task was changed, archived or restored.", TaskPayload),
         EventType("task.deleted", "A task was deleted.", TaskDeletedPayload),
-        EventType("member.added", "Someone joined the organization.", MemberPayload),
-        EventType("member.removed", "A member left or was removed.", MemberRemovedPayload),
+        # Ordered: a receiver mirroring roles must never apply an older change last.
+        EventType("member.added", "Someone joined the organization.", MemberPayload, ordered=True),
+        EventType(
+            "member.removed", "A member left or was removed.", MemberRemovedPayload, ordered=True
+        ),
         EventType(
             "member.role_changed",
             "A member's role changed (ownership transfers included).",
             MemberRoleChangedPayload,
+            ordered=True,
         ),
     )
 }
 
+ORDERED = [name for name, event in EVENT_TYPES.items() if event.ordered]
 GROUPS = sorted({name.split(".", 1)[0] for name in EVENT_TYPES})
 WILDCARDS = [f"{group}.*" for group in GROUPS]
 SUBSCRIBABLE = [*EVENT_TYPES, *WILDCARDS]

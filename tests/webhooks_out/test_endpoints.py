@@ -55,6 +55,8 @@ def test_the_catalog_lists_every_event_type_and_wildcard(hooks: Org) -> None:
     catalog = response.json()
     assert [row["name"] for row in catalog["event_types"]] == list(EVENT_TYPES)
     assert [row["name"] for row in catalog["wildcards"]] == ["member.*", "project.*", "task.*"]
+    ordered = {row["name"] for row in catalog["event_types"] if row["ordered"]}
+    assert ordered == {"member.added", "member.removed", "member.role_changed"}
     assert "webhook.test" not in str(catalog)
 
 
