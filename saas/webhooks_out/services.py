@@ -39,7 +39,7 @@ from typing import Any
 from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, Q, QuerySet
+from django.db.models import Exists, Q, QuerySet, Value
 from django.utils import timezone
 
 from accounts.models import Membership, Role
@@ -213,13 +213,13 @@ def _audit(action: str, endpoint: WebhookEndpoint, **changes: tuple[Any, Any]) -
 # ---- events -------------------------------------------------------------------------------
 
 
-def _plan_has_webhooks() -> Exists | bool:
+def _plan_has_webhooks() -> Exists | Value:
     """After a downgrade the endpoints stay (to be deleted, or used again after an upgrade)
     but get nothing. An EXISTS read with the endpoints, in the same query: PostgreSQL runs it
     once, and only when some enabled endpoint is there (so it costs no query of its own)."""
     tenant = getattr(connection, "tenant", None)
     if tenant is None or not getattr(tenant, "pk", None):
-        return True
+        return Value(True)  # a schema entered by name only (no tenant row to ask about)
     return Exists(
         BillingAccount.objects.filter(tenant_id=tenant.pk, plan__features__contains=[FEATURE])
     )
@@ -513,9 +513,10 @@ def _send(delivery: WebhookDelivery, endpoint: WebhookEndpoint, now: datetime) -
 
 @transaction.atomic
 def _record(delivery_id: int, started: datetime, outcome: Outcome, *, final: bool) -> str:
-    # Locks the endpoint's row too (FOR UPDATE covers the joined rows): see _waits_for_earlier.
+    # Locks the endpoint's row too (see _waits_for_earlier), not the event's, which the
+    # event's other deliveries share.
     delivery = (
-        WebhookDelivery.objects.select_for_update()
+        WebhookDelivery.objects.select_for_update(of=("self", "endpoint"))
         .select_related("endpoint", "event")
         .filter(pk=delivery_id)
     ).first()

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import schema_context
 
 from saas.outbox.models import OutboxMessage
 from saas.webhooks_out.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -123,6 +124,16 @@ def test_an_event_costs_four_queries_and_one_outbox_row_however_many_endpoints(
         assert queued.kwargs == {"delivery_id": deliveries[0]}
     else:
         assert sorted(queued.kwargs["delivery_ids"]) == deliveries
+
+
+def test_a_schema_entered_by_name_records_without_the_plan_check(
+    hooks: Org, hook_receiver: Any
+) -> None:
+    """schema_context leaves no tenant row on the connection to check the plan of."""
+    register_endpoint(hooks, hook_receiver.url(), ["task.*"])
+    with schema_context(hooks.tenant.schema_name):
+        assert webhook_event_record(event_type="task.created", data={"id": 1}) is not None
+        assert WebhookDelivery.objects.count() == 1
 
 
 def test_the_fan_out_queues_each_delivery_still_there(hooks: Org, hook_receiver: Any) -> None:
