@@ -11,15 +11,20 @@ plan has the webhooks feature and no project limit. In order:
    purged) before anything is delivered. Figures: creates/s per variant (median of the
    rounds) and their ratio, measured in the same run; the SQL statements of one create each
    way.
-2. `webhooks_out_attempt_in_process`: IN_PROCESS deliveries attempted one after another by
+2. `webhooks_out_write_path_http`: the same comparison over HTTP: `POST
+   /api/v1/projects/<id>/tasks/` as the owner (a JWT) against `gunicorn -w 2` on 127.0.0.1,
+   driven by `wrk -t2 -c8` with bench/wrk_task_create.lua, HTTP_ROUNDS alternating rounds of
+   HTTP_SECONDS with 0 and with 3 endpoints enabled, after a warm-up round not counted; no
+   worker runs, and what was queued is deleted afterwards. Skipped (with a note) without wrk.
+3. `webhooks_out_attempt_in_process`: IN_PROCESS deliveries attempted one after another by
    `webhook_delivery_attempt` in this process, no worker: the worker's per-delivery cost
    without the broker hop, Celery and the outbox's bookkeeping (to set beside 3).
-3. `webhooks_out_deliveries`: DELIVERIES tasks made with one subscribed endpoint (a delivery
+4. `webhooks_out_deliveries`: DELIVERIES tasks made with one subscribed endpoint (a delivery
    each, queued in the broker) before a Celery worker starts (`-c 2`, prefork, as `saas dev`
    and the `webhooks` bench run it); the rate is taken from the deliveries' own rows, first
    attempt to last delivery, so the worker's start-up is not counted. Bounded by
    DRAIN_TIMEOUT seconds.
-4. `webhooks_out_end_to_end`: with that worker running, E2E_SAMPLES projects made one at a
+5. `webhooks_out_end_to_end`: with that worker running, E2E_SAMPLES projects made one at a
    time through `project_create`, each waited for at the receiver (at most SAMPLE_TIMEOUT
    seconds): from the service call's start (the change) to the receiver reading the request,
    which covers the transaction, the hand-over to the broker after commit, the worker's task,
@@ -32,6 +37,7 @@ The bench process publishes to its configured default queue (`CELERY_QUEUE`, "ce
 import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,9 +48,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import requests
 from django.conf import settings
 
-from bench.common import tenants_drop
+from bench.common import free_port, tenants_drop
+from bench.http_tasks import WRK_MISSING, parse_wrk
 
 SLUG = "bench-hooks-out"
 OWNER_EMAIL = "owner@bench-hooks-out.test"
@@ -53,6 +61,13 @@ E2E_SAMPLES = int(os.environ.get("BENCH_HOOKS_E2E_SAMPLES", "200"))
 WRITE_TASKS = int(os.environ.get("BENCH_HOOKS_WRITE_TASKS", "200"))  # per variant and round
 WRITE_ROUNDS = int(os.environ.get("BENCH_HOOKS_WRITE_ROUNDS", "3"))
 IN_PROCESS = int(os.environ.get("BENCH_HOOKS_IN_PROCESS", "200"))
+HTTP_SECONDS = int(os.environ.get("BENCH_HOOKS_HTTP_SECONDS", "8"))  # per variant and round
+HTTP_ROUNDS = int(os.environ.get("BENCH_HOOKS_HTTP_ROUNDS", "3"))
+HTTP_WARMUP_SECONDS = 3
+GUNICORN_WORKERS = 2
+WRK_THREADS = 2
+WRK_CONNECTIONS = 8
+TASK_LUA = Path(__file__).resolve().parent / "wrk_task_create.lua"
 WARMUP = 5
 DRAIN_TIMEOUT = 120.0
 SAMPLE_TIMEOUT = 10.0
@@ -217,6 +232,102 @@ def write_path(
         "deliveries_queued": queued,
         "sql_per_create_0": queries[0],
         f"sql_per_create_{len(endpoint_ids)}": queries[len(endpoint_ids)],
+    }
+
+
+def _gunicorn() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}"]
+    command += ["-w", str(GUNICORN_WORKERS), "--log-level", "warning"]
+    env = {**os.environ, "LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen(command, cwd=REPO, env=env)  # noqa: S603 - fixed arguments
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited ({process.returncode})")
+        try:
+            requests.get(base + "/healthz", timeout=1)
+            return process, base
+        except requests.RequestException:  # not listening yet
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def _wrk_creates(wrk: str, url: str, host: str, token: str, seconds: int) -> dict[str, Any]:
+    command = [wrk, f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s"]
+    command += ["--timeout", "10s", "-s", str(TASK_LUA), "-H", f"Host: {host}"]
+    command += ["-H", f"Authorization: Bearer {token}", url]
+    done = subprocess.run(  # noqa: S603 - wrk, our arguments
+        command, capture_output=True, text=True, timeout=seconds + 60, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed: {done.stderr.strip()[:300]}")
+    result = parse_wrk(done.stdout)
+    if result["non_2xx"] or result["socket_errors"]:
+        raise RuntimeError(
+            f"{result['non_2xx']} non-2xx answers and {result['socket_errors']} socket errors "
+            "under wrk; figures would be wrong"
+        )
+    return result
+
+
+def write_path_http(
+    tenant: Any, owner: Any, project_id: int, endpoint_ids: list[int], *, seconds: int, rounds: int
+) -> dict[str, Any]:
+    """Task creates/s over HTTP (gunicorn, wrk) with none and with all of `endpoint_ids`
+    enabled, alternating rounds; what it queued is not delivered by this function."""
+    from accounts.models import Role
+    from accounts.tokens import tenant_tokens_issue
+    from tenants.services import tenant_domain_for
+
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return {"bench": "webhooks_out_write_path_http", "skipped": WRK_MISSING}
+    host = tenant_domain_for(SLUG)
+
+    def creates(enabled: list[int], seconds: int) -> dict[str, Any]:
+        _endpoints_enable(tenant, enabled)
+        token = tenant_tokens_issue(user=owner, tenant=tenant, role=Role.OWNER).access_token
+        url = f"{base}/api/v1/projects/{project_id}/tasks/"
+        return _wrk_creates(wrk, url, host, str(token), seconds)
+
+    none: list[dict[str, Any]] = []
+    subscribed: list[dict[str, Any]] = []
+    server, base = _gunicorn()
+    try:
+        creates(endpoint_ids, HTTP_WARMUP_SECONDS)
+        for number in range(1, rounds + 1):
+            none.append(creates([], seconds))
+            subscribed.append(creates(endpoint_ids, seconds))
+            _say(
+                f"write path over HTTP, round {number}/{rounds}: "
+                f"{none[-1]['requests_per_s']:.0f} creates/s with 0 endpoints, "
+                f"{subscribed[-1]['requests_per_s']:.0f} with {len(endpoint_ids)}"
+            )
+    finally:
+        server.terminate()
+        server.wait(30)
+    count = len(endpoint_ids)
+    rate_none = statistics.median(r["requests_per_s"] for r in none)
+    rate_subscribed = statistics.median(r["requests_per_s"] for r in subscribed)
+    return {
+        "bench": "webhooks_out_write_path_http",
+        "client": f"wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS}, POST /api/v1/projects/<id>/tasks/",
+        "server": f"gunicorn -w {GUNICORN_WORKERS}, 127.0.0.1",
+        "seconds_per_round": seconds,
+        "rounds": rounds,
+        "subscribed_endpoints": count,
+        "rounds_creates_per_s_0": [round(r["requests_per_s"], 1) for r in none],
+        f"rounds_creates_per_s_{count}": [round(r["requests_per_s"], 1) for r in subscribed],
+        "creates_per_s_0": round(rate_none, 1),
+        f"creates_per_s_{count}": round(rate_subscribed, 1),
+        "p50_ms_0": round(statistics.median(r["p50_ms"] for r in none), 2),
+        f"p50_ms_{count}": round(statistics.median(r["p50_ms"] for r in subscribed), 2),
+        "p99_ms_0": round(statistics.median(r["p99_ms"] for r in none), 2),
+        f"p99_ms_{count}": round(statistics.median(r["p99_ms"] for r in subscribed), 2),
+        "ratio": round(rate_subscribed / rate_none, 3),
     }
 
 
@@ -391,6 +502,12 @@ def run() -> list[dict[str, Any]]:
             figures.append(
                 write_path(
                     tenant, owner, project.pk, subscribed, tasks=WRITE_TASKS, rounds=WRITE_ROUNDS
+                )
+            )
+            _undelivered_forget(tenant)
+            figures.append(
+                write_path_http(
+                    tenant, owner, project.pk, subscribed, seconds=HTTP_SECONDS, rounds=HTTP_ROUNDS
                 )
             )
             _undelivered_forget(tenant)

@@ -36,7 +36,10 @@ _FEATURE = " On plans with the `api` feature (402 otherwise)."
 
 
 CATALOG = {
-    "event_types": [{"name": e.name, "description": e.description} for e in EVENT_TYPES.values()],
+    "event_types": [
+        {"name": e.name, "description": e.description, "ordered": e.ordered}
+        for e in EVENT_TYPES.values()
+    ],
     "wildcards": [{"name": w, "description": f"Every {w[:-2]} event."} for w in WILDCARDS],
 }
 

@@ -134,6 +134,9 @@ class EventType:
     name: str
     description: str
     payload: type[serializers.Serializer]
+    # Delivered in order per endpoint: one is not attempted while an earlier event of an
+    # ordered type is still pending for the same endpoint (services.py says how).
+    ordered: bool = False
 
 
 TEST_EVENT = EventType("webhook.test", "Sent by the send-test-event action only.", TestPayload)
@@ -151,17 +154,22 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("task.created", "A task was created.", TaskPayload),
         EventType("task.updated", "A task was changed, archived or restored.", TaskPayload),
         EventType("task.deleted", "A task was deleted.", TaskDeletedPayload),
-        EventType("member.added", "Someone joined the organization.", MemberPayload),
-        EventType("member.removed", "A member left or was removed.", MemberRemovedPayload),
+        # Ordered: a receiver mirroring roles must never apply an older change last.
+        EventType("member.added", "Someone joined the organization.", MemberPayload, ordered=True),
+        EventType(
+            "member.removed", "A member left or was removed.", MemberRemovedPayload, ordered=True
+        ),
         EventType(
             "member.role_changed",
             "A member's role changed (ownership transfers included).",
             MemberRoleChangedPayload,
+            ordered=True,
         ),
         EventType(
             "subscription.created",
             "A subscription started (a checkout, or a trial): the organization's paid plan.",
             SubscriptionPayload,
+            ordered=True,
         ),
         EventType(
             "subscription.updated",
@@ -169,12 +177,14 @@ EVENT_TYPES: dict[str, EventType] = {
             "payment, active again once paid), seats, period (a renewal), trial end, "
             "cancel_at_period_end or a scheduled change.",
             SubscriptionUpdatedPayload,
+            ordered=True,
         ),
         EventType(
             "subscription.canceled",
             "The subscription ended (canceled, at once or at its period end, or never "
             "completed): the organization is on the free plan.",
             SubscriptionPayload,
+            ordered=True,
         ),
         EventType(
             "invoice.finalized",
@@ -191,6 +201,7 @@ EVENT_TYPES: dict[str, EventType] = {
     )
 }
 
+ORDERED = [name for name, event in EVENT_TYPES.items() if event.ordered]
 GROUPS = sorted({name.split(".", 1)[0] for name in EVENT_TYPES})
 WILDCARDS = [f"{group}.*" for group in GROUPS]
 SUBSCRIBABLE = [*EVENT_TYPES, *WILDCARDS]

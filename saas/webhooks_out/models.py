@@ -2,9 +2,9 @@
 that happened, one delivery per (event, endpoint) and one attempt row per HTTP request.
 
 An event and its deliveries are written in the transaction of the change that caused them
-(services.webhook_event_record), and each delivery's first attempt is queued through the
-outbox (saas.outbox) in that same transaction: a broker outage delays a delivery, never
-loses it."""
+(services.webhook_event_record), and their first attempts are queued through the outbox
+(saas.outbox) in that same transaction (one row per event: the delivery's task, or a fan-out
+task for several): a broker outage delays a delivery, never loses it."""
 
 from django.db import models
 

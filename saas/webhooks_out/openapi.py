@@ -17,13 +17,18 @@ from rest_framework import serializers
 from .catalog import EVENT_TYPES, TEST_EVENT, EventType
 
 HEADERS = (
-    "Sent as a POST with the Standard Webhooks headers: `webhook-id` (the message id: the same "
-    "for every attempt and replay, to drop duplicates), `webhook-timestamp` (seconds since the "
-    "epoch, of this attempt) and `webhook-signature` (`v1,<base64 HMAC-SHA256>` over "
-    "`<webhook-id>.<webhook-timestamp>.<body>` with the endpoint's secret, base64-decoded "
-    "after its `whsec_` prefix; two space-separated signatures while a rotated secret "
-    "overlaps). Answer 2xx within a few seconds; anything else (a redirect too) is retried "
-    "with backoff for about 3 days. Order is not guaranteed: order by `timestamp`."
+    "Sent as a POST with the Standard Webhooks headers: `webhook-id` (the message id: the "
+    "same for every attempt and replay, to drop duplicates), `webhook-timestamp` (seconds "
+    "since the epoch, of this attempt) and `webhook-signature` (`v1,<base64 HMAC-SHA256>` "
+    "over `<webhook-id>.<webhook-timestamp>.<body>` with the endpoint's secret, "
+    "base64-decoded after its `whsec_` prefix; two space-separated signatures while a rotated"
+    " secret overlaps). Answer 2xx within a few seconds; anything else (a redirect too) is "
+    "retried with backoff for about 3 days. Order: the catalog's ordered types (`member.*`, "
+    "`subscription.*`; `ordered` in GET /api/v1/webhook-event-types/) are delivered in order "
+    "per endpoint, by when the events were recorded: one is not sent while an earlier event "
+    "of an ordered type to the same endpoint is still pending (being retried included), and "
+    "is sent once that one was delivered or failed for good (after its whole retry schedule)."
+    " Other types are not held back and not ordered: order them by `timestamp`."
 )
 
 

@@ -75,14 +75,21 @@ class WebhookEndpointWithSecretOutput(WebhookEndpointOutput):
     )
 
 
-class WebhookEventTypeOutput(serializers.Serializer):
+class WebhookWildcardOutput(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField()
 
 
+class WebhookEventTypeOutput(WebhookWildcardOutput):
+    ordered = serializers.BooleanField(
+        help_text="Delivered in order per endpoint: not sent while an earlier event of an "
+        "ordered type is still pending for the endpoint."
+    )
+
+
 class WebhookEventCatalogOutput(serializers.Serializer):
     event_types = WebhookEventTypeOutput(many=True)
-    wildcards = WebhookEventTypeOutput(many=True, help_text="`<group>.*`: every event of a group.")
+    wildcards = WebhookWildcardOutput(many=True, help_text="`<group>.*`: every event of a group.")
 
 
 class WebhookAttemptOutput(serializers.Serializer):

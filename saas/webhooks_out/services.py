@@ -9,9 +9,22 @@ A worker takes a delivery with a lease (`lease_until`), so two copies of its tas
 send it at the same time, and a worker killed mid-request leaves it to the next copy once
 the lease has passed (the outbox hands the task over again until some worker ran it).
 
-Ordering is not guaranteed, per endpoint or otherwise: a retry can overtake nothing and
-be overtaken by everything. Receivers order events by the payload's `timestamp`, and drop
-duplicates by the `webhook-id` header (the same for every attempt and replay of an event).
+An event with several subscribed endpoints costs the write path one outbox row and one
+hand-over to the broker whatever their number: a fan-out task (`webhook_event_fan_out`) then
+queues each delivery's task through the outbox on the worker, in one transaction. Its own row
+is deleted only once it ran, so a worker killed before it committed leaves it to be handed
+over again; run twice, it queues copies that find their delivery taken or done.
+
+Ordering, per endpoint, for the catalog's ordered types only (`EventType.ordered`: member.*,
+subscription.*): a delivery of an ordered type is not attempted while an earlier one (by the
+event's `created_at`, then id) of an ordered type to the same endpoint is still pending,
+retries included; it waits, pending, without a task of its own. When the earlier one is
+delivered or fails for good, the next one waiting is queued. "Earlier" is the order in which
+the events were recorded; a replayed ordered delivery is pending again, so later ordered
+events to the endpoint wait for it. Other types are never held back, and are not ordered: a
+retry can be overtaken by everything. Receivers order those by the payload's `timestamp`,
+and drop duplicates by the `webhook-id` header (the same for every attempt and replay of an
+event).
 
 Auto-disable: an endpoint is disabled when one of its deliveries has used its whole retry
 schedule (about 3 days by default) without any delivery to the endpoint succeeding since
@@ -27,7 +40,7 @@ from typing import Any
 from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, Q, QuerySet, Value
 from django.utils import timezone
 
 from accounts.models import Membership, Role
@@ -40,12 +53,13 @@ from saas.outbox.services import outbox_enqueue
 from tenants.models import Tenant
 
 from . import signing
-from .catalog import EVENT_TYPES, SUBSCRIBABLE, TEST_EVENT, event_type_matches
+from .catalog import EVENT_TYPES, ORDERED, SUBSCRIBABLE, TEST_EVENT, event_type_matches
 from .models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from .network import EndpointRefused, Outcome, deliver, endpoint_url_check
 from .selectors import webhook_delivery_get, webhook_endpoint_get
 
 DELIVER_TASK = "saas.webhooks_out.tasks.webhook_deliver"
+FAN_OUT_TASK = "saas.webhooks_out.tasks.webhook_event_fan_out"
 FEATURE = "api"  # the developer platform: Starter and up
 REPLAY_MAX = 1000
 
@@ -200,15 +214,16 @@ def _audit(action: str, endpoint: WebhookEndpoint, **changes: tuple[Any, Any]) -
 # ---- events -------------------------------------------------------------------------------
 
 
-def _plan_has_webhooks() -> bool:
+def _plan_has_webhooks() -> Exists | Value:
     """After a downgrade the endpoints stay (to be deleted, or used again after an upgrade)
-    but get nothing: one query, only when some endpoint is subscribed."""
+    but get nothing. An EXISTS read with the endpoints, in the same query: PostgreSQL runs it
+    once, and only when some enabled endpoint is there (so it costs no query of its own)."""
     tenant = getattr(connection, "tenant", None)
     if tenant is None or not getattr(tenant, "pk", None):
-        return True
-    return BillingAccount.objects.filter(
-        tenant_id=tenant.pk, plan__features__contains=[FEATURE]
-    ).exists()
+        return Value(True)  # a schema entered by name only (no tenant row to ask about)
+    return Exists(
+        BillingAccount.objects.filter(tenant_id=tenant.pk, plan__features__contains=[FEATURE])
+    )
 
 
 def _new_event(event_type: str, data: dict[str, Any]) -> WebhookEvent:
@@ -232,8 +247,9 @@ def webhook_event_record(
     caller's transaction, in the current schema or `tenant`'s (for changes to public rows,
     such as memberships). With no such endpoint it writes nothing and costs one query (the
     organization's enabled endpoints: a scan of a table of at most
-    WEBHOOKS_ENDPOINTS_PER_TENANT rows); with one, a second query checks that the plan still
-    has the feature."""
+    WEBHOOKS_ENDPOINTS_PER_TENANT rows, which also checks that the plan still has the
+    feature); with some, three writes (the event, its deliveries, one outbox row) and one
+    hand-over to the broker after commit, however many endpoints."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"{event_type!r} is not in the webhook catalog")
     current = getattr(connection, "schema_name", None)
@@ -242,21 +258,41 @@ def webhook_event_record(
             return webhook_event_record(event_type=event_type, data=data)
     subscribed = [
         endpoint_id
-        for endpoint_id, types in WebhookEndpoint.objects.filter(enabled=True).values_list(
-            "id", "event_types"
-        )
-        if event_type_matches(types, event_type)
+        for endpoint_id, types, plan_has_webhooks in WebhookEndpoint.objects.filter(enabled=True)
+        .annotate(plan_has_webhooks=_plan_has_webhooks())
+        .values_list("id", "event_types", "plan_has_webhooks")
+        if plan_has_webhooks and event_type_matches(types, event_type)
     ]
-    if not subscribed or not _plan_has_webhooks():
+    if not subscribed:
         return None
-    with transaction.atomic():
+    # No savepoint inside the caller's transaction (two statements saved per event): an
+    # error here rolls back the caller's change too, as an event must not go missing.
+    with transaction.atomic(savepoint=False):
         event = _new_event(event_type, data)
         deliveries = WebhookDelivery.objects.bulk_create(
             WebhookDelivery(endpoint_id=endpoint_id, event=event, next_attempt_at=event.created_at)
             for endpoint_id in subscribed
         )
-        _queue([delivery.pk for delivery in deliveries])
+        delivery_ids = [delivery.pk for delivery in deliveries]
+        if len(delivery_ids) == 1:
+            _queue(delivery_ids)
+        else:
+            outbox_enqueue(FAN_OUT_TASK, {"delivery_ids": delivery_ids})
     return event
+
+
+@transaction.atomic
+def webhook_event_fan_out(*, delivery_ids: list[int]) -> int:
+    """The fan-out task's body, on a worker: queue each delivery's task through the outbox,
+    in one transaction (all or none); returns how many. Deliveries gone since (their endpoint
+    was deleted) are skipped; a copy run twice queues tasks that find nothing to do."""
+    found = list(
+        WebhookDelivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING)
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+    _queue(found)
+    return len(found)
 
 
 @transaction.atomic
@@ -391,14 +427,65 @@ def webhook_message(event: WebhookEvent) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
+def _pending_in_order(endpoint_id: int) -> QuerySet[WebhookDelivery]:
+    """The endpoint's pending deliveries of ordered types."""
+    return WebhookDelivery.objects.filter(
+        endpoint_id=endpoint_id, status=DeliveryStatus.PENDING, event__type__in=ORDERED
+    )
+
+
+@transaction.atomic
+def _waits_for_earlier(delivery: WebhookDelivery) -> bool:
+    """An ordered delivery with an earlier ordered one to its endpoint still pending gives
+    its lease back and waits (True): the earlier one's record queues it. The endpoint's row
+    is locked first, as `_record` locks it: either that record committed and this sees the
+    earlier one done, or it waits for this to commit and then finds this one waiting."""
+    list(
+        WebhookEndpoint.objects.select_for_update(no_key=True)
+        .filter(pk=delivery.endpoint_id)
+        .values_list("pk", flat=True)
+    )
+    event = delivery.event
+    earlier = (
+        _pending_in_order(delivery.endpoint_id)
+        .exclude(pk=delivery.pk)
+        .filter(
+            Q(event__created_at__lt=event.created_at)
+            | Q(event__created_at=event.created_at, event_id__lt=event.pk)
+        )
+        .exists()
+    )
+    if earlier:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(lease_until=None)
+    return earlier
+
+
+def _queue_next_in_order(delivery: WebhookDelivery, now: datetime) -> None:
+    """An ordered delivery is done (delivered, or failed for good): queue the endpoint's
+    first ordered delivery still pending, if any (when its retry is due, if it has one)."""
+    following = (
+        _pending_in_order(delivery.endpoint_id)
+        .exclude(pk=delivery.pk)
+        .order_by("event__created_at", "event_id")
+        .values_list("pk", "next_attempt_at")
+        .first()
+    )
+    if following is not None:
+        delivery_id, due = following
+        _queue([delivery_id], countdown=max((due - now).total_seconds(), 0.0) if due else 0.0)
+
+
 def webhook_delivery_attempt(*, delivery_id: int) -> str:
     """One attempt of a delivery (the Celery task's body): the delivery's status after it,
-    or "skipped" when it was not due or is gone; DeliveryHeld while another run holds it.
-    The HTTP request runs outside any transaction; its outcome is recorded in one."""
+    "skipped" when it was not due or is gone, "waiting" when it is of an ordered type and
+    an earlier one to its endpoint is still pending; DeliveryHeld while another run holds
+    it. The HTTP request runs outside any transaction; its outcome is recorded in one."""
     now = timezone.now()
     delivery = _claim(delivery_id, now)
     if delivery is None:
         return "skipped"
+    if delivery.event.type in ORDERED and _waits_for_earlier(delivery):
+        return "waiting"
     endpoint = delivery.endpoint
     if not endpoint.enabled:
         outcome = Outcome(None, 0, "", "The endpoint is disabled.")
@@ -427,9 +514,11 @@ def _send(delivery: WebhookDelivery, endpoint: WebhookEndpoint, now: datetime) -
 
 @transaction.atomic
 def _record(delivery_id: int, started: datetime, outcome: Outcome, *, final: bool) -> str:
+    # Locks the endpoint's row too (see _waits_for_earlier), not the event's, which the
+    # event's other deliveries share.
     delivery = (
-        WebhookDelivery.objects.select_for_update()
-        .select_related("endpoint")
+        WebhookDelivery.objects.select_for_update(of=("self", "endpoint"))
+        .select_related("endpoint", "event")
         .filter(pk=delivery_id)
     ).first()
     if delivery is None:  # the endpoint was deleted meanwhile
@@ -472,6 +561,8 @@ def _record(delivery_id: int, started: datetime, outcome: Outcome, *, final: boo
             if not final:
                 _disable_if_failing(endpoint.pk, since=delivery.first_attempt_at)
     delivery.save()
+    if delivery.status != DeliveryStatus.PENDING and delivery.event.type in ORDERED:
+        _queue_next_in_order(delivery, now)
     return delivery.status
 
 

@@ -1,8 +1,9 @@
 """Delivery attempts against a real receiver on loopback, run in this process (the worker's
 part: saas.webhooks_out.services.webhook_delivery_attempt): Standard Webhooks signatures
 verified by the reference library, retries on the schedule, bounded requests (no redirects,
-time limits, a few KB read), SSRF refused at delivery, rotation's two signatures, and
-auto-disable after a whole schedule of failures."""
+time limits, a few KB read), SSRF refused at delivery, rotation's two signatures,
+auto-disable after a whole schedule of failures, and ordered event types held back per
+endpoint while an earlier one is pending."""
 
 import json
 import socket
@@ -280,3 +281,60 @@ def test_a_secret_that_cannot_be_read_fails_the_attempt_and_sends_nothing(
     assert hook_receiver.received == []
     (after,) = _deliveries(hooks)
     assert "rotate it" in after.last_error
+
+
+def _queued_for(org: Org, delivery: WebhookDelivery) -> int:
+    with org.tenant:
+        return OutboxMessage.objects.filter(
+            task=DELIVER_TASK, kwargs__delivery_id=delivery.pk
+        ).count()
+
+
+def _types(receiver: Receiver) -> list[str]:
+    return [json.loads(request.body)["type"] for request in receiver.received]
+
+
+def test_an_ordered_event_waits_until_the_earlier_one_is_delivered(
+    hooks: Org, hook_receiver: Receiver, fast_retries: list[int]
+) -> None:
+    register_endpoint(hooks, hook_receiver.url(), ["member.*", "project.*"])
+    member = hooks.join("member")
+    hooks.ok("post", "projects/", {"name": "Rocket"})
+    hooks.ok("patch", f"members/{member.user.pk}/", {"role": "viewer"})
+    added, project, changed = _deliveries(hooks)
+    hook_receiver.answer(Answer(500))
+    assert _attempt(hooks, added) == "pending"  # its retry is queued
+    assert _attempt(hooks, changed) == "waiting"  # sends nothing, keeps no lease
+    assert _attempt(hooks, project) == "delivered"  # not an ordered type: not held back
+    assert _queued_for(hooks, changed) == 1  # its first task only
+    assert _attempt(hooks, added) == "delivered"
+    assert _queued_for(hooks, changed) == 2  # queued again by the earlier one's record
+    assert _attempt(hooks, changed) == "delivered"
+    assert _types(hook_receiver) == [
+        "member.added",
+        "project.created",
+        "member.added",
+        "member.role_changed",
+    ]
+
+
+def test_an_ordered_event_is_sent_once_the_earlier_one_failed_for_good(
+    hooks: Org, hook_receiver: Receiver, fast_retries: list[int]
+) -> None:
+    register_endpoint(hooks, hook_receiver.url(), ["member.*", "project.*"])
+    member = hooks.join("member")
+    hooks.ok("patch", f"members/{member.user.pk}/", {"role": "viewer"})
+    added, changed = _deliveries(hooks)
+    hook_receiver.answer(Answer(500), Answer(500))
+    assert _attempt(hooks, added) == "pending"
+    assert _attempt(hooks, changed) == "waiting"
+    assert _attempt(hooks, added) == "pending"
+    # A success in between keeps the endpoint enabled when the first one gives up.
+    hooks.ok("post", "projects/", {"name": "Rocket"})
+    assert _attempt(hooks, _deliveries(hooks)[2]) == "delivered"
+    hook_receiver.answer(Answer(500))
+    assert _attempt(hooks, changed) == "waiting"
+    assert _attempt(hooks, added) == "failed"
+    assert _queued_for(hooks, changed) == 2
+    assert _attempt(hooks, changed) == "delivered"
+    assert _types(hook_receiver)[-2:] == ["member.added", "member.role_changed"]

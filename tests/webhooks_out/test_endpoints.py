@@ -61,6 +61,15 @@ def test_the_catalog_lists_every_event_type_and_wildcard(hooks: Org) -> None:
         "subscription.*",
         "task.*",
     ]
+    ordered = {row["name"] for row in catalog["event_types"] if row["ordered"]}
+    assert ordered == {
+        "member.added",
+        "member.removed",
+        "member.role_changed",
+        "subscription.created",
+        "subscription.updated",
+        "subscription.canceled",
+    }
     assert "webhook.test" not in str(catalog)
 
 

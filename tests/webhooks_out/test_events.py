@@ -1,16 +1,23 @@
 """Events are written in the transaction of the change that causes them: one event and one
-delivery per subscribed, enabled endpoint, each delivery queued through the outbox; nothing
-(and one query) when no endpoint is subscribed."""
+delivery per subscribed, enabled endpoint, queued through the outbox with one row however
+many endpoints (a fan-out task queues each delivery on the worker); nothing (and one query)
+when no endpoint is subscribed."""
 
 from typing import Any
 
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import schema_context
 
 from saas.outbox.models import OutboxMessage
 from saas.webhooks_out.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
-from saas.webhooks_out.services import DELIVER_TASK, webhook_event_record
+from saas.webhooks_out.services import (
+    DELIVER_TASK,
+    FAN_OUT_TASK,
+    webhook_event_fan_out,
+    webhook_event_record,
+)
 from saas.workspace import services as workspace
 from tests.factories import Org
 from tests.support.webhook_receiver import register_endpoint
@@ -96,6 +103,53 @@ def test_no_subscribed_endpoint_costs_one_query_and_writes_nothing(
     with hooks.tenant:
         assert not WebhookEvent.objects.exists()
         assert not OutboxMessage.objects.filter(task=DELIVER_TASK).exists()
+
+
+@pytest.mark.parametrize(("endpoints", "task"), [(1, DELIVER_TASK), (3, FAN_OUT_TASK)])
+def test_an_event_costs_four_queries_and_one_outbox_row_however_many_endpoints(
+    hooks: Org, hook_receiver: Any, endpoints: int, task: str
+) -> None:
+    for n in range(endpoints):
+        register_endpoint(hooks, hook_receiver.url(f"/{n}"), ["task.*"])
+    with hooks.tenant, CaptureQueriesContext(connection) as queries:
+        webhook_event_record(event_type="task.created", data={"id": 1})
+    # The enabled endpoints (with the plan's check), the event, its deliveries, one row.
+    assert len(queries.captured_queries) == 4, [q["sql"] for q in queries.captured_queries]
+    with hooks.tenant:
+        deliveries = sorted(WebhookDelivery.objects.values_list("id", flat=True))
+        (queued,) = OutboxMessage.objects.filter(task__in=[DELIVER_TASK, FAN_OUT_TASK])
+    assert len(deliveries) == endpoints
+    assert queued.task == task
+    if endpoints == 1:
+        assert queued.kwargs == {"delivery_id": deliveries[0]}
+    else:
+        assert sorted(queued.kwargs["delivery_ids"]) == deliveries
+
+
+def test_a_schema_entered_by_name_records_without_the_plan_check(
+    hooks: Org, hook_receiver: Any
+) -> None:
+    """schema_context leaves no tenant row on the connection to check the plan of."""
+    register_endpoint(hooks, hook_receiver.url(), ["task.*"])
+    with schema_context(hooks.tenant.schema_name):
+        assert webhook_event_record(event_type="task.created", data={"id": 1}) is not None
+        assert WebhookDelivery.objects.count() == 1
+
+
+def test_the_fan_out_queues_each_delivery_still_there(hooks: Org, hook_receiver: Any) -> None:
+    ids = [register_endpoint(hooks, hook_receiver.url(f"/{n}"), ["task.*"])["id"] for n in range(3)]
+    with hooks.tenant:
+        webhook_event_record(event_type="task.created", data={"id": 1})
+        (fan_out,) = OutboxMessage.objects.filter(task=FAN_OUT_TASK)
+    hooks.ok("delete", f"webhook-endpoints/{ids[0]}/")  # its delivery goes with it
+    with hooks.tenant:
+        # On a worker: a delivery task each, through the outbox; a second run (at least
+        # once) queues copies, which find their delivery taken or done.
+        assert webhook_event_fan_out(**fan_out.kwargs) == 2
+        queued = OutboxMessage.objects.filter(task=DELIVER_TASK)
+        remaining = WebhookDelivery.objects.values_list("id", flat=True)
+        assert sorted(m.kwargs["delivery_id"] for m in queued) == sorted(remaining)
+        assert set(WebhookDelivery.objects.values_list("endpoint_id", flat=True)) == set(ids[1:])
 
 
 def test_a_rolled_back_change_leaves_no_event(hooks: Org, hook_receiver: Any) -> None:

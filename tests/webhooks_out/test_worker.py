@@ -1,8 +1,10 @@
 """End to end with a real Celery worker (the session's, with WEBHOOKS_RETRY_SCHEDULE=1,1) and a
 real receiver on loopback: a change over the API reaches the receiver signed; a 500 is
-retried; an endpoint that keeps failing is disabled and its owners and admins get an email;
-a worker killed mid-delivery leaves the delivery to the next worker."""
+retried; an event for several endpoints reaches each through one fan-out; ordered event types
+reach an endpoint in order; an endpoint that keeps failing is disabled and its owners and
+admins get an email; a worker killed mid-delivery leaves the delivery to the next worker."""
 
+import json
 import os
 import signal
 import subprocess
@@ -58,6 +60,36 @@ def test_a_500_is_retried_by_the_worker_then_delivered(
     deliveries = org.ok("get", f"webhook-endpoints/{endpoint['id']}/deliveries/")["results"]
     detail = org.ok("get", f"webhook-endpoints/{endpoint['id']}/deliveries/{deliveries[0]['id']}/")
     assert [a["status_code"] for a in detail["attempt_log"]] == [200, 500]
+
+
+def test_an_event_for_three_endpoints_reaches_each_through_one_fan_out(
+    mail: SmtpSink, make_org: Any, hook_receiver: Receiver
+) -> None:
+    org = make_org("acme").on_plan("starter")
+    secrets = {
+        f"/{n}": register_endpoint(org, hook_receiver.url(f"/{n}"), ["project.*"])["secret"]
+        for n in range(3)
+    }
+    org.ok("post", "projects/", {"name": "Rocket"})
+    requests = hook_receiver.wait_for(3)
+    assert sorted(request.path for request in requests) == sorted(secrets)
+    for request in requests:
+        assert verified(secrets[request.path], request)["type"] == "project.created"
+    until(lambda: _status(org) == ["delivered"] * 3, "the three deliveries recorded")
+
+
+def test_an_ordered_event_is_not_received_before_the_earlier_one(
+    mail: SmtpSink, make_org: Any, hook_receiver: Receiver
+) -> None:
+    org = make_org("acme").on_plan("starter")
+    register_endpoint(org, hook_receiver.url(), ["member.*"])
+    hook_receiver.answer(Answer(500), Answer(500))  # the first event gets through on its 3rd try
+    member = org.join("member")
+    org.ok("patch", f"members/{member.user.pk}/", {"role": "viewer"})
+    received = [json.loads(request.body)["type"] for request in hook_receiver.wait_for(4)]
+    assert received == ["member.added"] * 3 + ["member.role_changed"]
+    until(lambda: _status(org) == ["delivered"] * 2, "both recorded as delivered")
+    assert len(hook_receiver.received) == 4
 
 
 def test_an_endpoint_that_keeps_failing_is_disabled_and_admins_get_an_email(
