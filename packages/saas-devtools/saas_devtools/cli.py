@@ -233,8 +233,19 @@ def cmd_test(pytest_args: Sequence[str]) -> int:
         # Per run, not per checkout: a worker of another run must never take these tasks.
         "CELERY_QUEUE": f"saas-test-{tag}-{os.getpid()}",
     }
-    command = [sys.executable, "-m", "pytest", *pytest_args]
+    command = [sys.executable, "-m", "pytest", *_parallel(pytest_args), *pytest_args]
     return subprocess.run(command, cwd=REPO, env=env, check=False).returncode  # noqa: S603
+
+
+def _parallel(pytest_args: Sequence[str]) -> list[str]:
+    """The whole suite (`saas test` alone, what `make test` runs) on one pytest-xdist worker per
+    core (SAAS_TEST_WORKERS to choose: a number, `auto`, or 0 for none), each with its own
+    test database, queue and cache prefix (tests/support/xdist_worker.py); a run given paths or
+    options stays in one process, as fast to start as before."""
+    workers = os.environ.get("SAAS_TEST_WORKERS", "auto")
+    if pytest_args or workers in ("", "0", "1"):
+        return []
+    return ["-n", workers, "--dist", "loadfile"]
 
 
 def cmd_bench(args: Sequence[str]) -> int:
