@@ -231,20 +231,26 @@ class Target:
             process.wait(10)
 
 
-def _run_wrk(wrk: str, target: Target, seconds: int) -> dict[str, Any]:
-    command = wrk_command(wrk, target.base + target.path, target.headers(), seconds)
+def wrk_run(command: list[str], *, seconds: int, what: str) -> tuple[dict[str, Any], str]:
+    """Runs wrk (`command`, lasting `seconds`): its parsed figures and its output. Refuses a
+    run in which wrk failed or any answer was not a 2xx: its figures would be wrong."""
     done = subprocess.run(  # noqa: S603 - wrk, our arguments
         command, capture_output=True, text=True, timeout=seconds + 60, check=False
     )
     if done.returncode != 0:
-        raise RuntimeError(f"wrk failed on {target.title}: {done.stderr.strip()[:300]}")
+        raise RuntimeError(f"wrk failed on {what}: {done.stderr.strip()[:300]}")
     result = parse_wrk(done.stdout)
     if result["non_2xx"] or result["socket_errors"]:
         raise RuntimeError(
-            f"{target.title}: {result['non_2xx']} non-2xx answers and "
+            f"{what}: {result['non_2xx']} non-2xx answers and "
             f"{result['socket_errors']} socket errors under wrk; figures would be wrong"
         )
-    return result
+    return result, done.stdout
+
+
+def _run_wrk(wrk: str, target: Target, seconds: int) -> dict[str, Any]:
+    command = wrk_command(wrk, target.base + target.path, target.headers(), seconds)
+    return wrk_run(command, seconds=seconds, what=target.title)[0]
 
 
 # --- ours: a tenant with a project of 20 tasks and a member ------------------------------

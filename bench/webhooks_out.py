@@ -52,7 +52,7 @@ import requests
 from django.conf import settings
 
 from bench.common import free_port, tenants_drop
-from bench.http_tasks import WRK_MISSING, parse_wrk
+from bench.http_tasks import WRK_MISSING, wrk_run
 
 SLUG = "bench-hooks-out"
 OWNER_EMAIL = "owner@bench-hooks-out.test"
@@ -259,18 +259,7 @@ def _wrk_creates(wrk: str, url: str, host: str, token: str, seconds: int) -> dic
     command = [wrk, f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s"]
     command += ["--timeout", "10s", "-s", str(TASK_LUA), "-H", f"Host: {host}"]
     command += ["-H", f"Authorization: Bearer {token}", url]
-    done = subprocess.run(  # noqa: S603 - wrk, our arguments
-        command, capture_output=True, text=True, timeout=seconds + 60, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk failed: {done.stderr.strip()[:300]}")
-    result = parse_wrk(done.stdout)
-    if result["non_2xx"] or result["socket_errors"]:
-        raise RuntimeError(
-            f"{result['non_2xx']} non-2xx answers and {result['socket_errors']} socket errors "
-            "under wrk; figures would be wrong"
-        )
-    return result
+    return wrk_run(command, seconds=seconds, what="task creates")[0]
 
 
 def write_path_http(

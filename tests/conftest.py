@@ -19,4 +19,5 @@ pytest_plugins = [
     "tests.fixtures.webhooks_out",
     "tests.fixtures.apikeys",
     "tests.fixtures.usage",
+    "tests.fixtures.faults",
 ]

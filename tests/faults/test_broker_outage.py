@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -41,13 +41,6 @@ AFTER_SECONDS = 8.0
 REDELIVER_AFTER_SECONDS = 10
 # The relay runs every 5 s; what Redis lost is due again after REDELIVER_AFTER_SECONDS.
 FOLLOW_UP_WAIT_SECONDS = 60.0
-
-
-@pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
-    server = OwnRedis().start()
-    yield server
-    server.kill()
 
 
 @dataclass(frozen=True)

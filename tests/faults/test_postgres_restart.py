@@ -5,21 +5,11 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
-
-import pytest
 
 from tests.support.faults import OwnPostgres
 from tests.support.processes import REPO
 
 DEMO_HOST = "demo.localhost"
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[OwnPostgres]:
-    server = OwnPostgres()
-    yield server
-    server.remove()
 
 
 def _child_env(database_url: str) -> dict[str, str]:

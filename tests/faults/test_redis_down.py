@@ -7,9 +7,7 @@ import json
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 
-import pytest
 import requests
 
 from accounts.models import Role
@@ -22,13 +20,6 @@ from tests.support.processes import REPO, start_celery_worker, subprocess_env, w
 from tests.support.webhooks import SECRET, URL, signed
 
 PASSWORD = "a-long-password-1"  # noqa: S105 - test account
-
-
-@pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
-    server = OwnRedis().start()
-    yield server
-    server.kill()
 
 
 def _post_event(server_url: str, event: dict) -> requests.Response:

@@ -9,7 +9,6 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +32,6 @@ from tests.support.processes import wait_until
 from tests.support.webhooks import SECRET, URL, signed
 
 PASSWORD = "a-long-password-1"  # noqa: S105 - test account
-
-
-@pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
-    server = OwnRedis().start()
-    yield server
-    server.resume()  # a stopped process is killed all the same, but never leave one stopped
-    server.kill()
 
 
 def answered(answer: requests.Response | str) -> requests.Response:

@@ -5,7 +5,6 @@ back, a worker delivers to every subscribed endpoint, once each. Redis here is a
 the test's own (tests/support/faults.OwnRedis), killed and started again on the same port."""
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -23,13 +22,6 @@ from tests.support.webhook_receiver import Receiver, register_endpoint, verified
 pytestmark = pytest.mark.slow
 
 PASSWORD = "a-long-password-1"  # noqa: S105 - test account
-
-
-@pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
-    server = OwnRedis().start()
-    yield server
-    server.kill()
 
 
 def _statuses(org: Org) -> list[str]:

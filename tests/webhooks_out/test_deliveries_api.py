@@ -1,18 +1,17 @@
 """The delivery log and its actions: list and detail with attempts, replay one delivery or a
 time range, send a test event; two replays at once; another organization sees nothing."""
 
-import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from saas.outbox.models import OutboxMessage
 from saas.webhooks_out.models import WebhookDelivery
 from saas.webhooks_out.services import DELIVER_TASK, webhook_delivery_attempt
 from tests.factories import Org, client_for
+from tests.support.concurrency import at_once
 from tests.support.http import assert_error
 from tests.support.webhook_receiver import Answer, Receiver, register_endpoint, verified
 
@@ -99,21 +98,11 @@ def test_two_replays_at_once_queue_one_send(
         OutboxMessage.objects.filter(task=DELIVER_TASK).delete()
         WebhookDelivery.objects.update(status="delivered", next_attempt_at=None)
     path = f"/api/v1/webhook-endpoints/{created['id']}/deliveries/{delivery.pk}/replay/"
-    statuses: list[int] = []
-    barrier = threading.Barrier(2)
 
-    def replay() -> None:
-        client = client_for(org.tenant, org.user)
-        barrier.wait()
-        statuses.append(client.post(path).status_code)
-        connection.close()
+    def replay() -> int:
+        return int(client_for(org.tenant, org.user).post(path).status_code)
 
-    threads = [threading.Thread(target=replay) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert statuses == [202, 202]
+    assert at_once(replay, replay) == [202, 202]
     assert _queued(org, delivery.pk) == 1
 
 

@@ -2,7 +2,6 @@
 checks against SSRF, roles, the plan's feature and limit, isolation, the audit log."""
 
 import base64
-import threading
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from saas.audit.models import AuditEntry
 from saas.webhooks_out.catalog import EVENT_TYPES
 from saas.webhooks_out.models import WebhookEndpoint
 from tests.factories import Org, client_for
+from tests.support.concurrency import at_once
 from tests.support.http import assert_error, assert_no_store
 from tests.support.webhook_receiver import register_endpoint
 
@@ -164,22 +164,13 @@ def test_two_concurrent_creates_cannot_both_take_the_last_place(
 ) -> None:
     org = make_org("acme").on_plan("starter")
     settings.WEBHOOKS_ENDPOINTS_PER_TENANT = 1
-    results: list[int] = []
-    barrier = threading.Barrier(2)
 
-    def create(path: str) -> None:
+    def create(path: str) -> int:
         client = client_for(org.tenant, org.user)
-        barrier.wait()
         body = {"url": hook_receiver.url(path), "event_types": ["task.*"]}
-        results.append(client.post(URL, body, format="json").status_code)
-        connection.close()
+        return int(client.post(URL, body, format="json").status_code)
 
-    threads = [threading.Thread(target=create, args=(p,)) for p in ("/a", "/b")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(results) == [201, 409]
+    assert sorted(at_once(lambda: create("/a"), lambda: create("/b"))) == [201, 409]
     with org.tenant:
         assert WebhookEndpoint.objects.count() == 1
 

@@ -3,8 +3,6 @@ they hold now narrowed by its scopes; refused at the next request once revoked, 
 retired after a rotation's overlap, or when its creator left; its use recorded at most once
 a minute; concurrent revocations and rotations leave one state."""
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 
 import redis
@@ -29,6 +27,7 @@ from billing.models import Plan
 from saas.audit.models import AuditEntry
 from tests.factories import client_for
 from tests.support.apikeys import PATH, api_key, key_client
+from tests.support.concurrency import at_once
 from tests.support.http import assert_error, host_of
 from tests.support.processes import free_port
 
@@ -264,25 +263,6 @@ def test_last_use_is_recorded_at_most_once_a_minute(acme, beta) -> None:
     assert ApiKey.objects.get(pk=used["id"]).last_used_at == stamp
 
 
-def _twice(call: Callable[[], int]) -> list[int]:
-    results: list[int] = []
-    barrier = threading.Barrier(2)
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            results.append(call())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sorted(results)
-
-
 def test_two_concurrent_revocations_revoke_once(committed, make_org, loose_rates) -> None:
     org = make_org("acme").on_plan("starter")
     made = api_key(org)
@@ -293,7 +273,7 @@ def test_two_concurrent_revocations_revoke_once(committed, make_org, loose_rates
         client.credentials(HTTP_AUTHORIZATION=token)
         return client.delete(f"{PATH}{made['id']}/").status_code
 
-    assert _twice(revoke) == [204, 204]
+    assert sorted(at_once(revoke, revoke)) == [204, 204]
     with org.tenant:
         assert AuditEntry.objects.filter(action="api_key.revoked").count() == 1
     assert_error(key_client(org, made["key"]).get(PROJECTS), 401, "api_key_invalid")
@@ -309,7 +289,7 @@ def test_two_concurrent_rotations_leave_one_successor(committed, make_org, loose
         client.credentials(HTTP_AUTHORIZATION=token)
         return client.post(f"{PATH}{made['id']}/rotate/", {}, format="json").status_code
 
-    assert _twice(rotate) == [201, 409]
+    assert sorted(at_once(rotate, rotate)) == [201, 409]
     assert ApiKey.objects.filter(tenant=org.tenant).count() == 2
     assert ApiKey.objects.filter(rotated_from__isnull=False).count() == 1
     with org.tenant:
@@ -337,7 +317,7 @@ def test_two_concurrent_creations_at_the_cap_make_one_key(committed, make_org, l
         body = {"name": "last", "scopes": ["read"]}
         return client.post(PATH, body, format="json").status_code
 
-    assert _twice(create) == [201, 409]
+    assert sorted(at_once(create, create)) == [201, 409]
     assert ApiKey.objects.filter(tenant=org.tenant).count() == MAX_ACTIVE_KEYS
 
 

@@ -2,11 +2,9 @@
 owners, admins and billing managers once per period per threshold, however often (and
 however concurrently) the beat job runs."""
 
-import threading
 from datetime import UTC, timedelta
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Role
@@ -15,6 +13,7 @@ from billing.tenant_usage.services import usage_alerts_check
 from billing.tenant_usage.tasks import usage_alerts_check as usage_alerts_task
 from saas.outbox.models import OutboxMessage
 from tests.factories import Org
+from tests.support.concurrency import at_once
 from tests.support.processes import SmtpSink, wait_until
 
 STARTER_PROJECTS = 20  # the Starter plan's project limit
@@ -94,22 +93,7 @@ def test_two_concurrent_runs_send_once_through_the_mail_server(
 ) -> None:
     org = make_org("racers").on_plan("starter")  # type: ignore[operator]
     _projects(org, STARTER_PROJECTS)
-    barrier = threading.Barrier(2)
-    results: list[int] = []
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            results.append(usage_alerts_check())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(results) == [0, 1]
+    assert sorted(at_once(usage_alerts_check, usage_alerts_check)) == [0, 1]
     assert UsageAlert.objects.filter(tenant=org.tenant, threshold=100).count() == 1
     message = mail.wait_for(org.user.email)
     # The worker deletes an email's outbox row once it sent it: with none left, every email
